@@ -1,0 +1,81 @@
+// `mnas estimate FILE`: the cost model's numbers for every model and space of a file.
+import type { ModelEntry, SpaceEntry } from '../language/analysis';
+import type { ModelCost } from '../cost/model';
+import { load } from './load';
+import { int, shape, short, table } from './text';
+
+export function modelJson(e: ModelEntry) {
+  const c: ModelCost = e.cost;
+  return {
+    name: e.node.name.value,
+    valid: e.resolved.valid,
+    input: c.input,
+    output: c.output,
+    params: c.params,
+    multAdds: c.multAdds,
+    ...(c.latencyMs !== undefined ? { latencyMs: c.latencyMs } : {}),
+    stem: c.stem && { out: c.stem.out, params: c.stem.params, multAdds: c.stem.multAdds },
+    blocks: c.blocks.map((b, i) => {
+      const a = e.arch.blocks[i];
+      return {
+        name: b.name, op: a.op, e: a.e, k: a.k, s: a.s, f: a.f, x: a.x, se: a.se, skip: a.skip, act: a.act,
+        in: b.in, out: b.out, params: b.params, multAdds: b.multAdds,
+        layers: b.layers.map((l) => ({ in: l.in, out: l.out, residual: l.residual, params: l.params, multAdds: l.multAdds })),
+      };
+    }),
+    head: c.head.map((h) => ({ op: h.label, out: h.out, params: h.params, multAdds: h.multAdds })),
+  };
+}
+
+export function spaceJson(e: SpaceEntry) {
+  const s = e.stats;
+  if (!s) return { name: e.node.name.value, valid: false };
+  return {
+    name: s.name,
+    skeleton: e.node.from?.value,
+    size: s.size.toString(),
+    log10Size: Number(s.log10Size.toFixed(3)),
+    params: s.params,
+    multAdds: s.multAdds,
+    blocks: s.blocks.map((b) => ({ name: b.name, choices: b.choices.toString(), open: b.open })),
+  };
+}
+
+export function estimate(file: string, only?: string) {
+  const a = load(file);
+  const entries = [...a.local.values()].filter((e) => !only || e.node.name.value === only);
+  if (only && entries.length === 0) {
+    throw new Error(`${file}: no model or space named \`${only}\`. It declares ${[...a.local.keys()].join(', ') || 'nothing'}.`);
+  }
+  return {
+    file,
+    errors: a.problems.filter((p) => p.severity === 'error').length,
+    models: entries.filter((e): e is ModelEntry => e.kind === 'model').map(modelJson),
+    spaces: entries.filter((e): e is SpaceEntry => e.kind === 'space').map(spaceJson),
+  };
+}
+
+export function renderEstimate(r: ReturnType<typeof estimate>): string {
+  const out: string[] = [];
+  if (r.errors > 0) out.push(`warning: ${r.file} has ${r.errors} error(s); figures below use fallback values where fields are invalid (run \`mnas check ${r.file}\`).\n`);
+  for (const m of r.models) {
+    out.push(`model ${m.name}: ${int(m.params)} params, ${int(m.multAdds)} mult-adds (${short(m.multAdds)}), ${shape(m.input)} -> ${shape(m.output)}`);
+    const rows = m.blocks.map((b) => [
+      b.name, b.op === 'mbconv' ? `mbconv e${b.e}` : b.op, `k${b.k} s${b.s}`, String(b.x), `${shape(b.in)} -> ${shape(b.out)}`,
+      int(b.params), int(b.multAdds), `${((100 * b.multAdds) / m.multAdds).toFixed(1)}%`,
+    ]);
+    if (m.stem) rows.unshift(['stem', 'conv', '', '1', `${shape(m.input)} -> ${shape(m.stem.out)}`, int(m.stem.params), int(m.stem.multAdds), `${((100 * m.stem.multAdds) / m.multAdds).toFixed(1)}%`]);
+    for (const h of m.head) rows.push(['head', h.op, '', '', shape(h.out), int(h.params), int(h.multAdds), `${((100 * h.multAdds) / m.multAdds).toFixed(1)}%`]);
+    out.push(table(['block', 'op', 'kernel', 'layers', 'shape', 'params', 'mult-adds', 'share'], rows, [false, false, false, true, false, true, true, true]));
+    out.push('');
+  }
+  for (const s of r.spaces) {
+    if (!('size' in s)) { out.push(`space ${s.name}: not resolved (see \`mnas check\`)`); continue; }
+    out.push(`space ${s.name} (from ${s.skeleton}): ${BigInt(s.size!).toLocaleString('en-US')} models (~10^${s.log10Size!.toFixed(1)})`);
+    out.push(`  params    min ${int(s.params!.min)}  mean ${int(s.params!.mean)}  max ${int(s.params!.max)}`);
+    out.push(`  mult-adds min ${int(s.multAdds!.min)}  mean ${int(s.multAdds!.mean)}  max ${int(s.multAdds!.max)}`);
+    out.push(table(['block', 'choices', 'open fields'], s.blocks!.map((b) => [b.name, BigInt(b.choices).toLocaleString('en-US'), b.open.join(' ') || '(fixed)']), [false, true, false]));
+    out.push('');
+  }
+  return out.join('\n').trimEnd();
+}

@@ -1,0 +1,206 @@
+// One document's full analysis: parse, imports, name resolution, model/space/search
+// resolution and every diagnostic. Pure apart from reading imported files through `host`,
+// so the LSP (open documents first, then disk) and the CLI (disk) share it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ImportNode, ModelNode, NamedDecl, SearchNode, SpaceNode, Span } from './ast';
+import { type Arch, toArch } from './arch';
+import { parse, type ParseResult } from './parser';
+import { error, type Problem, suggest } from './problems';
+import { resolveModel, type ResolvedModel } from './resolve';
+import { resolveSearch, type SearchResolution } from './searchConfig';
+import { resolveSpace, type SpaceResolution } from './space';
+import { costOf, type ModelCost } from '../cost/model';
+import { spaceStats, type SpaceStats } from '../cost/spaceStats';
+
+export interface FileHost {
+  /** Text of the file at an absolute path, or undefined when it does not exist. */
+  read(file: string): string | undefined;
+}
+
+export interface ModelEntry {
+  kind: 'model';
+  node: ModelNode;
+  file: string;
+  resolved: ResolvedModel;
+  arch: Arch;
+  cost: ModelCost;
+}
+export interface SpaceEntry {
+  kind: 'space';
+  node: SpaceNode;
+  file: string;
+  resolution: SpaceResolution;
+  /** Computed on first use: hover and code lens need it, diagnostics do not. */
+  readonly stats: SpaceStats | undefined;
+}
+export interface SearchEntry {
+  kind: 'search';
+  node: SearchNode;
+  file: string;
+  resolution: SearchResolution;
+}
+export type Entry = ModelEntry | SpaceEntry | SearchEntry;
+
+export interface Analysis {
+  file: string;
+  text: string;
+  parsed: ParseResult;
+  problems: Problem[];
+  /** Declarations of this file. */
+  local: Map<string, Entry>;
+  /** Everything visible: this file's declarations and those of its imports (transitively). */
+  scope: Map<string, Entry>;
+  imports: { node: ImportNode; file: string; ok: boolean }[];
+}
+
+/** Caches analyses of imported files by path and text. */
+export class AnalysisCache {
+  private byFile = new Map<string, { text: string; analysis: Analysis }>();
+  get(file: string, text: string): Analysis | undefined {
+    const hit = this.byFile.get(file);
+    return hit && hit.text === text ? hit.analysis : undefined;
+  }
+  set(file: string, analysis: Analysis): void {
+    this.byFile.set(file, { text: analysis.text, analysis });
+  }
+  clear(): void { this.byFile.clear(); }
+}
+
+export function analyze(file: string, text: string, host: FileHost, cache = new AnalysisCache(), stack: string[] = []): Analysis {
+  const cached = cache.get(file, text);
+  if (cached && stack.length > 0) return cached;
+  const parsed = parse(text);
+  const problems: Problem[] = parsed.problems.map((p) => ({ severity: 'error' as const, ...p }));
+  const scope = new Map<string, Entry>();
+  const imports: Analysis['imports'] = [];
+
+  // Imports first: their names are visible everywhere in this file.
+  for (const imp of parsed.file.imports) {
+    const rel = imp.path.value;
+    if (!rel) continue;
+    const target = path.resolve(path.dirname(file), rel);
+    const chain = [...stack, file];
+    if (chain.includes(target)) {
+      const cycle = [...chain.slice(chain.indexOf(target)), target].map((f) => path.basename(f)).join(' -> ');
+      problems.push(error('import-cycle', imp.path.span, `Import cycle: ${cycle}. Move the shared declarations into a file that both import.`));
+      imports.push({ node: imp, file: target, ok: false });
+      continue;
+    }
+    const importedText = host.read(target);
+    if (importedText === undefined) {
+      problems.push(error('import-not-found', imp.path.span, `Cannot find \`${rel}\` (looked for ${target}). Imports are relative to this file.`));
+      imports.push({ node: imp, file: target, ok: false });
+      continue;
+    }
+    const sub = analyze(target, importedText, host, cache, chain);
+    const errors = sub.problems.filter((p) => p.severity === 'error');
+    const cycles = errors.filter((p) => p.code === 'import-cycle');
+    if (cycles.length > 0) {
+      problems.push(error('import-cycle', imp.path.span, cycles[0].message));
+    } else if (errors.length > 0) {
+      const first = errors[0];
+      const line = sub.text.slice(0, first.span.start).split('\n').length;
+      problems.push({ severity: 'warning', code: 'import-has-errors', span: imp.path.span, message: `\`${rel}\` has ${errors.length} error${errors.length > 1 ? 's' : ''} (first, line ${line}: ${first.message})` });
+    }
+    for (const [name, entry] of sub.scope) if (!scope.has(name)) scope.set(name, entry);
+    imports.push({ node: imp, file: target, ok: true });
+  }
+
+  // This file's declarations: one namespace for models, spaces and searches.
+  const local = new Map<string, Entry>();
+  const decls: NamedDecl[] = parsed.file.decls.filter((d): d is NamedDecl => d.kind !== 'import');
+  const placeholder = new Map<string, NamedDecl>();
+  for (const d of decls) {
+    const name = d.name.value;
+    if (!name) continue;
+    const other = placeholder.get(name);
+    if (other) {
+      problems.push(error('duplicate-name', d.name.span, `\`${name}\` is already declared (as a ${other.kind}) in this file. Rename one.`));
+      continue;
+    }
+    const imported = scope.get(name);
+    if (imported) {
+      problems.push(error('duplicate-name', d.name.span, `\`${name}\` is already declared in ${path.basename(imported.file)}, which this file imports. Rename one.`));
+      continue;
+    }
+    placeholder.set(name, d);
+  }
+  // Models, then spaces (they need models), then searches (they need spaces).
+  for (const d of placeholder.values()) {
+    if (d.kind !== 'model') continue;
+    const resolved = resolveModel(d);
+    problems.push(...resolved.problems);
+    const arch = toArch(resolved.spec);
+    local.set(d.name.value, { kind: 'model', node: d, file, resolved, arch, cost: costOf(arch) });
+  }
+  const visible = (name: string) => local.get(name) ?? scope.get(name);
+  for (const d of placeholder.values()) {
+    if (d.kind !== 'space') continue;
+    let skeleton: ResolvedModel | undefined;
+    if (!d.from) {
+      problems.push(error('missing-skeleton', d.name.span, `Space \`${d.name.value}\` names no skeleton. Write \`space ${d.name.value} from MobileNetV2 { ... }\`.`));
+    } else {
+      const ref = visible(d.from.value);
+      if (!ref) problems.push(unknownName(d.from.value, d.from.span, 'model', allOfKind(local, scope, 'model')));
+      else if (ref.kind !== 'model') problems.push(error('wrong-kind', d.from.span, `\`${d.from.value}\` is a ${ref.kind}; a space starts from a model.`));
+      else skeleton = ref.resolved;
+    }
+    const resolution: SpaceResolution = resolveSpace(d, skeleton?.spec);
+    problems.push(...resolution.problems);
+    local.set(d.name.value, spaceEntry(d, file, resolution));
+  }
+  for (const d of placeholder.values()) {
+    if (d.kind !== 'search') continue;
+    const resolution = resolveSearch(d);
+    problems.push(...resolution.problems);
+    const ref = resolution.spaceRef;
+    if (ref) {
+      const target = visible(ref.name);
+      if (!target) problems.push(unknownName(ref.name, ref.span, 'space', allOfKind(local, scope, 'space')));
+      else if (target.kind !== 'space') problems.push(error('wrong-kind', ref.span, `\`${ref.name}\` is a ${target.kind}; a search samples a space.`));
+    }
+    local.set(d.name.value, { kind: 'search', node: d, file, resolution });
+  }
+  for (const [name, entry] of local) scope.set(name, entry);
+  const analysis: Analysis = { file, text, parsed, problems: sortProblems(problems), local, scope, imports };
+  cache.set(file, analysis);
+  return analysis;
+}
+
+function spaceEntry(node: SpaceNode, file: string, resolution: SpaceResolution): SpaceEntry {
+  let stats: SpaceStats | undefined;
+  let done = false;
+  return {
+    kind: 'space', node, file, resolution,
+    get stats() {
+      if (!done) { stats = resolution.space ? spaceStats(resolution.space) : undefined; done = true; }
+      return stats;
+    },
+  };
+}
+
+function allOfKind(local: Map<string, Entry>, scope: Map<string, Entry>, kind: Entry['kind']): string[] {
+  return [...new Set([...local.values(), ...scope.values()].filter((e) => e.kind === kind).map((e) => e.node.name.value))];
+}
+
+function unknownName(name: string, at: Span, kind: string, known: string[]): Problem {
+  const s = suggest(name, known, at);
+  const list = known.length ? ` Known ${kind}s: ${known.join(', ')}.` : ` No ${kind} is declared here or in an import: declare one, or \`import "file.mnas"\`.`;
+  return error('unknown-name', at, `Unknown ${kind} \`${name}\`.${s.hint}${list}`, s.fixes);
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return problems.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+}
+
+/** Reads files from disk (the CLI's host). */
+export const diskHost: FileHost = {
+  read(file) {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+};

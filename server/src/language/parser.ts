@@ -1,0 +1,505 @@
+// Chevrotain parser for .mnas, building the AST directly (embedded actions).
+// The file is cut into top-level declarations first (see `splitDeclarations`), and each
+// declaration is parsed on its own with chevrotain's error recovery, so one broken model
+// never hides the next one and a file with three errors reports three diagnostics.
+import { EmbeddedActionsParser, IRecognitionException, IToken, TokenType, tokenMatcher } from 'chevrotain';
+import * as T from './tokens';
+import type {
+  ActName, BlockNode, ChoiceField, ChoiceNode, Decl, FileNode, HeadNode, ImportNode, InputShape,
+  LayerSpecNode, Located, ModelNode, OpName, PoolName, RepeatedField, SearchNode, SettingNode,
+  SettingValue, SkipName, SpaceBlockNode, SpaceNode, Span,
+} from './ast';
+import { syntaxErrorMessages } from './parseErrors';
+
+export interface SyntaxProblem {
+  message: string;
+  span: Span;
+  /** Machine-readable code, for quick fixes and docs. */
+  code: string;
+}
+
+export interface ParseResult {
+  file: FileNode;
+  tokens: IToken[];
+  comments: IToken[];
+  problems: SyntaxProblem[];
+}
+
+function span(tok: IToken): Span {
+  return { start: tok.startOffset, end: tok.startOffset + tok.image.length };
+}
+function join(a: Span, b: Span): Span {
+  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
+}
+function located<V>(value: V, tok: IToken): Located<V> {
+  return { value, span: span(tok) };
+}
+function isReal(tok: IToken | undefined): tok is IToken {
+  return !!tok && Number.isFinite(tok.startOffset) && tok.startOffset >= 0 && typeof tok.image === 'string';
+}
+function unquote(image: string): string {
+  return image.slice(1, -1).replace(/\\(.)/g, '$1');
+}
+
+const LAYER_LETTERS: Record<string, 'e' | 'k' | 's' | 'f' | 'x'> = { e: 'e', k: 'k', s: 's', f: 'f', x: 'x' };
+
+class MnasParser extends EmbeddedActionsParser {
+  constructor() {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: syntaxErrorMessages });
+    this.performSelfAnalysis();
+  }
+
+  /** Set per declaration so spans of empty/recovered nodes have somewhere to sit. */
+  anchor: Span = { start: 0, end: 0 };
+  /**
+   * The declaration being built, registered as soon as it exists: when recovery cannot
+   * finish a rule (a `}` missing at the end of the input) the partial node still counts.
+   */
+  partial: Decl | undefined;
+
+  private spanFrom(first: IToken | undefined): Span {
+    const last = this.LA(0);
+    const start = isReal(first) ? first.startOffset : this.anchor.start;
+    const end = isReal(last) ? last.startOffset + last.image.length : start;
+    return { start, end: Math.max(start, end) };
+  }
+
+  private name = this.RULE('name', (): Located<string> => {
+    const tok = this.OR([
+      { ALT: () => this.CONSUME(T.Word) },
+      { ALT: () => this.CONSUME(T.Abbrev) },
+    ]);
+    return this.ACTION(() => located(tok.image, tok)) as Located<string>;
+  });
+
+  public declaration = this.RULE('declaration', (): Decl | undefined => {
+    return this.OR([
+      { ALT: () => this.SUBRULE(this.importDecl) },
+      { ALT: () => this.SUBRULE(this.modelDecl) },
+      { ALT: () => this.SUBRULE(this.spaceDecl) },
+      { ALT: () => this.SUBRULE(this.searchDecl) },
+    ]);
+  });
+
+  private importDecl = this.RULE('importDecl', (): ImportNode => {
+    const kw = this.CONSUME(T.Import);
+    const path = this.CONSUME(T.StringLit);
+    return this.ACTION(() => ({
+      kind: 'import' as const,
+      path: isReal(path) ? located(unquote(path.image), path) : { value: '', span: span(kw) },
+      span: this.spanFrom(kw),
+    })) as ImportNode;
+  });
+
+  private modelDecl = this.RULE('modelDecl', (): ModelNode => {
+    const kw = this.CONSUME(T.Model);
+    const name = this.SUBRULE(this.name);
+    const model = this.ACTION(() => ({
+      kind: 'model' as const, name, span: span(kw), blocks: [] as BlockNode[], repeated: [] as RepeatedField[],
+    })) as ModelNode;
+    this.ACTION(() => { this.partial = model; });
+    const open = this.CONSUME(T.LBrace);
+    this.ACTION(() => { if (isReal(open)) model.open = span(open); });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => {
+          const k = this.CONSUME(T.Input);
+          const shape = this.OR2([
+            { ALT: () => {
+              const r = this.CONSUME(T.Resolution);
+              return this.ACTION(() => {
+                const [h, w, c] = r.image.split('x').map(Number);
+                return located<InputShape>({ h, w, c: c ?? 3 }, r);
+              });
+            } },
+            { ALT: () => {
+              const n = this.CONSUME(T.NumberLit);
+              return this.ACTION(() => located<InputShape>({ h: Number(n.image), w: Number(n.image), c: 3 }, n));
+            } },
+          ]);
+          this.ACTION(() => this.setOnce(model, 'input', shape, k));
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Width);
+          const n = this.CONSUME2(T.NumberLit);
+          this.ACTION(() => this.setOnce(model, 'width', located(Number(n.image), n), k));
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Depth);
+          const n = this.CONSUME3(T.NumberLit);
+          this.ACTION(() => this.setOnce(model, 'depth', located(Number(n.image), n), k));
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Act);
+          const a = this.CONSUME(T.ActKw);
+          this.ACTION(() => this.setOnce(model, 'act', located(a.image as ActName, a), k));
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Stem);
+          const spec = this.OR3([
+            { ALT: () => {
+              this.CONSUME2(T.LBrace);
+              const s = this.SUBRULE(this.layerFields);
+              this.CONSUME2(T.RBrace);
+              return s;
+            } },
+            { ALT: () => this.SUBRULE2(this.layerFields) },
+          ]);
+          this.ACTION(() => {
+            const stem = { ...spec, keyword: span(k), span: join(span(k), this.spanFrom(k)) };
+            this.setOnce(model, 'stem', stem, k);
+          });
+        } },
+        { ALT: () => {
+          const b = this.SUBRULE(this.blockDecl);
+          this.ACTION(() => { if (b) model.blocks.push(b); });
+        } },
+        { ALT: () => {
+          const h = this.SUBRULE(this.headDecl);
+          this.ACTION(() => { if (h) this.setOnce(model, 'head', h, h.keyword); });
+        } },
+      ]);
+    });
+    this.CONSUME(T.RBrace);
+    this.ACTION(() => { model.span = this.spanFrom(kw); });
+    return model;
+  });
+
+  /** Records a model-level item, or notes that it was given twice. */
+  private setOnce<K extends 'input' | 'width' | 'depth' | 'act' | 'stem' | 'head'>(
+    model: ModelNode, key: K, value: ModelNode[K], kw: IToken | Span,
+  ): void {
+    const where = 'startOffset' in kw ? span(kw) : kw;
+    if (model[key] !== undefined) model.repeated.push({ field: key, span: where });
+    else model[key] = value;
+  }
+
+  private blockDecl = this.RULE('blockDecl', (): BlockNode => {
+    const kw = this.CONSUME(T.Block);
+    const name = this.SUBRULE(this.name);
+    this.CONSUME(T.LBrace);
+    const spec = this.SUBRULE(this.layerFields);
+    this.CONSUME(T.RBrace);
+    return this.ACTION(() => ({ kind: 'block' as const, name, spec, span: this.spanFrom(kw) })) as BlockNode;
+  });
+
+  /** `mbconv e6 k3 s2 f24 x2 se 0.25 skip identity relu6`, in any order. */
+  private layerFields = this.RULE('layerFields', (): LayerSpecNode => {
+    const first = this.LA(1);
+    const spec = this.ACTION(() => ({ span: { start: 0, end: 0 }, repeated: [] as RepeatedField[] })) as LayerSpecNode;
+    const put = <K extends keyof LayerSpecNode>(key: K, value: LayerSpecNode[K], at: Span) => {
+      if (spec[key] !== undefined) spec.repeated.push({ field: key, span: at });
+      else spec[key] = value;
+    };
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => {
+          const t = this.CONSUME(T.OpKw);
+          this.ACTION(() => put('op', located(t.image as OpName, t), span(t)));
+        } },
+        { ALT: () => {
+          const t = this.CONSUME(T.Abbrev);
+          this.ACTION(() => {
+            const letter = LAYER_LETTERS[t.image[0]];
+            put(letter, located(Number(t.image.slice(1)), t), span(t));
+          });
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Se);
+          const n = this.CONSUME(T.NumberLit);
+          this.ACTION(() => put('se', { value: Number(n.image), span: isReal(n) ? span(n) : span(k) }, span(k)));
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Skip);
+          const s = this.CONSUME(T.SkipKw);
+          this.ACTION(() => put('skip', isReal(s) ? located(s.image as SkipName, s) : undefined, span(k)));
+        } },
+        { ALT: () => {
+          const a = this.CONSUME(T.ActKw);
+          this.ACTION(() => put('act', located(a.image as ActName, a), span(a)));
+        } },
+      ]);
+    });
+    this.ACTION(() => { spec.span = isReal(first) && this.LA(0) !== undefined ? this.spanFrom(first) : this.anchor; });
+    return spec;
+  });
+
+  /** `head conv f1280 pool avg classes 1000 dropout 0.2` */
+  private headDecl = this.RULE('headDecl', (): HeadNode => {
+    const kw = this.CONSUME(T.Head);
+    const head = this.ACTION(() => ({ span: span(kw), keyword: span(kw), repeated: [] as RepeatedField[] })) as HeadNode;
+    const put = <K extends 'f' | 'pool' | 'classes' | 'dropout'>(key: K, value: HeadNode[K], at: Span) => {
+      if (head[key] !== undefined) head.repeated.push({ field: key, span: at });
+      else head[key] = value;
+    };
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => {
+          this.CONSUME(T.Conv);
+          const f = this.CONSUME(T.Abbrev);
+          this.ACTION(() => put('f', located(Number(f.image.slice(1)), f), span(f)));
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Pool);
+          const p = this.CONSUME(T.PoolKw);
+          this.ACTION(() => put('pool', located(p.image as PoolName, p), span(k)));
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Classes);
+          const n = this.CONSUME(T.NumberLit);
+          this.ACTION(() => put('classes', located(Number(n.image), n), span(k)));
+        } },
+        { ALT: () => {
+          const k = this.CONSUME(T.Dropout);
+          const n = this.CONSUME2(T.NumberLit);
+          this.ACTION(() => put('dropout', located(Number(n.image), n), span(k)));
+        } },
+      ]);
+    });
+    this.ACTION(() => { head.span = this.spanFrom(kw); });
+    return head;
+  });
+
+  private spaceDecl = this.RULE('spaceDecl', (): SpaceNode => {
+    const kw = this.CONSUME(T.Space);
+    const name = this.SUBRULE(this.name);
+    const space = this.ACTION(() => ({ kind: 'space' as const, name, blocks: [] as SpaceBlockNode[], span: span(kw) })) as SpaceNode;
+    this.ACTION(() => { this.partial = space; });
+    this.OPTION(() => {
+      this.CONSUME(T.From);
+      const from = this.SUBRULE2(this.name);
+      this.ACTION(() => { space.from = from; });
+    });
+    this.CONSUME(T.LBrace);
+    this.MANY(() => {
+      const b = this.SUBRULE(this.spaceBlock);
+      this.ACTION(() => { if (b) space.blocks.push(b); });
+    });
+    this.CONSUME(T.RBrace);
+    this.ACTION(() => { space.span = this.spanFrom(kw); });
+    return space;
+  });
+
+  private spaceBlock = this.RULE('spaceBlock', (): SpaceBlockNode => {
+    const kw = this.CONSUME(T.Block);
+    const name = this.OR([
+      { ALT: () => this.SUBRULE(this.name) },
+      { ALT: () => {
+        const s = this.CONSUME(T.Star);
+        return this.ACTION(() => located('*', s));
+      } },
+    ]);
+    const choices: ChoiceNode[] = [];
+    this.CONSUME(T.LBrace);
+    this.MANY(() => {
+      const c = this.SUBRULE(this.choice);
+      this.ACTION(() => { if (c) choices.push(c); });
+    });
+    this.CONSUME(T.RBrace);
+    return this.ACTION(() => ({ name, choices, span: this.spanFrom(kw) })) as SpaceBlockNode;
+  });
+
+  /** `k [3, 5]`, `f * [0.75, 1.0, 1.25]`, `x + [-1, 0, 1]`, `op [conv, mbconv]`. */
+  private choice = this.RULE('choice', (): ChoiceNode => {
+    const key = this.OR([
+      { ALT: () => this.CONSUME(T.Op) },
+      { ALT: () => this.CONSUME(T.KeyE) },
+      { ALT: () => this.CONSUME(T.KeyK) },
+      { ALT: () => this.CONSUME(T.KeyS) },
+      { ALT: () => this.CONSUME(T.KeyF) },
+      { ALT: () => this.CONSUME(T.KeyX) },
+      { ALT: () => this.CONSUME(T.Se) },
+      { ALT: () => this.CONSUME(T.Skip) },
+      { ALT: () => this.CONSUME(T.Act) },
+    ]);
+    let mode: Located<'*' | '+'> | undefined;
+    this.OPTION(() => {
+      const m = this.OR2([
+        { ALT: () => this.CONSUME(T.Star) },
+        { ALT: () => this.CONSUME(T.Plus) },
+      ]);
+      this.ACTION(() => { mode = located(m.image as '*' | '+', m); });
+    });
+    const open = this.CONSUME(T.LBracket);
+    const values: Located<number | string>[] = [];
+    this.MANY_SEP({
+      SEP: T.Comma,
+      DEF: () => {
+        const v = this.OR3([
+          { ALT: () => this.CONSUME(T.NumberLit) },
+          { ALT: () => this.CONSUME(T.Word) },
+        ]);
+        this.ACTION(() => {
+          if (isReal(v)) values.push(located(tokenMatcher(v, T.NumberLit) ? Number(v.image) : v.image, v));
+        });
+      },
+    });
+    this.CONSUME(T.RBracket);
+    return this.ACTION(() => ({
+      field: located(key.image as ChoiceField, key),
+      mode,
+      values,
+      list: this.spanFrom(open),
+      span: this.spanFrom(key),
+    })) as ChoiceNode;
+  });
+
+  private searchDecl = this.RULE('searchDecl', (): SearchNode => {
+    const kw = this.CONSUME(T.Search);
+    const name = this.SUBRULE(this.name);
+    const search = this.ACTION(() => ({ kind: 'search' as const, name, settings: [] as SettingNode[], span: span(kw) })) as SearchNode;
+    this.ACTION(() => { this.partial = search; });
+    this.CONSUME(T.LBrace);
+    this.SUBRULE(this.settings, { ARGS: [search?.settings] });
+    this.CONSUME(T.RBrace);
+    this.ACTION(() => { search.span = this.spanFrom(kw); });
+    return search;
+  });
+
+  /** `key value value...` on one line, or `key { settings }`. */
+  private settings = this.RULE('settings', (into?: SettingNode[]): SettingNode[] => {
+    const out: SettingNode[] = into ?? [];
+    this.MANY(() => {
+      const key = this.CONSUME(T.Word);
+      const values: SettingValue[] = [];
+      let children: SettingNode[] | undefined;
+      this.MANY2({
+        // A setting's values stay on its key's line; the next line starts the next setting.
+        GATE: () => isReal(key) && this.LA(1).startLine === key.startLine && !tokenMatcher(this.LA(1), T.LBrace),
+        DEF: () => {
+          const v = this.OR([
+            { ALT: () => this.CONSUME(T.NumberLit) },
+            { ALT: () => this.CONSUME(T.Quantity) },
+            { ALT: () => this.CONSUME(T.StringLit) },
+            { ALT: () => this.CONSUME(T.Resolution) },
+            { ALT: () => this.CONSUME(T.Abbrev) },
+            { ALT: () => this.CONSUME2(T.Word) },
+          ]);
+          this.ACTION(() => { if (isReal(v)) values.push(settingValue(v)); });
+        },
+      });
+      this.OPTION(() => {
+        this.CONSUME(T.LBrace);
+        children = [];
+        this.SUBRULE(this.settings, { ARGS: [children] });
+        this.CONSUME(T.RBrace);
+      });
+      this.ACTION(() => {
+        if (isReal(key)) out.push({ key: located(key.image, key), values, children, span: this.spanFrom(key) });
+      });
+    });
+    return out;
+  });
+}
+
+function settingValue(v: IToken): SettingValue {
+  const s = span(v);
+  if (tokenMatcher(v, T.NumberLit)) return { value: Number(v.image), span: s, type: 'number', raw: v.image };
+  if (tokenMatcher(v, T.Quantity)) {
+    const m = /^(-?[\d.]+)(ms|us|s|K|M|G)$/.exec(v.image)!;
+    return { value: Number(m[1]), span: s, type: 'quantity', unit: m[2], raw: v.image };
+  }
+  if (tokenMatcher(v, T.StringLit)) return { value: unquote(v.image), span: s, type: 'string', raw: v.image };
+  if (tokenMatcher(v, T.Resolution)) return { value: v.image, span: s, type: 'resolution', raw: v.image };
+  return { value: v.image, span: s, type: 'word', raw: v.image };
+}
+
+const parser = new MnasParser();
+
+const DECL_STARTERS: TokenType[] = [T.Import, T.Model, T.Space, T.Search];
+function startsDecl(tok: IToken): boolean {
+  return DECL_STARTERS.some((t) => tokenMatcher(tok, t));
+}
+
+/**
+ * Cuts the token stream into declarations: a declaration keyword starts a new one when it
+ * stands at brace depth 0, or at column 1 (so a missing `}` costs one declaration, not the
+ * rest of the file). Tokens before any declaration keyword form junk chunks.
+ */
+export function splitDeclarations(tokens: IToken[]): IToken[][] {
+  const chunks: IToken[][] = [];
+  let current: IToken[] = [];
+  let depth = 0;
+  for (const tok of tokens) {
+    const boundary = startsDecl(tok) && (depth <= 0 || tok.startColumn === 1);
+    if (boundary && current.length > 0) {
+      chunks.push(current);
+      current = [];
+    }
+    if (boundary) depth = 0;
+    if (tokenMatcher(tok, T.LBrace)) depth++;
+    else if (tokenMatcher(tok, T.RBrace)) depth--;
+    current.push(tok);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function problemFromException(e: IRecognitionException, textLength: number): SyntaxProblem {
+  const prev = (e as IRecognitionException & { previousToken?: IToken }).previousToken;
+  const prevEnd = isReal(prev) ? prev.startOffset + prev.image.length : undefined;
+  let s: Span;
+  if (isReal(e.token) && e.token.tokenType.name !== 'EOF' && !(isReal(prev) && e.token.startLine! > prev.endLine!)) {
+    s = span(e.token);
+  } else {
+    // A missing token (chevrotain inserts one, with no position) or a token found only on a
+    // later line: anchor zero-width at the end of the previous token, where the fix goes
+    // (Langium's processParsingErrors does the same).
+    const at = prevEnd ?? textLength;
+    s = { start: at, end: at };
+  }
+  return { message: e.message, span: s, code: 'syntax' };
+}
+
+export function parse(text: string): ParseResult {
+  const lexed = T.mnasLexer.tokenize(text);
+  const problems: SyntaxProblem[] = lexed.errors.map((err) => ({
+    message: `Unexpected character '${text.substr(err.offset, err.length)}': not part of the .mnas language. Remove it, or start a comment with // or #.`,
+    span: { start: err.offset, end: err.offset + err.length },
+    code: 'lex',
+  }));
+  const file: FileNode = { decls: [], imports: [], models: [], spaces: [], searches: [] };
+  for (const chunk of splitDeclarations(lexed.tokens)) {
+    let tokens = chunk;
+    const firstDecl = chunk.findIndex(startsDecl);
+    if (firstDecl !== 0) {
+      const junk = firstDecl < 0 ? chunk : chunk.slice(0, firstDecl);
+      const a = junk[0];
+      const b = junk[junk.length - 1];
+      problems.push({
+        message: `Unexpected '${a.image}' at the top level: a .mnas file holds \`model\`, \`space\`, \`search\` and \`import\` declarations. Start a declaration here, or remove the stray text.`,
+        span: { start: a.startOffset, end: b.startOffset + b.image.length },
+        code: 'top-level',
+      });
+      if (firstDecl < 0) continue;
+      tokens = chunk.slice(firstDecl);
+    }
+    parser.anchor = span(tokens[0]);
+    parser.partial = undefined;
+    parser.input = tokens;
+    let decl: Decl | undefined;
+    try {
+      decl = parser.declaration();
+      if (!decl && parser.partial) {
+        // Unfinished: the partial declaration spans its whole chunk.
+        decl = parser.partial;
+        const last = tokens[tokens.length - 1];
+        decl.span = { start: tokens[0].startOffset, end: last.startOffset + last.image.length };
+      }
+    } catch (err) {
+      // Chevrotain's recovery should never throw; if it does, report instead of crashing.
+      problems.push({ message: `Internal parser error: ${(err as Error).message}`, span: span(tokens[0]), code: 'internal' });
+    }
+    for (const e of parser.errors) problems.push(problemFromException(e, text.length));
+    if (!decl) continue;
+    // A declaration whose name failed to parse still joins the file (hover keeps working on
+    // its valid parts); it gets an empty name that validation does not report twice.
+    if (decl.kind !== 'import' && !decl.name) decl.name = { value: '', span: span(tokens[0]) };
+    file.decls.push(decl);
+    if (decl.kind === 'import') file.imports.push(decl);
+    else if (decl.kind === 'model') file.models.push(decl);
+    else if (decl.kind === 'space') file.spaces.push(decl);
+    else file.searches.push(decl);
+  }
+  return { file, tokens: lexed.tokens, comments: (lexed.groups.comments ?? []) as IToken[], problems };
+}

@@ -1,0 +1,187 @@
+// From a model's syntax tree to a ModelSpec, checking every field on the way. Resolution is
+// lenient: a missing or invalid field gets a fallback and a diagnostic, so the cost model
+// (and hover) still works on the valid parts of a broken model.
+import type { BlockNode, HeadNode, LayerSpecNode, Located, ModelNode, Span } from './ast';
+import { type BlockSpec, type HeadSpec, type ModelSpec, type StemSpec, roundFilters } from './arch';
+import { error, type Problem, type QuickFix } from './problems';
+
+export interface ResolvedModel {
+  spec: ModelSpec;
+  problems: Problem[];
+  /** False when any error was found: the spec then holds fallback values. */
+  valid: boolean;
+}
+
+const del = (span: Span, title: string): QuickFix => ({ title, edits: [{ span, newText: '' }] });
+const replace = (span: Span, newText: string, title: string): QuickFix => ({ title, edits: [{ span, newText }], preferred: true });
+
+function isPositiveInt(n: number): boolean {
+  return Number.isInteger(n) && n > 0;
+}
+
+function checkInt(v: Located<number> | undefined, what: string, letter: string, problems: Problem[], min = 1): number | undefined {
+  if (!v) return undefined;
+  if (!Number.isInteger(v.value) || v.value < min) {
+    problems.push(error('bad-value', v.span, `${what} must be a whole number >= ${min}, got ${v.value}. Write e.g. \`${letter}${Math.max(min, Math.round(v.value) || min)}\`.`));
+    return undefined;
+  }
+  return v.value;
+}
+
+function checkKernel(v: Located<number> | undefined, problems: Problem[]): number | undefined {
+  const k = checkInt(v, 'Kernel size', 'k', problems);
+  if (k !== undefined && k % 2 === 0) {
+    problems.push(error('even-kernel', v!.span, `Kernel k${k} is even: 'same' padding needs an odd kernel. Use k${k - 1} or k${k + 1}.`, [
+      replace(v!.span, `k${k + 1}`, `Change to k${k + 1}`), replace(v!.span, `k${k - 1}`, `Change to k${k - 1}`),
+    ]));
+    return undefined;
+  }
+  return k;
+}
+
+function checkSe(v: Located<number> | undefined, problems: Problem[]): number {
+  if (!v) return 0;
+  if (!(v.value >= 0 && v.value <= 1)) {
+    problems.push(error('bad-se', v.span, `SE ratio must be between 0 and 1 (the paper uses 0.25), got ${v.value}.`, [replace(v.span, '0.25', 'Change to 0.25')]));
+    return 0;
+  }
+  return v.value;
+}
+
+function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], nameSpan: Span, inputFilters: number): Omit<BlockSpec, 'name'> {
+  for (const r of spec.repeated) {
+    problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in ${owner}. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+  }
+  if (!spec.op) {
+    problems.push(error('missing-op', nameSpan, `${owner} has no op. Add one of \`conv\`, \`sepconv\` or \`mbconv e6\`.`));
+  }
+  const op = spec.op?.value ?? 'mbconv';
+  let e = op === 'mbconv' ? 6 : 1;
+  if (spec.e) {
+    if (op !== 'mbconv') {
+      problems.push(error('expansion-not-mbconv', spec.e.span, `Expansion ${spec.e.value} only applies to \`mbconv\`; \`${op}\` has no expansion. Remove it, or change the op to mbconv.`, [del(spec.e.span, `Remove '${spec.e.value}' expansion`)]));
+    } else if (!(spec.e.value >= 1)) {
+      problems.push(error('bad-value', spec.e.span, `Expansion ratio must be >= 1 (MnasNet uses 3 or 6), got ${spec.e.value}.`, [replace(spec.e.span, 'e6', 'Change to e6')]));
+    } else e = spec.e.value;
+  } else if (op === 'mbconv' && spec.op) {
+    problems.push(error('missing-expansion', spec.op.span, `\`mbconv\` needs an expansion ratio. Add e.g. \`e6\` (MobileNetV2) or \`e3\`.`, [{ title: 'Add e6', edits: [{ span: { start: spec.op.span.end, end: spec.op.span.end }, newText: ' e6' }], preferred: true }]));
+  }
+  const k = checkKernel(spec.k, problems) ?? 3;
+  const s = checkInt(spec.s, 'Stride', 's', problems) ?? 1;
+  let f = checkInt(spec.f, 'Filters', 'f', problems);
+  if (!spec.f) problems.push(error('missing-filters', nameSpan, `${owner} has no output filters. Add e.g. \`f${inputFilters}\`.`));
+  f ??= inputFilters;
+  const x = checkInt(spec.x, 'Layers', 'x', problems) ?? 1;
+  const se = checkSe(spec.se, problems);
+  return { op, e, k, s, f, x, se, skip: spec.skip?.value ?? 'identity', act: spec.act?.value };
+}
+
+function head(node: HeadNode, problems: Problem[]): HeadSpec {
+  for (const r of node.repeated) problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in the head. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+  const f = checkInt(node.f, 'Head filters', 'f', problems) ?? null;
+  let classes: number | null = null;
+  if (node.classes) {
+    if (!isPositiveInt(node.classes.value)) problems.push(error('bad-value', node.classes.span, `Classes must be a whole number >= 1, got ${node.classes.value}.`));
+    else classes = node.classes.value;
+  }
+  let dropout = 0;
+  if (node.dropout) {
+    if (!(node.dropout.value >= 0 && node.dropout.value < 1)) problems.push(error('bad-value', node.dropout.span, `Dropout must be in [0, 1), got ${node.dropout.value}. MnasNet uses 0.2.`, [replace(node.dropout.span, '0.2', 'Change to 0.2')]));
+    else dropout = node.dropout.value;
+  }
+  return { f, pool: node.pool?.value ?? 'avg', classes, dropout };
+}
+
+function multiplier(v: Located<number> | undefined, what: string, problems: Problem[]): number {
+  if (!v) return 1;
+  if (!(v.value > 0) || !Number.isFinite(v.value)) {
+    problems.push(error('bad-multiplier', v.span, `The ${what} multiplier must be > 0, got ${v.value}. Use 1.0 for the model as written.`, [replace(v.span, '1.0', 'Change to 1.0')]));
+    return 1;
+  }
+  return v.value;
+}
+
+export function resolveModel(node: ModelNode): ResolvedModel {
+  const problems: Problem[] = [];
+  const name = node.name.value;
+  for (const r of node.repeated) problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in model \`${name}\`. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+  let input = node.input?.value ?? { h: 224, w: 224, c: 3 };
+  if (!node.input) {
+    const at = node.open?.end;
+    problems.push(error('missing-input', node.name.span, `Model \`${name}\` has no input. Add e.g. \`input 224x224x3\` (height x width x channels).`,
+      at === undefined ? undefined : [{ title: 'Add input 224x224x3', edits: [{ span: { start: at, end: at }, newText: '\n  input 224x224x3' }], preferred: true }]));
+  } else if (![input.h, input.w, input.c].every(isPositiveInt)) {
+    problems.push(error('bad-value', node.input.span, `Input ${node.input.value.h}x${node.input.value.w}x${node.input.value.c} must have whole, positive height, width and channels.`));
+    input = { h: 224, w: 224, c: 3 };
+  }
+  const width = multiplier(node.width, 'width', problems);
+  const depth = multiplier(node.depth, 'depth', problems);
+  const act = node.act?.value ?? 'relu';
+
+  let stem: StemSpec | null = null;
+  let channels = input.c;
+  if (node.stem) {
+    const s = layerSpec(node.stem, 'The stem', problems, node.stem.keyword, input.c);
+    if (node.stem.op && node.stem.op.value !== 'conv') {
+      problems.push(error('stem-op', node.stem.op.span, `The stem is a regular convolution: use \`conv\`, not \`${node.stem.op.value}\`.`, [replace(node.stem.op.span, 'conv', "Change to 'conv'")]));
+    }
+    for (const [field, v] of [['x', node.stem.x], ['se', node.stem.se], ['skip', node.stem.skip]] as const) {
+      if (v) problems.push(error('stem-field', v.span, `The stem is a single conv: \`${field}\` does not apply. Remove it.`, [del(v.span, `Remove '${field}'`)]));
+    }
+    stem = { k: s.k, s: s.s, f: s.f, act: s.act };
+    channels = s.f;
+  }
+
+  const blocks: BlockSpec[] = [];
+  const seen = new Map<string, BlockNode>();
+  for (const b of node.blocks) {
+    const bname = b.name.value;
+    if (seen.has(bname)) problems.push(error('duplicate-name', b.name.span, `Block \`${bname}\` is defined twice in model \`${name}\`. Rename one (block names must be unique within a model).`));
+    else seen.set(bname, b);
+    const spec = layerSpec(b.spec, `Block \`${bname}\``, problems, b.name.span, channels);
+    blocks.push({ name: bname, ...spec });
+    channels = spec.f;
+  }
+  if (node.blocks.length === 0) {
+    problems.push(error('no-blocks', node.name.span, `Model \`${name}\` has no blocks. Add one, e.g. \`block b1 { mbconv e6 k3 s1 f16 }\`.`));
+  }
+  const headSpec = node.head ? head(node.head, problems) : null;
+  const spec: ModelSpec = { name, input, width, depth, act, stem, blocks, head: headSpec };
+  problems.push(...shapeProblems(node, spec));
+  return { spec, problems, valid: !problems.some((p) => p.severity === 'error') };
+}
+
+/**
+ * Checks that need the shapes: strides past a 1x1 map, and an explicit `skip identity`
+ * that can apply to no layer (a single-layer block whose only layer changes the shape).
+ */
+function shapeProblems(node: ModelNode, spec: ModelSpec): Problem[] {
+  const problems: Problem[] = [];
+  let h = spec.input.h;
+  let w = spec.input.w;
+  let c = spec.input.c;
+  const stride = (s: number, at: Span | undefined, who: string) => {
+    if (s > 1 && (h < s || w < s)) {
+      problems.push(error('stride-too-small', at ?? node.name.span, `Stride s${s} in ${who} would reduce the ${h}x${w} feature map below 1x1. Use s1 here, or a larger input.`, at ? [replace(at, 's1', 'Change to s1')] : undefined));
+    }
+    h = Math.ceil(h / s);
+    w = Math.ceil(w / s);
+  };
+  if (spec.stem) {
+    stride(spec.stem.s, node.stem?.s?.span, 'the stem');
+    c = roundFilters(spec.stem.f, spec.width);
+  }
+  spec.blocks.forEach((b, i) => {
+    const bn = node.blocks[i];
+    const hIn = h, wIn = w, cIn = c;
+    stride(b.s, bn.spec.s?.span, `block \`${b.name}\``);
+    c = roundFilters(b.f, spec.width);
+    const changes = hIn !== h || wIn !== w || cIn !== c;
+    if (bn.spec.skip?.value === 'identity' && changes && Math.ceil(b.x * spec.depth) <= 1) {
+      problems.push(error('skip-identity-shape', bn.spec.skip.span,
+        `\`skip identity\` cannot apply in block \`${b.name}\`: its only layer changes the shape (${hIn}x${wIn}x${cIn} -> ${h}x${w}x${c}). Use \`skip pool\` (pooled, projected shortcut) or \`skip none\`.`,
+        [replace(bn.spec.skip.span, 'pool', "Change to 'skip pool'"), { title: "Change to 'skip none'", edits: [{ span: bn.spec.skip.span, newText: 'none' }] }]));
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,259 @@
+// The `search` section: a schema of settings (also what completion offers), checked into a
+// typed SearchConfig that the search engine runs. Defaults and their sources live here.
+import type { SearchNode, SettingNode, SettingValue, Span } from './ast';
+import { error, type Problem, suggest } from './problems';
+
+export type LatencySource =
+  | { kind: 'local' }
+  | { kind: 'profile'; name: string }
+  | { kind: 'adb'; serial: string };
+
+export interface ControllerConfig {
+  /** LSTM hidden units (NAS/MnasNet controller: 100). */
+  hidden: number;
+  /** Adam learning rate (Zoph et al. 2018 PPO setup: 0.00035). */
+  lr: number;
+  /** PPO clip ratio epsilon (Schulman et al. 2017; MnasNet: 0.2). */
+  clip: number;
+  /** Entropy bonus weight (NASNet: 1e-5; raised for short proxy searches). */
+  entropy: number;
+  /** Exponential moving-average decay of the reward baseline (0.95). */
+  baselineDecay: number;
+  /** Children sampled per controller update. */
+  batch: number;
+  /** PPO optimisation epochs over each batch. */
+  epochs: number;
+}
+
+export interface SearchConfig {
+  name: string;
+  space: string;
+  targetMs: number;
+  reward: { preset: 'soft' | 'hard' | 'custom'; alpha: number; beta: number };
+  constraints: { maxParams?: number; maxMultAdds?: number };
+  latency: LatencySource;
+  dataset: { name: string; train: number; test: number; resolution?: number; width?: number };
+  budget: { children: number; epochs: number; batch: number };
+  controller: ControllerConfig;
+  strategy: 'rl' | 'random';
+  seed: number;
+}
+
+export const CONTROLLER_DEFAULTS: ControllerConfig = {
+  hidden: 100, lr: 0.00035, clip: 0.2, entropy: 1e-3, baselineDecay: 0.95, batch: 8, epochs: 4,
+};
+export const BUDGET_DEFAULTS = { children: 24, epochs: 1, batch: 64 };
+export const DATASETS: Record<string, { classes: number; shape: [number, number, number]; max: number }> = {
+  mnist: { classes: 10, shape: [28, 28, 1], max: 10000 },
+};
+export const REWARD_PRESETS = { soft: { alpha: -0.07, beta: -0.07 }, hard: { alpha: 0, beta: -1 } } as const;
+
+/** Keys and their one-line help: completion and hover read this table. */
+export const SEARCH_KEYS: Record<string, string> = {
+  space: 'The search space to sample: `space MnasSpace`.',
+  target: 'Target latency T with units: `target 75ms`.',
+  reward: '`soft` (alpha = beta = -0.07), `hard` (alpha = 0, beta = -1), or `alpha -0.07 beta -0.07`.',
+  max: 'An extra constraint: `max params 5M` or `max madds 400M`.',
+  latency: 'Where LAT(m) comes from: `local`, `profile pixel1`, or `adb "SERIAL"`.',
+  dataset: 'The proxy task: `dataset mnist { train 4000  test 1000 }`.',
+  budget: 'How much to search: `budget { children 24  epochs 1  batch 64 }`.',
+  controller: 'Controller hyper-parameters: `controller { lr 0.00035  clip 0.2  entropy 0.001  batch 8 }`.',
+  strategy: '`rl` (the LSTM controller with PPO) or `random` (the baseline).',
+  seed: 'Seed for sampling, weights and data order: `seed 1`.',
+};
+export const BLOCK_KEYS: Record<string, Record<string, string>> = {
+  dataset: { train: 'Training images (seeded, stratified split).', test: 'Held-out images for ACC(m), never trained on.', resolution: 'Proxy input resolution (children are built at this size).', width: 'Proxy width multiplier for children.' },
+  budget: { children: 'Child models to sample and train.', epochs: 'Training epochs per child.', batch: 'Training batch size.' },
+  controller: {
+    hidden: 'LSTM hidden units (default 100).', lr: 'Adam learning rate (default 0.00035).', clip: 'PPO clip epsilon (default 0.2).',
+    entropy: 'Entropy bonus weight (default 0.001).', 'baseline-decay': 'EMA decay of the reward baseline (default 0.95).',
+    batch: 'Children per controller update (default 8).', epochs: 'PPO epochs per update (default 4).', seed: 'Same as the search-level `seed`.',
+  },
+};
+
+const TIME_UNITS: Record<string, number> = { ms: 1, us: 0.001, s: 1000 };
+const COUNT_UNITS: Record<string, number> = { K: 1e3, M: 1e6, G: 1e9 };
+
+export interface SearchResolution { config?: SearchConfig; problems: Problem[]; spaceRef?: { name: string; span: Span } }
+
+export function resolveSearch(node: SearchNode): SearchResolution {
+  const problems: Problem[] = [];
+  const seen = new Map<string, SettingNode>();
+  const cfg: Partial<SearchConfig> & { constraints: SearchConfig['constraints'] } = { name: node.name.value, constraints: {} };
+  let spaceRef: SearchResolution['spaceRef'];
+  const expect = (s: SettingNode, n: number, usage: string): boolean => {
+    if (s.values.length === n && !s.children) return true;
+    problems.push(error('bad-setting', s.values[n]?.span ?? s.key.span, `\`${s.key.value}\` expects ${usage}.`));
+    return false;
+  };
+  for (const s of node.settings) {
+    const key = s.key.value;
+    if (!(key in SEARCH_KEYS)) {
+      const sg = suggest(key, Object.keys(SEARCH_KEYS), s.key.span);
+      problems.push(error('unknown-setting', s.key.span, `Unknown search setting \`${key}\`.${sg.hint} Settings: ${Object.keys(SEARCH_KEYS).join(', ')}.`, sg.fixes));
+      continue;
+    }
+    if (seen.has(key) && key !== 'max') {
+      problems.push(error('repeated-field', s.key.span, `\`${key}\` is set twice in search \`${node.name.value}\`. Keep one.`));
+      continue;
+    }
+    seen.set(key, s);
+    switch (key) {
+      case 'space':
+        if (expect(s, 1, 'the name of a space: `space MnasSpace`') && s.values[0].type === 'word') {
+          cfg.space = String(s.values[0].value);
+          spaceRef = { name: cfg.space, span: s.values[0].span };
+        }
+        break;
+      case 'target': {
+        if (!expect(s, 1, 'a latency with units: `target 75ms`')) break;
+        const v = s.values[0];
+        if (v.type === 'number') {
+          problems.push(error('target-units', v.span, `Target latency \`${v.raw}\` has no units. Write \`${v.raw}ms\` (or us, s).`, [{ title: `Change to ${v.raw}ms`, edits: [{ span: v.span, newText: `${v.raw}ms` }], preferred: true }]));
+        } else if (v.type !== 'quantity' || !(v.unit! in TIME_UNITS)) {
+          problems.push(error('target-units', v.span, `Target latency must be a time such as \`75ms\`, \`800us\` or \`0.1s\`; got \`${v.raw}\`.`));
+        } else if (!((v.value as number) > 0)) {
+          problems.push(error('bad-value', v.span, `Target latency must be > 0, got \`${v.raw}\`.`));
+        } else cfg.targetMs = (v.value as number) * TIME_UNITS[v.unit!];
+        break;
+      }
+      case 'reward': cfg.reward = reward(s, problems); break;
+      case 'max': {
+        if (!expect(s, 2, 'a metric and a limit: `max params 5M` or `max madds 400M`')) break;
+        const [what, limit] = s.values;
+        const n = count(limit, problems);
+        if (what.value === 'params') { if (n !== undefined) cfg.constraints.maxParams = n; }
+        else if (what.value === 'madds' || what.value === 'multadds') { if (n !== undefined) cfg.constraints.maxMultAdds = n; }
+        else problems.push(error('bad-setting', what.span, `\`max\` takes \`params\` or \`madds\`, not \`${what.raw}\`.`));
+        break;
+      }
+      case 'latency': cfg.latency = latency(s, problems); break;
+      case 'dataset': {
+        const name = s.values[0];
+        if (!name || name.type !== 'word' || s.values.length > 1) {
+          problems.push(error('bad-setting', name?.span ?? s.key.span, `\`dataset\` expects a dataset name: ${Object.keys(DATASETS).map((d) => `\`${d}\``).join(', ')}.`));
+          break;
+        }
+        if (!(String(name.value) in DATASETS)) {
+          const sg = suggest(String(name.value), Object.keys(DATASETS), name.span);
+          problems.push(error('unknown-dataset', name.span, `Unknown dataset \`${name.value}\`.${sg.hint} Built in: ${Object.keys(DATASETS).join(', ')} (shipped offline).`, sg.fixes));
+          break;
+        }
+        const d = DATASETS[String(name.value)];
+        const opts = block(s, 'dataset', problems);
+        const train = int(opts.train, problems) ?? Math.min(4000, d.max);
+        const test = int(opts.test, problems) ?? Math.min(1000, d.max - train);
+        if (train + test > d.max) problems.push(error('bad-value', (opts.test ?? opts.train ?? name).span, `Dataset \`${name.value}\` has ${d.max} images; train ${train} + test ${test} is more. Lower them.`));
+        cfg.dataset = { name: String(name.value), train, test, resolution: int(opts.resolution, problems), width: positive(opts.width, problems) };
+        break;
+      }
+      case 'budget': {
+        const opts = block(s, 'budget', problems);
+        cfg.budget = {
+          children: int(opts.children, problems) ?? BUDGET_DEFAULTS.children,
+          epochs: int(opts.epochs, problems) ?? BUDGET_DEFAULTS.epochs,
+          batch: int(opts.batch, problems) ?? BUDGET_DEFAULTS.batch,
+        };
+        break;
+      }
+      case 'controller': {
+        const opts = block(s, 'controller', problems);
+        const c = { ...CONTROLLER_DEFAULTS };
+        c.hidden = int(opts.hidden, problems) ?? c.hidden;
+        c.lr = positive(opts.lr, problems) ?? c.lr;
+        c.clip = positive(opts.clip, problems) ?? c.clip;
+        c.entropy = nonNegative(opts.entropy, problems) ?? c.entropy;
+        c.baselineDecay = fraction(opts['baseline-decay'], problems) ?? c.baselineDecay;
+        c.batch = int(opts.batch, problems) ?? c.batch;
+        c.epochs = int(opts.epochs, problems) ?? c.epochs;
+        cfg.controller = c;
+        if (opts.seed) cfg.seed ??= int(opts.seed, problems);
+        break;
+      }
+      case 'strategy':
+        if (expect(s, 1, '`rl` or `random`')) {
+          const v = s.values[0].value;
+          if (v === 'rl' || v === 'random') cfg.strategy = v;
+          else problems.push(error('bad-setting', s.values[0].span, `\`strategy\` is \`rl\` or \`random\`, not \`${v}\`.`));
+        }
+        break;
+      case 'seed':
+        if (expect(s, 1, 'a whole number: `seed 1`')) cfg.seed = int(s.values[0], problems, 0) ?? cfg.seed;
+        break;
+    }
+  }
+  if (!seen.has('space')) problems.push(error('missing-space', node.name.span, `Search \`${node.name.value}\` names no space. Add e.g. \`space MnasSpace\`.`));
+  if (!seen.has('target')) problems.push(error('missing-target', node.name.span, `Search \`${node.name.value}\` has no target latency. Add e.g. \`target 75ms\`.`));
+  const config: SearchConfig | undefined = cfg.space && cfg.targetMs ? {
+    name: node.name.value,
+    space: cfg.space,
+    targetMs: cfg.targetMs,
+    reward: cfg.reward ?? { preset: 'soft', ...REWARD_PRESETS.soft },
+    constraints: cfg.constraints,
+    latency: cfg.latency ?? { kind: 'local' },
+    dataset: cfg.dataset ?? { name: 'mnist', train: 4000, test: 1000 },
+    budget: cfg.budget ?? { ...BUDGET_DEFAULTS },
+    controller: cfg.controller ?? { ...CONTROLLER_DEFAULTS },
+    strategy: cfg.strategy ?? 'rl',
+    seed: cfg.seed ?? 1,
+  } : undefined;
+  return { config, problems, spaceRef };
+}
+
+function reward(s: SettingNode, problems: Problem[]): SearchConfig['reward'] | undefined {
+  const v = s.values;
+  if (v.length === 1 && (v[0].value === 'soft' || v[0].value === 'hard')) return { preset: v[0].value, ...REWARD_PRESETS[v[0].value] };
+  if (v.length === 4 && v[0].value === 'alpha' && v[2].value === 'beta' && v[1].type === 'number' && v[3].type === 'number') {
+    return { preset: 'custom', alpha: v[1].value as number, beta: v[3].value as number };
+  }
+  problems.push(error('bad-setting', v[0]?.span ?? s.key.span, '`reward` is `soft` (alpha = beta = -0.07), `hard` (alpha = 0, beta = -1), or `alpha <number> beta <number>`.'));
+  return undefined;
+}
+
+function latency(s: SettingNode, problems: Problem[]): LatencySource | undefined {
+  const [kind, arg] = s.values;
+  if (kind?.value === 'local' && s.values.length === 1) return { kind: 'local' };
+  if (kind?.value === 'profile' && arg && s.values.length === 2) return { kind: 'profile', name: String(arg.value) };
+  if (kind?.value === 'adb' && arg && s.values.length === 2) return { kind: 'adb', serial: String(arg.value) };
+  problems.push(error('bad-setting', kind?.span ?? s.key.span, '`latency` is `local`, `profile NAME` (a calibrated device profile) or `adb "SERIAL"` (a phone from `mnas devices`).'));
+  return undefined;
+}
+
+function block(s: SettingNode, name: string, problems: Problem[]): Record<string, SettingValue | undefined> {
+  const allowed = BLOCK_KEYS[name];
+  const out: Record<string, SettingValue | undefined> = {};
+  // Inline form `budget children 24 epochs 1` as well as the block form.
+  const pairs: { key: string; span: Span; values: SettingValue[] }[] = [];
+  const inline = name === 'dataset' ? s.values.slice(1) : s.values;
+  for (let i = 0; i + 1 < inline.length; i += 2) pairs.push({ key: String(inline[i].value), span: inline[i].span, values: [inline[i + 1]] });
+  if (inline.length % 2 === 1) problems.push(error('bad-setting', inline[inline.length - 1].span, `\`${name}\` settings come in pairs: \`key value\`.`));
+  for (const c of s.children ?? []) {
+    pairs.push({ key: c.key.value, span: c.key.span, values: c.values.slice(0, 1) });
+    // Further pairs on the same line: `budget { children 24 epochs 1 }`.
+    for (let i = 1; i + 1 < c.values.length; i += 2) pairs.push({ key: String(c.values[i].value), span: c.values[i].span, values: [c.values[i + 1]] });
+    if (c.values.length > 1 && c.values.length % 2 === 0) problems.push(error('bad-setting', c.values[c.values.length - 1].span, `\`${name}\` settings come in pairs: \`key value\`.`));
+    if (c.values.length === 0) problems.push(error('bad-setting', c.key.span, `\`${c.key.value}\` needs a value.`));
+  }
+  for (const p of pairs) {
+    if (!(p.key in allowed)) {
+      const sg = suggest(p.key, Object.keys(allowed), p.span);
+      problems.push(error('unknown-setting', p.span, `Unknown \`${name}\` setting \`${p.key}\`.${sg.hint} Known: ${Object.keys(allowed).join(', ')}.`, sg.fixes));
+    } else if (p.values.length === 1) out[p.key] = p.values[0];
+  }
+  return out;
+}
+
+function num(v: SettingValue | undefined, problems: Problem[], ok: (n: number) => boolean, what: string): number | undefined {
+  if (!v) return undefined;
+  const n = v.type === 'number' ? (v.value as number) : v.type === 'quantity' && v.unit! in COUNT_UNITS ? (v.value as number) * COUNT_UNITS[v.unit!] : NaN;
+  if (!ok(n)) {
+    problems.push(error('bad-value', v.span, `Expected ${what}, got \`${v.raw}\`.`));
+    return undefined;
+  }
+  return n;
+}
+const int = (v: SettingValue | undefined, p: Problem[], min = 1) => num(v, p, (n) => Number.isInteger(n) && n >= min, `a whole number >= ${min}`);
+const positive = (v: SettingValue | undefined, p: Problem[]) => num(v, p, (n) => n > 0, 'a number > 0');
+const nonNegative = (v: SettingValue | undefined, p: Problem[]) => num(v, p, (n) => n >= 0, 'a number >= 0');
+const fraction = (v: SettingValue | undefined, p: Problem[]) => num(v, p, (n) => n >= 0 && n < 1, 'a number in [0, 1)');
+const count = (v: SettingValue, p: Problem[]) => num(v, p, (n) => n > 0, 'a count such as `5M` or `400M`');

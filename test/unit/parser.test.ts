@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { parse } from '../../server/src/language/parser';
+import { marked } from '../helpers/marked';
+
+test('parses every example without syntax errors', () => {
+  for (const f of fs.readdirSync('examples')) {
+    const r = parse(fs.readFileSync(`examples/${f}`, 'utf8'));
+    assert.deepEqual(r.problems, [], f);
+    assert.ok(r.file.decls.length > 0, f);
+  }
+});
+
+test('a block keeps each field with its exact span', () => {
+  const src = 'model M { input 32x32x3 block b3 { mbconv e3 k5 s2 f40 x3 se 0.25 skip pool swish } }';
+  const m = parse(src).file.models[0];
+  const b = m.blocks[0];
+  assert.equal(b.name.value, 'b3');
+  assert.deepEqual([b.spec.op?.value, b.spec.e?.value, b.spec.k?.value, b.spec.s?.value, b.spec.f?.value, b.spec.x?.value, b.spec.se?.value, b.spec.skip?.value, b.spec.act?.value],
+    ['mbconv', 3, 5, 2, 40, 3, 0.25, 'pool', 'swish']);
+  assert.equal(src.slice(b.spec.k!.span.start, b.spec.k!.span.end), 'k5');
+  assert.equal(src.slice(b.spec.se!.span.start, b.spec.se!.span.end), '0.25');
+  assert.deepEqual(m.input?.value, { h: 32, w: 32, c: 3 });
+});
+
+test('names may be keywords or field-like words', () => {
+  const r = parse('model pool { input 8x8x1 block k3 { conv k3 f8 } block s2 { conv f8 } }');
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.file.models[0].name.value, 'pool');
+  assert.deepEqual(r.file.models[0].blocks.map((b) => b.name.value), ['k3', 's2']);
+});
+
+test('space choices keep their mode and values', () => {
+  const r = parse('space S from M { block * { k [3, 5] } block b2 { op [conv, mbconv] f * [0.75, 1.0, 1.25] x + [-1, 0, 1] } }');
+  assert.deepEqual(r.problems, []);
+  const s = r.file.spaces[0];
+  assert.equal(s.from?.value, 'M');
+  assert.equal(s.blocks[0].name.value, '*');
+  const [op, f, x] = s.blocks[1].choices;
+  assert.deepEqual(op.values.map((v) => v.value), ['conv', 'mbconv']);
+  assert.equal(f.mode?.value, '*');
+  assert.deepEqual(f.values.map((v) => v.value), [0.75, 1, 1.25]);
+  assert.equal(x.mode?.value, '+');
+  assert.deepEqual(x.values.map((v) => v.value), [-1, 0, 1]);
+});
+
+test('search settings end at the end of their line', () => {
+  const r = parse('search Q {\n  space S\n  target 75ms\n  latency adb "emulator 5554"\n  budget { children 8 epochs 1 }\n  reward alpha -0.07 beta -0.1\n}');
+  assert.deepEqual(r.problems, []);
+  const s = r.file.searches[0].settings;
+  assert.deepEqual(s.map((x) => x.key.value), ['space', 'target', 'latency', 'budget', 'reward']);
+  assert.deepEqual(s[1].values[0], { value: 75, unit: 'ms', type: 'quantity', raw: '75ms', span: s[1].values[0].span });
+  assert.equal(s[2].values[1].value, 'emulator 5554');
+  assert.deepEqual(s[3].children?.map((c) => [c.key.value, c.values.map((v) => v.value)]), [['children', [8, 'epochs', 1]]]);
+  assert.deepEqual(s[4].values.map((v) => v.value), ['alpha', -0.07, 'beta', -0.1]);
+});
+
+test('imports and comments', () => {
+  const r = parse('// header\nimport "a b.mnas" # trailing\n/* block\ncomment */ model M { input 8x8x1 }');
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.file.imports[0].path.value, 'a b.mnas');
+  assert.equal(r.comments.length, 3);
+});
+
+test('three separate errors give three diagnostics, and parsing goes on', () => {
+  const { text, spans } = marked(`model A {
+  input 32x32x3
+  block b1 { mbconv e6 k3 s2 f24 x2 ⟦q⟧ }
+  block b2 { mbconv e6 k3 s2 f24 x2⟦⟧
+  block b3 { mbconv e6 k3 s1 f24 ⟦]⟧ }
+}
+model B { input 32x32x3 block c1 { conv f8 } }
+`);
+  const r = parse(text);
+  assert.deepEqual(r.problems.map((p) => p.span), spans);
+  assert.deepEqual(r.file.models.map((m) => [m.name.value, m.blocks.map((b) => b.name.value)]), [['A', ['b1', 'b2', 'b3']], ['B', ['c1']]]);
+  assert.match(r.problems[1].message, /Expected '\}'/);
+});
+
+test('a missing brace costs one declaration, not the rest of the file', () => {
+  const r = parse('model A {\n  input 8x8x1\n  block b1 { conv f8 }\n\nmodel B {\n  input 8x8x1\n}\n');
+  assert.equal(r.problems.length, 1);
+  assert.equal(r.problems[0].span.start, r.problems[0].span.end, 'zero-width');
+  assert.deepEqual(r.file.models.map((m) => m.name.value), ['A', 'B']);
+});
+
+test('stray top-level text is reported once and skipped', () => {
+  const { text, spans } = marked('⟦hello world⟧\nmodel M { input 8x8x1 block b { conv f8 } }');
+  const r = parse(text);
+  assert.deepEqual(r.problems.map((p) => p.span), spans);
+  assert.match(r.problems[0].message, /top level/);
+  assert.equal(r.file.models.length, 1);
+});
+
+test('an unknown character is a lexer error naming it', () => {
+  const { text, spans } = marked('model M { input 8x8x1 ⟦$⟧ }');
+  const r = parse(text);
+  assert.deepEqual(r.problems.map((p) => p.span), spans);
+  assert.match(r.problems[0].message, /Unexpected character '\$'/);
+});

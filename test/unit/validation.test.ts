@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { marked } from '../helpers/marked';
+import { analyzeFiles, analyzeText } from '../helpers/analyze';
+
+/** Expects exactly the marked spans, each with the given code (in order). */
+function expectProblems(src: string, codes: string[], files: Record<string, string> = {}) {
+  const { text, spans } = marked(src);
+  const a = analyzeFiles({ ...files, 'main.mnas': text });
+  const got = a.problems.map((p) => ({ code: p.code, at: text.slice(p.span.start, p.span.end), span: p.span }));
+  assert.deepEqual(got.map((g) => g.code), codes, JSON.stringify(got, null, 1));
+  assert.deepEqual(got.map((g) => g.span), spans, JSON.stringify(got, null, 1));
+  return a.problems;
+}
+
+const M = (body: string) => `model M {\n  input 32x32x3\n  stem conv k3 s2 f16\n${body}\n  head conv f64 classes 10\n}\n`;
+
+test('valid model: no problems', () => {
+  assert.deepEqual(analyzeText(M('  block b1 { mbconv e6 k3 s1 f16 x2 se 0.25 }')).problems, []);
+});
+
+test('unknown skeleton, with a did-you-mean fix', () => {
+  const p = expectProblems(`${M('  block b1 { conv f8 }')}space S from ⟦N⟧ { }`, ['unknown-name']);
+  assert.match(p[0].message, /Did you mean `M`/);
+  assert.equal(p[0].fixes?.[0].edits[0].newText, 'M');
+});
+
+test('duplicate names: declarations and blocks', () => {
+  expectProblems(`${M('  block b1 { conv f8 }\n  block ⟦b1⟧ { conv f8 }')}model ⟦M⟧ { input 8x8x1 block c { conv f8 } }`, ['duplicate-name', 'duplicate-name']);
+});
+
+test('missing required fields: input, op, filters, expansion, blocks', () => {
+  expectProblems('model ⟦A⟧ { block b { conv f8 } }', ['missing-input']);
+  expectProblems(M('  block ⟦b1⟧ { k3 f8 }'), ['missing-op']);
+  expectProblems(M('  block ⟦b1⟧ { conv k3 }'), ['missing-filters']);
+  expectProblems(M('  block b1 { ⟦mbconv⟧ k3 f8 }'), ['missing-expansion']);
+  expectProblems('model ⟦A⟧ { input 8x8x1 }', ['no-blocks']);
+});
+
+test('missing input offers a quick fix that inserts it', () => {
+  const { text } = marked('model A { block b { conv f8 } }');
+  const p = analyzeText(text).problems[0];
+  const edit = p.fixes![0].edits[0];
+  const fixed = text.slice(0, edit.span.start) + edit.newText + text.slice(edit.span.end);
+  assert.deepEqual(analyzeText(fixed).problems, []);
+});
+
+test('kernel must be odd, with both neighbours offered', () => {
+  const p = expectProblems(M('  block b1 { conv ⟦k4⟧ f8 }'), ['even-kernel']);
+  assert.deepEqual(p[0].fixes?.map((f) => f.edits[0].newText), ['k5', 'k3']);
+});
+
+test('expansion on a non-mbconv op', () => {
+  expectProblems(M('  block b1 { sepconv ⟦e6⟧ k3 f8 }'), ['expansion-not-mbconv']);
+});
+
+test('stride past a 1x1 feature map', () => {
+  expectProblems('model A { input 4x4x1 block b1 { conv s2 f8 } block b2 { conv s2 f8 } block b3 { conv ⟦s2⟧ f8 } }', ['stride-too-small']);
+});
+
+test('multipliers and factors must be > 0', () => {
+  expectProblems(`model A { input 8x8x1 width ⟦0⟧ depth ⟦-1⟧ block b { conv f8 } }`, ['bad-multiplier', 'bad-multiplier']);
+  expectProblems(`${M('  block b1 { conv f8 }')}space S from M { block b1 { f * [⟦0⟧, 1.0] } }`, ['bad-choice']);
+});
+
+test('filters that round to 0', () => {
+  expectProblems(`model A { input 8x8x1 block b { conv f2 } }\nspace S from A { block b { f * ⟦[0.1, 1.0]⟧ } }`, ['filters-round-to-zero']);
+});
+
+test('skip identity that cannot apply to any layer', () => {
+  const p = expectProblems(M('  block b1 { mbconv e6 k3 s2 f24 x1 skip ⟦identity⟧ }'), ['skip-identity-shape']);
+  assert.match(p[0].message, /16x16x16 -> 8x8x24/);
+  // With two layers the second one takes the identity residual: fine.
+  assert.deepEqual(analyzeText(M('  block b1 { mbconv e6 k3 s2 f24 x2 skip identity }')).problems, []);
+});
+
+test('choice lists: empty, duplicates, wrong values, wrong mode', () => {
+  const sp = (body: string) => `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { ${body} } }`;
+  expectProblems(sp('k ⟦[]⟧'), ['empty-choice']);
+  expectProblems(sp('k [3, 5, ⟦5⟧]'), ['duplicate-choice']);
+  expectProblems(sp('k [3, ⟦4⟧]'), ['bad-choice']);
+  const p = expectProblems(sp('op [conv, ⟦mbconvv⟧]'), ['bad-choice']);
+  assert.match(p[0].message, /Did you mean `mbconv`/);
+  expectProblems(sp('⟦f⟧ [0.5, 1.0]'), ['choice-mode']);
+  expectProblems(sp('x ⟦*⟧ [0, 1]'), ['choice-mode']);
+  expectProblems(sp('k ⟦+⟧ [3, 5]'), ['choice-mode']);
+});
+
+test('space: unknown block, layers below one, expansion on a never-mbconv block', () => {
+  const base = M('  block b1 { sepconv k3 s1 f16 x1 }');
+  expectProblems(`${base}space S from M { block ⟦b9⟧ { k [3, 5] } }`, ['unknown-block']);
+  expectProblems(`${base}space S from M { block b1 { x + ⟦[-1, 0]⟧ } }`, ['layers-below-one']);
+  expectProblems(`${base}space S from M { block b1 { ⟦e [3, 6]⟧ } }`, ['expansion-not-mbconv']);
+  assert.deepEqual(analyzeText(`${base}space S from M { block b1 { op [sepconv, mbconv] e [3, 6] } }`).problems, []);
+});
+
+test('warnings: factor collisions and spaces over 10^30', () => {
+  const p = expectProblems(`model A { input 8x8x1 block b { conv f2 } }\nspace S from A { block b { f * ⟦[0.75, 1.0]⟧ } }`, ['factor-collision']);
+  assert.equal(p[0].severity, 'warning');
+  const blocks = Array.from({ length: 12 }, (_, i) => `block b${i} { mbconv e6 k3 s1 f16 x2 }`).join('\n');
+  const big = expectProblems(`model A { input 8x8x1 ${blocks} }\nspace ⟦S⟧ from A { block * { op [conv, sepconv, mbconv] e [3, 6] k [3, 5] se [0, 0.25] skip [identity, pool, none] f * [0.75, 1.0, 1.25] x + [-1, 0, 1] } }`, ['space-too-large']);
+  assert.equal(big[0].severity, 'warning');
+});
+
+test('imports: found, missing, cycles', () => {
+  const lib = 'model Lib { input 8x8x1 block b { conv f8 } }';
+  assert.deepEqual(analyzeFiles({ 'lib.mnas': lib, 'main.mnas': 'import "lib.mnas"\nspace S from Lib { block b { k [3, 5] } }' }).problems, []);
+  expectProblems('import ⟦"nope.mnas"⟧', ['import-not-found']);
+  const p = expectProblems('import ⟦"a.mnas"⟧\nmodel M { input 8x8x1 block b { conv f8 } }', ['import-cycle'], {
+    'a.mnas': 'import "b.mnas"', 'b.mnas': 'import "main.mnas"',
+  });
+  assert.match(p[0].message, /main\.mnas -> a\.mnas -> b\.mnas -> main\.mnas/);
+});
+
+test('search: units, missing space, unknown settings', () => {
+  const space = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] } }\n`;
+  const p = expectProblems(`${space}search Q {\n  space S\n  target ⟦75⟧\n}`, ['target-units']);
+  assert.equal(p[0].fixes?.[0].edits[0].newText, '75ms');
+  expectProblems(`${space}search Q {\n  space ⟦Nope⟧\n  target 75ms\n}`, ['unknown-name']);
+  expectProblems(`${space}search Q {\n  space ⟦M⟧\n  target 75ms\n}`, ['wrong-kind']);
+  expectProblems(`${space}search ⟦Q⟧ {\n  target 75ms\n}`, ['missing-space']);
+  const u = expectProblems(`${space}search Q {\n  space S\n  target 75ms\n  ⟦budgte⟧ { children 4 }\n}`, ['unknown-setting']);
+  assert.match(u[0].message, /Did you mean `budget`/);
+  expectProblems(`${space}search Q {\n  space S\n  target 75ms\n  budget { ⟦child⟧ 4 }\n}`, ['unknown-setting']);
+  expectProblems(`${space}search Q {\n  space S\n  target 75ms\n  dataset ⟦cifar⟧\n}`, ['unknown-dataset']);
+});
+
+test('search config: defaults, presets and units', () => {
+  const space = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] } }\n`;
+  const a = analyzeText(`${space}search Q {\n  space S\n  target 0.5s\n  reward hard\n  max params 2.5M\n  latency adb "R58M 12"\n  budget { children 16 epochs 2 }\n  controller { lr 0.001 }\n}`);
+  assert.deepEqual(a.problems, []);
+  const e = a.local.get('Q');
+  assert.ok(e?.kind === 'search');
+  const c = e.resolution.config!;
+  assert.equal(c.targetMs, 500);
+  assert.deepEqual(c.reward, { preset: 'hard', alpha: 0, beta: -1 });
+  assert.equal(c.constraints.maxParams, 2.5e6);
+  assert.deepEqual(c.latency, { kind: 'adb', serial: 'R58M 12' });
+  assert.deepEqual(c.budget, { children: 16, epochs: 2, batch: 64 });
+  assert.equal(c.controller.lr, 0.001);
+  assert.equal(c.controller.clip, 0.2);
+});
+
+test('repeated fields in a block are reported on the repeat', () => {
+  expectProblems(M('  block b1 { conv k3 f8 ⟦k5⟧ }'), ['repeated-field']);
+});
