@@ -99,3 +99,11 @@ test('an unknown character is a lexer error naming it', () => {
   assert.deepEqual(r.problems.map((p) => p.span), spans);
   assert.match(r.problems[0].message, /Unexpected character '\$'/);
 });
+
+test('a number glued to letters is not split into a shorter number', () => {
+  for (const src of ['model M { input 224x224x3x }', 'search Q { target 75msx }']) {
+    const r = parse(src);
+    assert.ok(r.problems.length > 0, src);
+    assert.ok(!r.tokens.some((t) => t.image === '22' || t.image === '7'), src);
+  }
+});

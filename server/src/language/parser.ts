@@ -480,9 +480,10 @@ export function parse(text: string): ParseResult {
     let decl: Decl | undefined;
     try {
       decl = parser.declaration();
-      if (!decl && parser.partial) {
+      const partial = parser.partial as Decl | undefined;
+      if (!decl && partial) {
         // Unfinished: the partial declaration spans its whole chunk.
-        decl = parser.partial;
+        decl = partial;
         const last = tokens[tokens.length - 1];
         decl.span = { start: tokens[0].startOffset, end: last.startOffset + last.image.length };
       }

@@ -12,7 +12,7 @@ export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\r\
 export const Resolution = createToken({ name: 'Resolution', pattern: /\d+x\d+(?:x\d+)?(?![\w.])/ });
 /** A number with a unit: `75ms`, `1.5s`, `800us`, `5M`, `300M`, `12K`, `1G`. */
 export const Quantity = createToken({ name: 'Quantity', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:ms|us|s|K|M|G)(?![\w.])/ });
-export const NumberLit = createToken({ name: 'NumberLit', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![A-Za-z_])/ });
+export const NumberLit = createToken({ name: 'NumberLit', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])/ });
 /** `k3`, `s2`, `e6`, `e4.5`, `f32`, `x3`: a field letter glued to its value. */
 export const Abbrev = createToken({ name: 'Abbrev', pattern: /[eksfx](?:\d+(?:\.\d+)?)(?![\w.])/ });
 
