@@ -144,3 +144,18 @@ test('search config: defaults, presets and units', () => {
 test('repeated fields in a block are reported on the repeat', () => {
   expectProblems(M('  block b1 { conv k3 f8 ⟦k5⟧ }'), ['repeated-field']);
 });
+
+test('the analysis cache sees an edit two imports away', async () => {
+  const { AnalysisCache, analyze } = await import('../../server/src/language/analysis');
+  const files: Record<string, string> = {
+    'main.mnas': 'import "b.mnas"\nspace S from C { block b { k [3, 5] } }',
+    'b.mnas': 'import "c.mnas"',
+    'c.mnas': 'model C { input 8x8x1 block b { conv f8 } }',
+  };
+  const host = { read: (f: string) => files[f.replace('/v/', '')] };
+  const cache = new AnalysisCache();
+  assert.deepEqual(analyze('/v/main.mnas', files['main.mnas'], host, cache).problems, []);
+  files['c.mnas'] = 'model D { input 8x8x1 block b { conv f8 } }';
+  const again = analyze('/v/main.mnas', files['main.mnas'], host, cache);
+  assert.deepEqual(again.problems.map((p) => p.code), ['unknown-name']);
+});

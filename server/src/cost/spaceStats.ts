@@ -2,13 +2,15 @@
 // blocks whose state is the feature-map shape a block hands to the next. Min and max are
 // exact; the mean is exact up to floating-point summation.
 import { blockArch, toArch, type BlockSpec } from '../language/arch';
-import { type BlockChoices, type ResolvedSpace, blockChoiceCount, factorFilters, log10, spaceSize } from '../language/space';
+import { type BlockChoices, type ResolvedSpace, blockChoiceCount, decisions, factorFilters, log10, sample, spaceSize } from '../language/space';
 import { blockCost, costOf, type Shape } from './model';
 
 export interface Range { min: number; max: number; mean: number }
 
 export interface SpaceStats {
   name: string;
+  /** False when the space was too wide to enumerate per block: ranges come from samples. */
+  exact: boolean;
   size: bigint;
   log10Size: number;
   params: Range;
@@ -32,8 +34,20 @@ function* blockVariants(base: BlockSpec, c: BlockChoices): Generator<{ block: Bl
   }
 }
 
+/** Above this many concrete variants in one block, statistics are sampled instead. */
+export const MAX_EXACT_VARIANTS = 20_000;
+const SAMPLES = 2000;
+
+function variantCount(base: BlockSpec, c: BlockChoices): number {
+  const ops = c.op ?? [base.op];
+  let n = ops.reduce((a, op) => a + (op === 'mbconv' ? c.e?.length ?? 1 : 1), 0);
+  for (const f of ['k', 's', 'se', 'skip', 'f', 'x'] as const) n *= c[f]?.length ?? 1;
+  return n;
+}
+
 export function spaceStats(space: ResolvedSpace): SpaceStats {
   const sk = space.skeleton;
+  if (space.blocks.some((b, i) => variantCount(sk.blocks[i], b.choices) > MAX_EXACT_VARIANTS)) return sampledStats(space);
   const arch = toArch({ ...sk, blocks: [] });
   const base = costOf(arch); // stem only (no blocks), head computed per final state below
   const stemP = base.stem?.params ?? 0;
@@ -67,6 +81,7 @@ export function spaceStats(space: ResolvedSpace): SpaceStats {
   const size = spaceSize(space);
   return {
     name: space.name,
+    exact: true,
     size,
     log10Size: log10(size),
     params: { min: total.pMin, max: total.pMax, mean: total.pSum / total.count },
@@ -74,6 +89,32 @@ export function spaceStats(space: ResolvedSpace): SpaceStats {
     blocks: space.blocks.map((b, i) => ({
       name: b.name,
       choices: blockChoiceCount(b.choices, sk.blocks[i].op),
+      open: Object.entries(b.choices).filter(([, v]) => (v as unknown[]).length > 1).map(([k]) => k),
+    })),
+  };
+}
+
+/** Min/max/mean over a fixed-seed sample of the space (for spaces too wide to enumerate). */
+function sampledStats(space: ResolvedSpace): SpaceStats {
+  const ds = decisions(space);
+  let state = 0x9e3779b9;
+  const rand = (n: number) => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state % n;
+  };
+  const p: number[] = [];
+  const m: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const c = costOf(toArch(sample(space, ds.map((d) => rand(d.options)))));
+    p.push(c.params);
+    m.push(c.multAdds);
+  }
+  const range = (v: number[]): Range => ({ min: Math.min(...v), max: Math.max(...v), mean: v.reduce((a, b) => a + b, 0) / v.length });
+  const size = spaceSize(space);
+  return {
+    name: space.name, exact: false, size, log10Size: log10(size), params: range(p), multAdds: range(m),
+    blocks: space.blocks.map((b, i) => ({
+      name: b.name, choices: blockChoiceCount(b.choices, space.skeleton.blocks[i].op),
       open: Object.entries(b.choices).filter(([, v]) => (v as unknown[]).length > 1).map(([k]) => k),
     })),
   };

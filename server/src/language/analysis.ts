@@ -52,14 +52,21 @@ export interface Analysis {
   /** Everything visible: this file's declarations and those of its imports (transitively). */
   scope: Map<string, Entry>;
   imports: { node: ImportNode; file: string; ok: boolean }[];
+  /** Every imported file read, transitively, with the text it had. */
+  deps: Map<string, string>;
 }
 
-/** Caches analyses of imported files by path and text. */
+/**
+ * Caches analyses of imported files by path and text. A hit also requires every file it
+ * read (transitively) to be unchanged, so an edit two imports away is seen.
+ */
 export class AnalysisCache {
   private byFile = new Map<string, { text: string; analysis: Analysis }>();
-  get(file: string, text: string): Analysis | undefined {
+  get(file: string, text: string, host?: FileHost): Analysis | undefined {
     const hit = this.byFile.get(file);
-    return hit && hit.text === text ? hit.analysis : undefined;
+    if (!hit || hit.text !== text) return undefined;
+    if (host) for (const [dep, depText] of hit.analysis.deps) if (host.read(dep) !== depText) return undefined;
+    return hit.analysis;
   }
   set(file: string, analysis: Analysis): void {
     this.byFile.set(file, { text: analysis.text, analysis });
@@ -68,12 +75,13 @@ export class AnalysisCache {
 }
 
 export function analyze(file: string, text: string, host: FileHost, cache = new AnalysisCache(), stack: string[] = []): Analysis {
-  const cached = cache.get(file, text);
+  const cached = cache.get(file, text, host);
   if (cached && stack.length > 0) return cached;
   const parsed = parse(text);
   const problems: Problem[] = parsed.problems.map((p) => ({ severity: 'error' as const, ...p }));
   const scope = new Map<string, Entry>();
   const imports: Analysis['imports'] = [];
+  const deps = new Map<string, string>();
 
   // Imports first: their names are visible everywhere in this file.
   for (const imp of parsed.file.imports) {
@@ -94,6 +102,8 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
       continue;
     }
     const sub = analyze(target, importedText, host, cache, chain);
+    deps.set(target, importedText);
+    for (const [f, t] of sub.deps) deps.set(f, t);
     const errors = sub.problems.filter((p) => p.severity === 'error');
     const cycles = errors.filter((p) => p.code === 'import-cycle');
     if (cycles.length > 0) {
@@ -163,7 +173,7 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
     local.set(d.name.value, { kind: 'search', node: d, file, resolution });
   }
   for (const [name, entry] of local) scope.set(name, entry);
-  const analysis: Analysis = { file, text, parsed, problems: sortProblems(problems), local, scope, imports };
+  const analysis: Analysis = { file, text, parsed, problems: sortProblems(problems), local, scope, imports, deps };
   cache.set(file, analysis);
   return analysis;
 }

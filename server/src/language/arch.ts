@@ -28,6 +28,8 @@ export interface HeadSpec {
   /** Classes of the final FC layer, or null for a feature extractor. */
   classes: number | null;
   dropout: number;
+  /** Activation of the head conv; the model's when not set. */
+  act?: ActName;
 }
 
 export interface StemSpec { k: number; s: number; f: number; act?: ActName }
@@ -91,7 +93,7 @@ export function toArch(spec: ModelSpec): Arch {
       : null,
     blocks: spec.blocks.map((b) => blockArch(b, spec)),
     // The 1280-wide head conv is not scaled by the width multiplier (MnasNet convention).
-    head: spec.head ? { ...spec.head } : null,
+    head: spec.head ? { ...spec.head, act: spec.head.act ?? spec.act } : null,
   };
 }
 

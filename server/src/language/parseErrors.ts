@@ -22,7 +22,7 @@ function label(t: TokenType): string {
   return l;
 }
 function shown(tok: IToken): string {
-  return tok.tokenType.name === 'EOF' ? 'the end of the file' : `'${tok.image}'`;
+  return tok.tokenType.name === 'EOF' ? 'end of input' : `'${tok.image}'`;
 }
 function unique(paths: TokenType[][]): string[] {
   return [...new Set(paths.map((p) => (p[0] ? label(p[0]) : '')).filter(Boolean))];

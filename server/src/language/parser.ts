@@ -31,8 +31,9 @@ function span(tok: IToken): Span {
 function join(a: Span, b: Span): Span {
   return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
 }
+/** A value at its token; undefined for a token chevrotain inserted during recovery. */
 function located<V>(value: V, tok: IToken): Located<V> {
-  return { value, span: span(tok) };
+  return (isReal(tok) && tok.image.length > 0 ? { value, span: span(tok) } : undefined) as Located<V>;
 }
 function isReal(tok: IToken | undefined): tok is IToken {
   return !!tok && Number.isFinite(tok.startOffset) && tok.startOffset >= 0 && typeof tok.image === 'string';
@@ -493,9 +494,9 @@ export function parse(text: string): ParseResult {
     }
     for (const e of parser.errors) problems.push(problemFromException(e, text.length));
     if (!decl) continue;
-    // A declaration whose name failed to parse still joins the file (hover keeps working on
-    // its valid parts); it gets an empty name that validation does not report twice.
-    if (decl.kind !== 'import' && !decl.name) decl.name = { value: '', span: span(tokens[0]) };
+    // A declaration whose parts failed to parse still joins the file (hover keeps working on
+    // its valid parts); holes left by recovery are filled with empty nodes here, once.
+    normalize(decl, span(tokens[0]));
     file.decls.push(decl);
     if (decl.kind === 'import') file.imports.push(decl);
     else if (decl.kind === 'model') file.models.push(decl);
@@ -503,4 +504,72 @@ export function parse(text: string): ParseResult {
     else file.searches.push(decl);
   }
   return { file, tokens: lexed.tokens, comments: (lexed.groups.comments ?? []) as IToken[], problems };
+}
+
+const isLocated = (v: unknown): boolean =>
+  !!v && typeof v === 'object' && 'value' in v && (v as Located<unknown>).value !== undefined
+  && Number.isFinite((v as Located<unknown>).span?.start) && Number.isFinite((v as Located<unknown>).span?.end);
+
+/** Drops recovery leftovers (undefined values) so that every node has its required shape. */
+function cleanFields<T extends object>(node: T, keys: readonly string[]): T {
+  for (const k of keys) {
+    const v = (node as Record<string, unknown>)[k];
+    if (v !== undefined && !isLocated(v)) delete (node as Record<string, unknown>)[k];
+  }
+  return node;
+}
+const LAYER_KEYS = ['op', 'e', 'k', 's', 'f', 'x', 'se', 'skip', 'act'] as const;
+
+function layer(spec: LayerSpecNode | undefined, at: Span): LayerSpecNode {
+  const l = spec ?? ({ span: at, repeated: [] } as LayerSpecNode);
+  l.span ??= at;
+  l.repeated ??= [];
+  return cleanFields(l, LAYER_KEYS);
+}
+
+function normalize(decl: Decl, at: Span): void {
+  if (decl.kind === 'import') {
+    if (!isLocated(decl.path)) decl.path = { value: '', span: at };
+    return;
+  }
+  if (!isLocated(decl.name)) decl.name = { value: '', span: at };
+  decl.span ??= at;
+  if (decl.kind === 'model') {
+    decl.repeated ??= [];
+    cleanFields(decl, ['input', 'width', 'depth', 'act']);
+    if (decl.stem) {
+      const keyword = decl.stem.keyword ?? at;
+      decl.stem = { ...layer(decl.stem, keyword), keyword };
+    }
+    decl.blocks = (decl.blocks ?? []).filter((b) => b && isLocated(b.name));
+    for (const b of decl.blocks) { b.span ??= b.name.span; b.spec = layer(b.spec, b.name.span); }
+    if (decl.head) {
+      decl.head.repeated ??= [];
+      decl.head.keyword ??= at;
+      decl.head.span ??= decl.head.keyword;
+      cleanFields(decl.head, ['f', 'pool', 'classes', 'dropout']);
+    }
+  } else if (decl.kind === 'space') {
+    if (decl.from && !isLocated(decl.from)) delete decl.from;
+    decl.blocks = (decl.blocks ?? []).filter((b) => b && isLocated(b.name));
+    for (const b of decl.blocks) {
+      b.span ??= b.name.span;
+      b.choices = (b.choices ?? []).filter((c) => c && isLocated(c.field));
+      for (const c of b.choices) {
+        c.values = (c.values ?? []).filter(isLocated);
+        c.list ??= c.field.span;
+        c.span ??= c.field.span;
+        if (c.mode && !isLocated(c.mode)) delete c.mode;
+      }
+    }
+  } else {
+    const fix = (settings: SettingNode[] | undefined): SettingNode[] =>
+      (settings ?? []).filter((st) => st && isLocated(st.key)).map((st) => {
+        st.values = (st.values ?? []).filter(isLocated) as SettingValue[];
+        st.span ??= st.key.span;
+        if (st.children) st.children = fix(st.children);
+        return st;
+      });
+    decl.settings = fix(decl.settings);
+  }
 }

@@ -19,20 +19,27 @@ function isPositiveInt(n: number): boolean {
   return Number.isInteger(n) && n > 0;
 }
 
-function checkInt(v: Located<number> | undefined, what: string, letter: string, problems: Problem[], min = 1): number | undefined {
+/** Upper bounds that keep the cost model and the search sane (and the server responsive). */
+export const LIMITS = { k: 31, s: 32, x: 256, f: 65536, e: 64, input: 8192, channels: 4096, classes: 1_000_000 } as const;
+
+function checkInt(v: Located<number> | undefined, what: string, letter: string, problems: Problem[], min = 1, max = Infinity): number | undefined {
   if (!v) return undefined;
   if (!Number.isInteger(v.value) || v.value < min) {
     problems.push(error('bad-value', v.span, `${what} must be a whole number >= ${min}, got ${v.value}. Write e.g. \`${letter}${Math.max(min, Math.round(v.value) || min)}\`.`));
+    return undefined;
+  }
+  if (v.value > max) {
+    problems.push(error('too-large', v.span, `${what} ${v.value} is over the limit of ${max}. Use a smaller value.`));
     return undefined;
   }
   return v.value;
 }
 
 function checkKernel(v: Located<number> | undefined, problems: Problem[]): number | undefined {
-  const k = checkInt(v, 'Kernel size', 'k', problems);
+  const k = checkInt(v, 'Kernel size', 'k', problems, 1, LIMITS.k);
   if (k !== undefined && k % 2 === 0) {
     problems.push(error('even-kernel', v!.span, `Kernel k${k} is even: 'same' padding needs an odd kernel. Use k${k - 1} or k${k + 1}.`, [
-      replace(v!.span, `k${k + 1}`, `Change to k${k + 1}`), replace(v!.span, `k${k - 1}`, `Change to k${k - 1}`),
+      replace(v!.span, `k${k + 1}`, `Change to k${k + 1}`), { title: `Change to k${k - 1}`, edits: [{ span: v!.span, newText: `k${k - 1}` }] },
     ]));
     return undefined;
   }
@@ -60,6 +67,8 @@ function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], name
   if (spec.e) {
     if (op !== 'mbconv') {
       problems.push(error('expansion-not-mbconv', spec.e.span, `Expansion ${spec.e.value} only applies to \`mbconv\`; \`${op}\` has no expansion. Remove it, or change the op to mbconv.`, [del(spec.e.span, `Remove '${spec.e.value}' expansion`)]));
+    } else if (spec.e.value > LIMITS.e) {
+      problems.push(error('too-large', spec.e.span, `Expansion ${spec.e.value} is over the limit of ${LIMITS.e}. MnasNet uses 3 or 6.`));
     } else if (!(spec.e.value >= 1)) {
       problems.push(error('bad-value', spec.e.span, `Expansion ratio must be >= 1 (MnasNet uses 3 or 6), got ${spec.e.value}.`, [replace(spec.e.span, 'e6', 'Change to e6')]));
     } else e = spec.e.value;
@@ -67,21 +76,22 @@ function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], name
     problems.push(error('missing-expansion', spec.op.span, `\`mbconv\` needs an expansion ratio. Add e.g. \`e6\` (MobileNetV2) or \`e3\`.`, [{ title: 'Add e6', edits: [{ span: { start: spec.op.span.end, end: spec.op.span.end }, newText: ' e6' }], preferred: true }]));
   }
   const k = checkKernel(spec.k, problems) ?? 3;
-  const s = checkInt(spec.s, 'Stride', 's', problems) ?? 1;
-  let f = checkInt(spec.f, 'Filters', 'f', problems);
+  const s = checkInt(spec.s, 'Stride', 's', problems, 1, LIMITS.s) ?? 1;
+  let f = checkInt(spec.f, 'Filters', 'f', problems, 1, LIMITS.f);
   if (!spec.f) problems.push(error('missing-filters', nameSpan, `${owner} has no output filters. Add e.g. \`f${inputFilters}\`.`));
   f ??= inputFilters;
-  const x = checkInt(spec.x, 'Layers', 'x', problems) ?? 1;
+  const x = checkInt(spec.x, 'Layers', 'x', problems, 1, LIMITS.x) ?? 1;
   const se = checkSe(spec.se, problems);
   return { op, e, k, s, f, x, se, skip: spec.skip?.value ?? 'identity', act: spec.act?.value };
 }
 
 function head(node: HeadNode, problems: Problem[]): HeadSpec {
   for (const r of node.repeated) problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in the head. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
-  const f = checkInt(node.f, 'Head filters', 'f', problems) ?? null;
+  const f = checkInt(node.f, 'Head filters', 'f', problems, 1, LIMITS.f) ?? null;
   let classes: number | null = null;
   if (node.classes) {
     if (!isPositiveInt(node.classes.value)) problems.push(error('bad-value', node.classes.span, `Classes must be a whole number >= 1, got ${node.classes.value}.`));
+    else if (node.classes.value > LIMITS.classes) problems.push(error('too-large', node.classes.span, `Classes ${node.classes.value} is over the limit of ${LIMITS.classes}.`));
     else classes = node.classes.value;
   }
   let dropout = 0;
@@ -94,8 +104,8 @@ function head(node: HeadNode, problems: Problem[]): HeadSpec {
 
 function multiplier(v: Located<number> | undefined, what: string, problems: Problem[]): number {
   if (!v) return 1;
-  if (!(v.value > 0) || !Number.isFinite(v.value)) {
-    problems.push(error('bad-multiplier', v.span, `The ${what} multiplier must be > 0, got ${v.value}. Use 1.0 for the model as written.`, [replace(v.span, '1.0', 'Change to 1.0')]));
+  if (!(v.value > 0) || !(v.value <= 16)) {
+    problems.push(error('bad-multiplier', v.span, `The ${what} multiplier must be > 0 (and at most 16), got ${v.value}. Use 1.0 for the model as written.`, [replace(v.span, '1.0', 'Change to 1.0')]));
     return 1;
   }
   return v.value;
@@ -112,6 +122,9 @@ export function resolveModel(node: ModelNode): ResolvedModel {
       at === undefined ? undefined : [{ title: 'Add input 224x224x3', edits: [{ span: { start: at, end: at }, newText: '\n  input 224x224x3' }], preferred: true }]));
   } else if (![input.h, input.w, input.c].every(isPositiveInt)) {
     problems.push(error('bad-value', node.input.span, `Input ${node.input.value.h}x${node.input.value.w}x${node.input.value.c} must have whole, positive height, width and channels.`));
+    input = { h: 224, w: 224, c: 3 };
+  } else if (input.h > LIMITS.input || input.w > LIMITS.input || input.c > LIMITS.channels) {
+    problems.push(error('too-large', node.input.span, `Input ${input.h}x${input.w}x${input.c} is over the limits (${LIMITS.input}x${LIMITS.input}x${LIMITS.channels}).`));
     input = { h: 224, w: 224, c: 3 };
   }
   const width = multiplier(node.width, 'width', problems);

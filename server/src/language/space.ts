@@ -7,6 +7,7 @@ import {
 } from './ast';
 import type { BlockSpec, ModelSpec } from './arch';
 import { error, type Problem, type QuickFix, suggest, warning } from './problems';
+import { LIMITS } from './resolve';
 
 /** Open choices of one block; absent fields stay as the skeleton has them. */
 export interface BlockChoices {
@@ -146,12 +147,12 @@ function checkValues(c: ChoiceNode, problems: Problem[]): (number | string)[] | 
     }
     if (typeof v.value !== 'number') { bad(v, `\`${v.value}\` is not a number.`); continue; }
     const n = v.value;
-    if (field === 'k' && (!Number.isInteger(n) || n < 1 || n % 2 === 0)) bad(v, `Kernel ${n} is not odd: 'same' padding needs an odd kernel.`);
-    else if ((field === 'e') && !(n >= 1)) bad(v, `Expansion ${n} must be >= 1.`);
-    else if (field === 's' && (!Number.isInteger(n) || n < 1)) bad(v, `Stride ${n} must be a whole number >= 1.`);
+    if (field === 'k' && (!Number.isInteger(n) || n < 1 || n % 2 === 0 || n > LIMITS.k)) bad(v, `Kernel ${n} is not an odd size up to ${LIMITS.k}: 'same' padding needs an odd kernel.`);
+    else if ((field === 'e') && !(n >= 1 && n <= LIMITS.e)) bad(v, `Expansion ${n} must be between 1 and ${LIMITS.e}.`);
+    else if (field === 's' && (!Number.isInteger(n) || n < 1 || n > LIMITS.s)) bad(v, `Stride ${n} must be a whole number from 1 to ${LIMITS.s}.`);
     else if (field === 'se' && !(n >= 0 && n <= 1)) bad(v, `SE ratio ${n} is outside [0, 1].`);
-    else if (field === 'f' && !(n > 0)) bad(v, `Filter factor ${n} must be > 0.`);
-    else if (field === 'x' && !Number.isInteger(n)) bad(v, `Layer delta ${n} must be a whole number.`);
+    else if (field === 'f' && !(n > 0 && n <= 16)) bad(v, `Filter factor ${n} must be > 0 (and at most 16).`);
+    else if (field === 'x' && !(Number.isInteger(n) && Math.abs(n) <= LIMITS.x)) bad(v, `Layer delta ${n} must be a whole number within +-${LIMITS.x}.`);
     else out.push(n);
   }
   if (c.values.length === 0) {
@@ -233,7 +234,12 @@ export function resolveSpace(node: SpaceNode, skeleton: ModelSpec | undefined): 
     const base = skeleton.blocks[t];
     const xs = source[t].get('x');
     if (choices.x && xs) {
-      const bad = choices.x.filter((d) => base.x + d < 1);
+      const over = choices.x.filter((d) => base.x + d > LIMITS.x);
+      if (over.length) {
+        problems.push(error('too-large', xs.list, `Block \`${base.name}\` would get more than ${LIMITS.x} layers with delta ${over.join(', ')}. Use smaller deltas.`));
+        delete choices.x;
+      }
+      const bad = (choices.x ?? []).filter((d) => base.x + d < 1);
       if (bad.length) {
         const fromStar = node.blocks.some((b) => b.name.value === '*' && b.choices.includes(xs));
         problems.push(error('layers-below-one', xs.list, `Block \`${base.name}\` has ${base.x} layer${base.x === 1 ? '' : 's'}; delta ${bad.join(', ')} would leave none. Every block keeps at least one layer: ${fromStar ? `override it with \`block ${base.name} { x + [0, 1] }\`` : 'drop the negative delta'}.`));
@@ -244,6 +250,11 @@ export function resolveSpace(node: SpaceNode, skeleton: ModelSpec | undefined): 
     if (choices.f && fs) {
       const filters = choices.f.map((v) => factorFilters(base.f, v));
       const zero = choices.f.filter((_, i) => filters[i] === 0);
+      if (filters.some((f) => f > LIMITS.f)) {
+        problems.push(error('too-large', fs.list, `In block \`${base.name}\`, a factor gives more than ${LIMITS.f} filters. Use smaller factors.`));
+        delete choices.f;
+        return;
+      }
       if (zero.length) {
         problems.push(error('filters-round-to-zero', fs.list, `In block \`${base.name}\`, factor ${zero.join(', ')} x f${base.f} rounds to 0 filters. Use a larger factor.`));
         delete choices.f;

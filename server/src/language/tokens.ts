@@ -14,7 +14,7 @@ export const Resolution = createToken({ name: 'Resolution', pattern: /\d+x\d+(?:
 export const Quantity = createToken({ name: 'Quantity', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:ms|us|s|K|M|G)(?![\w.])/ });
 export const NumberLit = createToken({ name: 'NumberLit', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])/ });
 /** `k3`, `s2`, `e6`, `e4.5`, `f32`, `x3`: a field letter glued to its value. */
-export const Abbrev = createToken({ name: 'Abbrev', pattern: /[eksfx](?:\d+(?:\.\d+)?)(?![\w.])/ });
+export const Abbrev = createToken({ name: 'Abbrev', pattern: /[eksfx](?:\d+(?:\.\d+)?)(?![\w.])/, label: 'a field such as k3, s2, e6, f32 or x2' });
 
 export const LBrace = createToken({ name: 'LBrace', pattern: /\{/, label: "'{'" });
 export const RBrace = createToken({ name: 'RBrace', pattern: /\}/, label: "'}'" });

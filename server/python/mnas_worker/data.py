@@ -1,0 +1,95 @@
+"""Reads the proxy datasets written by server/src/train/datasets.ts: per split a JSON header
+plus raw uint8 image and label files, loaded with numpy without copying through JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Mapping, cast
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+FORMAT = "mnas-dataset-v1"
+
+
+class DataError(ValueError):
+    """A dataset that cannot be read or does not fit the arch."""
+
+
+@dataclass(frozen=True)
+class Split:
+    images: Tensor  # uint8, N x C x H x W
+    labels: Tensor  # int64, N
+    classes: int
+    scale: float
+    mean: float
+    std: float
+
+    @property
+    def count(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def _field(h: Mapping[str, object], key: str, path: str) -> object:
+    if key not in h:
+        raise DataError(f"{path}: header has no '{key}'")
+    return h[key]
+
+
+def load_split(header_path: str) -> Split:
+    try:
+        with open(header_path, encoding="utf-8") as f:
+            raw: object = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise DataError(f"cannot read dataset header {header_path}: {e}") from e
+    if not isinstance(raw, dict):
+        raise DataError(f"{header_path}: header is not a JSON object")
+    h = cast(Mapping[str, object], raw)
+    if h.get("format") != FORMAT:
+        raise DataError(f"{header_path}: format {h.get('format')!r}, expected {FORMAT!r}")
+    shape = cast(list[int], _field(h, "shape", header_path))
+    count = int(cast(int, _field(h, "count", header_path)))
+    base = os.path.dirname(os.path.abspath(header_path))
+    images_path = os.path.join(base, str(_field(h, "images", header_path)))
+    labels_path = os.path.join(base, str(_field(h, "labels", header_path)))
+    c, hh, ww = (int(v) for v in shape)
+    images = np.fromfile(images_path, dtype=np.uint8)
+    labels = np.fromfile(labels_path, dtype=np.uint8)
+    if images.size != count * c * hh * ww or labels.size != count:
+        raise DataError(f"{header_path}: files hold {images.size} pixels / {labels.size} labels, "
+                        f"header says {count} images of {c}x{hh}x{ww}")
+    classes = int(cast(int, _field(h, "classes", header_path)))
+    if count and int(labels.max()) >= classes:
+        raise DataError(f"{header_path}: label {int(labels.max())} >= classes {classes}")
+    return Split(
+        images=torch.from_numpy(images.reshape(count, c, hh, ww)),
+        labels=torch.from_numpy(labels.astype(np.int64)),
+        classes=classes,
+        scale=float(cast(float, h.get("scale", 255))),
+        mean=float(cast(float, _field(h, "mean", header_path))),
+        std=float(cast(float, _field(h, "std", header_path))),
+    )
+
+
+def prepare(images: Tensor, norm: Split, size: tuple[int, int], channels: int) -> Tensor:
+    """uint8 batch -> normalized float batch at the arch's input size and channel count
+    (statistics of the training split, bilinear resize, grey repeated to RGB)."""
+    x = images.to(torch.float32).div_(norm.scale).sub_(norm.mean).div_(norm.std)
+    if (x.shape[2], x.shape[3]) != size:
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    if x.shape[1] != channels:
+        x = x.repeat(1, channels, 1, 1)
+    return x
+
+
+def check_fit(split: Split, h: int, w: int, c: int, classes: int) -> None:
+    dc = int(split.images.shape[1])
+    if not (dc == c or (dc == 1 and c == 3)):
+        raise DataError(f"arch input has {c} channels but the data has {dc} (only 1 -> 3 is converted)")
+    if classes < split.classes:
+        raise DataError(f"arch.head.classes is {classes} but the dataset has {split.classes} classes")
+    del h, w  # any size: images are resized

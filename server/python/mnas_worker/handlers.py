@@ -1,0 +1,83 @@
+"""One function per request type; each returns the reply fields (without id/ok) or raises.
+Errors a caller can fix (bad arch, recipe, data) are ValueError subclasses."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Callable, Mapping, cast
+
+import torch
+
+from . import PROTOCOL_VERSION
+from .arch import parse_arch
+from .builder import build, count_params
+from .data import load_split
+from .train import Emit, parse_recipe, save_arch, train
+
+
+class RequestError(ValueError):
+    pass
+
+
+Handler = Callable[[Mapping[str, object], Emit], dict[str, object]]
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def apply_threads(req: Mapping[str, object]) -> None:
+    t = req.get("threads")
+    if t is None:
+        return
+    if isinstance(t, bool) or not isinstance(t, int) or t < 1:
+        raise RequestError(f"threads must be a positive integer, got {t!r}")
+    torch.set_num_threads(t)
+
+
+def hello(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
+    apply_threads(req)
+    return {
+        "backend": f"torch {torch.__version__} cpu",
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "protocol": PROTOCOL_VERSION,
+    }
+
+
+def count(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
+    arch = parse_arch(req.get("arch"))
+    return {"params": count_params(build(arch))}
+
+
+def _str(o: Mapping[str, object], key: str, where: str) -> str:
+    v = o.get(key)
+    if not isinstance(v, str) or not v:
+        raise RequestError(f"{where}.{key} must be a non-empty string")
+    return v
+
+
+def train_request(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
+    apply_threads(req)
+    arch = parse_arch(req.get("arch"))
+    recipe = parse_recipe(req.get("recipe"))
+    data = req.get("data")
+    if not isinstance(data, dict):
+        raise RequestError("data must be an object with trainPath and testPath")
+    d = cast(Mapping[str, object], data)
+    seed = req.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise RequestError(f"seed must be a non-negative integer, got {seed!r}")
+    out_dir = _str(req, "outDir", "request")
+    train_set = load_split(_str(d, "trainPath", "data"))
+    test_set = load_split(_str(d, "testPath", "data"))
+    result = train(arch, train_set, test_set, recipe, seed, out_dir, emit)
+    save_arch(req.get("arch"), out_dir)
+    return result
+
+
+HANDLERS: dict[str, Handler] = {"hello": hello, "count": count, "train": train_request}

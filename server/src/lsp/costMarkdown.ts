@@ -1,0 +1,169 @@
+// Markdown renderings of the cost model for hover: a model, one block (with its layers), a
+// space, and one space choice under each of its alternatives. Numbers come only from
+// cost/model.ts and cost/spaceStats.ts (the figures the CLI prints and the search uses).
+import type { BlockArch, BlockSpec, ModelSpec } from '../language/arch';
+import { blockArch, toArch } from '../language/arch';
+import type { ChoiceNode } from '../language/ast';
+import type { ModelEntry, SpaceEntry } from '../language/analysis';
+import { factorFilters } from '../language/space';
+import { blockCost, costOf, type BlockCost, type ModelCost, type OpCost } from '../cost/model';
+import { grouped, millions, percent, shape, short } from './numbers';
+
+const arrow = (a: { h: number; w: number; c: number }, b: { h: number; w: number; c: number }) => `\`${shape(a)} -> ${shape(b)}\``;
+const layerCount = (c: ModelCost) => c.blocks.reduce((n, b) => n + b.layers.length, 0);
+
+/** The latency slot: shown only once the device profile has filled it. */
+function latencyLine(cost: ModelCost): string[] {
+  return cost.latencyMs === undefined ? [] : [`Latency: ~${cost.latencyMs.toFixed(1)} ms (device profile)`];
+}
+
+export function describeBlock(b: BlockArch): string {
+  const parts: string[] = [b.op];
+  if (b.op === 'mbconv') parts.push(`e${b.e}`);
+  parts.push(`k${b.k}`, `s${b.s}`, `f${b.f}`, `x${b.x}`);
+  if (b.se > 0) parts.push(`se ${b.se}`);
+  if (b.skip !== 'identity') parts.push(`skip ${b.skip}`);
+  parts.push(b.act);
+  return parts.join(' ');
+}
+
+export function modelMarkdown(e: ModelEntry): string {
+  const c = e.cost;
+  const lines = [
+    `**model ${e.node.name.value}** ${arrow(c.input, c.output)}`,
+    '',
+    `Params: **${grouped(c.params)}** · Mult-adds: **${grouped(c.multAdds)}** (${millions(c.multAdds)})`,
+    '',
+    `${c.blocks.length} blocks / ${layerCount(c)} layers`,
+    ...latencyLine(c).map((l) => `\n${l}`),
+    '',
+    '| block | shape | params | mult-adds |',
+    '|---|---|--:|--:|',
+  ];
+  if (c.stem) lines.push(`| stem | ${arrow(c.stem.in, c.stem.out)} | ${grouped(c.stem.params)} | ${grouped(c.stem.multAdds)} |`);
+  for (const b of c.blocks) lines.push(`| ${b.name} | ${arrow(b.in, b.out)} | ${grouped(b.params)} | ${grouped(b.multAdds)} |`);
+  if (c.head.length) {
+    const p = c.head.reduce((n, o) => n + o.params, 0);
+    const m = c.head.reduce((n, o) => n + o.multAdds, 0);
+    lines.push(`| head | ${arrow(c.head[0].in, c.head[c.head.length - 1].out)} | ${grouped(p)} | ${grouped(m)} |`);
+  }
+  return lines.join('\n');
+}
+
+function opLine(o: OpCost): string {
+  return `${o.label}: ${grouped(o.params)} params · ${grouped(o.multAdds)} mult-adds`;
+}
+
+const RESIDUAL = { none: 'no residual', identity: 'identity residual', pool: 'pooled residual' } as const;
+
+export function blockMarkdown(e: ModelEntry, index: number, showLayers: boolean): string {
+  const c = e.cost;
+  const b: BlockCost = c.blocks[index];
+  const arch = e.arch.blocks[index];
+  const lines = [
+    `**block ${b.name}** ${arrow(b.in, b.out)}`,
+    '',
+    `\`${describeBlock(arch)}\``,
+    '',
+    `Params: **${grouped(b.params)}** (${percent(b.params, c.params)} of the model's ${grouped(c.params)})`,
+    '',
+    `Mult-adds: **${grouped(b.multAdds)}** (${percent(b.multAdds, c.multAdds)} of the model's ${grouped(c.multAdds)})`,
+    ...latencyLine(c).map((l) => `\n${l}`),
+  ];
+  if (showLayers) {
+    lines.push('', '**Layers**', '');
+    for (const l of b.layers) {
+      lines.push(`${l.index + 1}. ${arrow(l.in, l.out)}, ${RESIDUAL[l.residual]}: ${grouped(l.params)} params · ${grouped(l.multAdds)} mult-adds`);
+      for (const o of l.ops) lines.push(`    - ${opLine(o)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function opsMarkdown(title: string, ops: OpCost[]): string {
+  const lines = [`**${title}**`, ''];
+  for (const o of ops) lines.push(`- ${arrow(o.in, o.out)} ${opLine(o)}`);
+  return lines.join('\n');
+}
+
+export function spaceMarkdown(e: SpaceEntry): string {
+  const from = e.node.from?.value;
+  const head = `**space ${e.node.name.value}**${from ? ` from \`${from}\`` : ''}`;
+  const st = e.stats;
+  if (!st) return `${head}\n\nThe skeleton model did not resolve, so the space has no statistics yet.`;
+  const lines = [
+    head,
+    '',
+    `Size: **${grouped(st.size)}** models (~10^${st.log10Size.toFixed(1)})`,
+    '',
+    '| | min | max | mean |',
+    '|---|--:|--:|--:|',
+    `| params | ${grouped(st.params.min)} | ${grouped(st.params.max)} | ${grouped(st.params.mean)} |`,
+    `| mult-adds | ${grouped(st.multAdds.min)} | ${grouped(st.multAdds.max)} | ${grouped(st.multAdds.mean)} |`,
+    '',
+    '**Choices per block**',
+    '',
+  ];
+  for (const b of st.blocks) lines.push(`- ${b.name}: ${grouped(b.choices)}${b.open.length ? ` (${b.open.join(', ')})` : ''}`);
+  return lines.join('\n');
+}
+
+/** The skeleton block with one field set to a choice value, or undefined if it cannot apply. */
+export function withChoice(base: BlockSpec, field: string, v: number | string): BlockSpec | undefined {
+  const b: BlockSpec = { ...base };
+  switch (field) {
+    case 'op':
+      b.op = v as BlockSpec['op'];
+      if (b.op === 'mbconv' && base.op !== 'mbconv') b.e = 6;
+      return b;
+    case 'f': return typeof v === 'number' && factorFilters(base.f, v) > 0 ? { ...b, f: factorFilters(base.f, v) } : undefined;
+    case 'x': return typeof v === 'number' && base.x + v >= 1 ? { ...b, x: base.x + v } : undefined;
+    case 'skip': case 'act': return { ...b, [field]: v };
+    default: return typeof v === 'number' ? { ...b, [field]: v } : undefined;
+  }
+}
+
+function valueLabel(c: ChoiceNode, v: number | string, base: BlockSpec | undefined): string {
+  const f = c.field.value;
+  if (f === 'f' && base && typeof v === 'number') return `f * ${v} (f${factorFilters(base.f, v)})`;
+  if (f === 'x' && base && typeof v === 'number') return `x + ${v} (x${base.x + v})`;
+  if (['e', 'k', 's'].includes(f)) return `${f}${v}`;
+  return `${f} ${v}`;
+}
+
+/**
+ * The cost under each alternative of a choice, other fields as in the skeleton. For a
+ * named block: that block's cost; for `block *`: the whole model with every block changed.
+ */
+export function choiceMarkdown(skeleton: ModelSpec, skeletonCost: ModelCost, blockName: string, c: ChoiceNode, hovered: number): string {
+  const lines: string[] = [];
+  const mark = (i: number, s: string) => (i === hovered ? `**▶ ${s}**` : s);
+  if (blockName === '*') {
+    lines.push(`**\`${c.field.value}\` in every block of \`${skeleton.name}\`**: the whole model under each value`, '',
+      '| value | params | mult-adds |', '|---|--:|--:|');
+    c.values.forEach((v, i) => {
+      const blocks = skeleton.blocks.map((b) => withChoice(b, c.field.value, v.value) ?? b);
+      const cost = costOf(toArch({ ...skeleton, blocks }));
+      lines.push(`| ${mark(i, valueLabel(c, v.value, undefined))} | ${grouped(cost.params)} | ${grouped(cost.multAdds)} |`);
+    });
+    return lines.join('\n');
+  }
+  const index = skeleton.blocks.findIndex((b) => b.name === blockName);
+  if (index < 0) return `Skeleton \`${skeleton.name}\` has no block \`${blockName}\`.`;
+  const base = skeleton.blocks[index];
+  const input = skeletonCost.blocks[index]?.in;
+  if (!input) return '';
+  lines.push(`**block ${blockName}** under each \`${c.field.value}\` (other fields as in \`${skeleton.name}\`)`, '',
+    '| value | shape | params | mult-adds |', '|---|---|--:|--:|');
+  c.values.forEach((v, i) => {
+    const variant = withChoice(base, c.field.value, v.value);
+    if (!variant) {
+      lines.push(`| ${mark(i, valueLabel(c, v.value, base))} | not valid here | | |`);
+      return;
+    }
+    const bc = blockCost(blockArch(variant, skeleton), input);
+    lines.push(`| ${mark(i, valueLabel(c, v.value, base))} | ${arrow(bc.in, bc.out)} | ${grouped(bc.params)} | ${grouped(bc.multAdds)} |`);
+  });
+  lines.push('', `Skeleton block: \`${describeBlock(blockArch(base, skeleton))}\`, ${short(skeletonCost.blocks[index].params)} params`);
+  return lines.join('\n');
+}

@@ -1,0 +1,30 @@
+// Problem (core, offsets) -> LSP Diagnostic. Quick fixes travel in `data` so a client that
+// echoes diagnostics back in a code-action request carries them along.
+import { type Diagnostic, DiagnosticSeverity } from 'vscode-languageserver';
+import type { Analysis } from '../language/analysis';
+import type { Problem, QuickFix, Severity } from '../language/problems';
+import { rangeOf } from './positions';
+
+const SEVERITY: Record<Severity, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  info: DiagnosticSeverity.Information,
+};
+
+export interface DiagnosticData { fixes?: QuickFix[] }
+
+export function toDiagnostic(a: Analysis, p: Problem): Diagnostic {
+  const d: Diagnostic = {
+    severity: SEVERITY[p.severity],
+    range: rangeOf(a, p.span),
+    message: p.message,
+    code: p.code,
+    source: 'mnas',
+  };
+  if (p.fixes?.length) d.data = { fixes: p.fixes } satisfies DiagnosticData;
+  return d;
+}
+
+export function diagnostics(a: Analysis, maxProblems = Infinity): Diagnostic[] {
+  return a.problems.slice(0, maxProblems).map((p) => toDiagnostic(a, p));
+}

@@ -1,0 +1,23 @@
+// Handlers never take the server down: an exception is logged to the client's output
+// channel and the request gets an empty result.
+import type { Connection } from 'vscode-languageserver';
+
+export function guard<P extends unknown[], R>(connection: Connection, name: string, empty: R, fn: (...args: P) => R | Promise<R>): (...args: P) => Promise<R> {
+  return async (...args: P) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      // ResponseErrors (e.g. a refused rename) are answers, not crashes: pass them on.
+      if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'number') throw err;
+      connection.console.error(`mnas: ${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      return empty;
+    }
+  };
+}
+
+/** For notifications: log and carry on. */
+export function guardVoid<P extends unknown[]>(connection: Connection, name: string, fn: (...args: P) => void | Promise<void>): (...args: P) => void {
+  return (...args: P) => {
+    void guard(connection, name, undefined, fn)(...args);
+  };
+}

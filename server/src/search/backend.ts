@@ -1,0 +1,55 @@
+// Loads TensorFlow.js for the controller: the native binding `@tensorflow/tfjs-node` when it is
+// installed (optional; its install script downloads libtensorflow, so it is absent on offline
+// machines), otherwise pure-JS `@tensorflow/tfjs` on the cpu backend. The LSTM controller is
+// small enough for the cpu backend (see docs/search.md for timings).
+import type * as TfModule from '@tensorflow/tfjs';
+
+export type Tf = typeof TfModule;
+
+export interface TfRuntime {
+  tf: Tf;
+  /** Human-readable backend, shown in run metadata: "tfjs-node" or "tfjs cpu (pure JS)". */
+  backend: string;
+  native: boolean;
+  /** Why tfjs-node was not used when it was present but failed to load. */
+  fallbackReason?: string;
+}
+
+let loading: Promise<TfRuntime> | undefined;
+
+/** Loads tf once per process (tf keeps a global engine, so one module instance is used). */
+export function loadTf(): Promise<TfRuntime> {
+  loading ??= load();
+  return loading;
+}
+
+async function load(): Promise<TfRuntime> {
+  let fallbackReason: string | undefined;
+  // A variable specifier keeps bundlers and tsc from requiring the optional package.
+  const nativeName = '@tensorflow/tfjs-node';
+  try {
+    const tf = (await import(nativeName)) as Tf;
+    await tf.ready();
+    return { tf, backend: 'tfjs-node', native: true };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') {
+      fallbackReason = `tfjs-node failed to load: ${(err as Error).message}`;
+    }
+  }
+  const tf = (await import('@tensorflow/tfjs')) as Tf;
+  await tf.setBackend('cpu');
+  await tf.ready();
+  quietCpuNodeHint(tf);
+  return { tf, backend: 'tfjs cpu (pure JS)', native: false, fallbackReason };
+}
+
+/**
+ * The cpu backend prints a "Hi, looks like you are running TensorFlow.js in Node.js ... install
+ * tfjs-node" banner on its first tensor. We already know and report the backend, so mark the
+ * backend as used instead of turning on prod mode (which would also drop tf's debug checks).
+ */
+function quietCpuNodeHint(tf: Tf): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+}

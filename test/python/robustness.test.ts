@@ -1,0 +1,62 @@
+// The worker survives bad input (answering each bad line with an error reply) and its
+// driver rejects pending requests with a clear error when the process dies.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { findPython, TorchTrainer } from '../../server/src/train/torchTrainer';
+import { tinyArch } from './helpers';
+
+let trainer: TorchTrainer;
+before(async () => { trainer = await TorchTrainer.start(); }, { timeout: 120_000 });
+after(async () => { await trainer?.close(); });
+
+test('a non-JSON line gets an error reply with id null, then hello still works', { timeout: 60_000 }, async () => {
+  trainer.writeRaw('this is not json');
+  trainer.writeRaw('[1, 2, 3]');
+  const hello = await trainer.hello();
+  assert.match(hello.backend, /^torch \d+\.\d+/);
+  assert.ok(hello.threads >= 1);
+  const orphans = trainer.orphanReplies;
+  assert.equal(orphans.length, 2);
+  assert.deepEqual(orphans.map((o) => [o.id, o.ok]), [[null, false], [null, false]]);
+  assert.match(String(orphans[0].error), /not valid JSON/);
+  assert.match(String(orphans[1].error), /JSON object/);
+});
+
+test('unknown request type: error reply naming the known types', { timeout: 60_000 }, async () => {
+  await assert.rejects(trainer.request('fly'), /unknown request type 'fly'; known: count, hello, train/);
+  assert.equal((await trainer.hello()).protocol, 1);
+});
+
+test('invalid archs: clear errors, worker keeps serving', { timeout: 60_000 }, async () => {
+  const bad = tinyArch();
+  bad.blocks[0].f = -4;
+  await assert.rejects(trainer.count(bad), /arch\.blocks\[0\]\.f must be in 1\.\.\d+, got -4/);
+  const badOp = tinyArch() as unknown as { blocks: { op: string }[] };
+  badOp.blocks[1].op = 'transformer';
+  await assert.rejects(trainer.count(badOp as never), /arch\.blocks\[1\]\.op must be one of conv, sepconv, mbconv/);
+  await assert.rejects(trainer.request('count', {}), /arch must be an object/);
+  const featureOnly = { ...tinyArch(), head: { f: null, pool: 'avg' as const, classes: null, dropout: 0 } };
+  await assert.rejects(trainer.train({
+    arch: featureOnly, seed: 1, outDir: '/nonexistent/never-written',
+    data: { name: 'x', trainPath: '/nonexistent/train.json', testPath: '/nonexistent/test.json', shape: [1, 28, 28], classes: 10, train: 1, test: 1, split: '' },
+    recipe: { epochs: 1, batchSize: 8, lr: 0.01, optimizer: 'adam', momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0 },
+  }), /cannot read dataset header \/nonexistent\/train\.json/);
+  assert.ok((await trainer.count(tinyArch())) > 0);
+});
+
+test('process exit rejects pending requests with the exit status and stderr tail', { timeout: 120_000 }, async () => {
+  const doomed = await TorchTrainer.start();
+  // A slow first request (a large input to build and check) keeps the rest queued.
+  const big = { ...tinyArch(), input: { h: 1536, w: 1536, c: 1 } };
+  const pending = [doomed.count(big), doomed.hello(), doomed.count(tinyArch())];
+  doomed.kill('SIGKILL');
+  for (const p of pending) await assert.rejects(p, /mnas torch worker .* exited \(signal SIGKILL\)/);
+  await assert.rejects(doomed.hello(), /exited/);
+  assert.equal(doomed.alive, false);
+  await doomed.close();
+});
+
+test('findPython: an interpreter without torch is refused with the exact fix', () => {
+  assert.throws(() => findPython('/nonexistent/python3'), /cannot import torch .*apt-get install -y python3-torch.*MNAS_PYTHON/s);
+  assert.throws(() => findPython(undefined, { MNAS_PYTHON: '/nonexistent/python3' }), /Python from MNAS_PYTHON cannot import torch/);
+});

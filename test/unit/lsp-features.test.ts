@@ -1,0 +1,86 @@
+// The LSP feature functions called directly on analyses of inline documents (Prisma-style):
+// the parts a real connection cannot reach yet, and the small helpers.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { analyze, type FileHost } from '../../server/src/language/analysis';
+import { codeLenses } from '../../server/src/lsp/codeLens';
+import { completion } from '../../server/src/lsp/completion';
+import { hover } from '../../server/src/lsp/hover';
+import { grouped, millions, short } from '../../server/src/lsp/numbers';
+import { offsetOf, positionOf, rangeOf } from '../../server/src/lsp/positions';
+import { rename } from '../../server/src/lsp/rename';
+
+const files: Record<string, string> = {
+  '/p/skeleton.mnas': 'model Sk {\n  input 32x32x3\n  block b1 { conv k3 f8 }\n  block b2 { mbconv e6 k3 s2 f16 }\n}\n',
+  '/p/space.mnas': 'import "skeleton.mnas"\nspace S from Sk {\n  block b2 { k [3, 5] }\n}\n',
+};
+const host: FileHost = { read: (f) => files[f] };
+const analysisOf = (file: string, text = files[file]) => analyze(file, text, host);
+const md = (h: ReturnType<typeof hover>) => (h?.contents as { value: string }).value;
+
+describe('numbers', () => {
+  test('grouped, short and millions', () => {
+    assert.equal(grouped(3887038), '3,887,038');
+    assert.equal(grouped(12n ** 20n), '3,833,759,992,447,475,122,176');
+    assert.equal(grouped(-1234), '-1,234');
+    assert.equal(short(1668246), '1.67M');
+    assert.equal(short(14041693), '14.0M');
+    assert.equal(short(27050), '27.1K');
+    assert.equal(millions(311579072), '311.6M');
+  });
+});
+
+describe('positions', () => {
+  test('offsets and positions round-trip, CRLF and astral characters included', () => {
+    const text = 'a\r\n// 🙂 x\r\nmodel M {}';
+    const a = analysisOf('/p/t.mnas', text);
+    const at = text.indexOf('model');
+    assert.deepEqual(positionOf(a, at), { line: 2, character: 0 });
+    assert.equal(offsetOf(a, { line: 2, character: 6 }), at + 6);
+    // UTF-16 columns: the emoji counts as two.
+    assert.deepEqual(rangeOf(a, { start: text.indexOf('x'), end: text.indexOf('x') + 1 }).start, { line: 1, character: 6 });
+  });
+});
+
+describe('latency slot', () => {
+  test('hover and code lens show cost.latencyMs only once it is defined', () => {
+    const a = analysisOf('/p/skeleton.mnas');
+    const lensTitle = () => codeLenses(a, { uri: 'file:///p/skeleton.mnas' })[0].command!.title;
+    const at = { position: positionOf(a, files['/p/skeleton.mnas'].indexOf('Sk')) };
+    assert.doesNotMatch(md(hover(a, at)), /Latency/);
+    assert.doesNotMatch(lensTitle(), / ms\b/);
+    const entry = a.local.get('Sk')!;
+    assert.equal(entry.kind, 'model');
+    if (entry.kind === 'model') entry.cost.latencyMs = 12.34;
+    assert.match(md(hover(a, at)), /Latency: ~12\.3 ms/);
+    assert.match(lensTitle(), /· ~12\.3 ms$/);
+  });
+});
+
+describe('completion without snippet support', () => {
+  test('snippets degrade to plain text with the placeholders filled in', () => {
+    const text = 'model M {\n  input 32x32x3\n  \n}\n';
+    const a = analysisOf('/p/c.mnas', text);
+    const items = completion(a, { position: { line: 2, character: 2 } }, { snippets: false });
+    const block = items.find((i) => i.label === 'block')!;
+    assert.equal(block.insertText, 'block b1 { mbconv e6 k3 s1 f16 }');
+    assert.equal(block.insertTextFormat, 1);
+    assert.ok(!items.some((i) => i.label === 'input'), 'input is already given');
+  });
+});
+
+describe('rename across files', () => {
+  test('a block renamed from the space also renames the skeleton file it imports', () => {
+    const space = analysisOf('/p/space.mnas');
+    const text = files['/p/space.mnas'];
+    const r = rename(space, { uri: 'file:///p/space.mnas', position: positionOf(space, text.indexOf('b2')), newName: 'stage2' },
+      [{ uri: 'file:///p/space.mnas', analysis: space }],
+      { read: (f) => files[f], uriOf: (f) => `file://${f}` });
+    assert.ok('ok' in r);
+    if (!('ok' in r)) return;
+    const changes = r.ok.changes!;
+    assert.deepEqual(Object.keys(changes).sort(), ['file:///p/skeleton.mnas', 'file:///p/space.mnas']);
+    assert.deepEqual(changes['file:///p/skeleton.mnas'].map((e) => e.range.start), [{ line: 3, character: 8 }]);
+    assert.deepEqual(changes['file:///p/space.mnas'].map((e) => e.range.start), [{ line: 2, character: 8 }]);
+  });
+});
