@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { check, renderCheck } from './cli/check';
 import { estimate, renderEstimate } from './cli/estimate';
 import { CliError } from './cli/load';
+import { report, searchCommand, type SearchCliOptions } from './cli/search';
 
 export function buildProgram(): Command {
   const program = new Command('mnas')
@@ -29,6 +30,29 @@ export function buildProgram(): Command {
       const r = estimate(file, opts.model);
       console.log(opts.json ? JSON.stringify(r, null, 2) : renderEstimate(r));
       if (r.errors > 0) process.exitCode = 1;
+    });
+  program.command('search')
+    .description('Run a MnasNet search: sample children, train each on the proxy task, time it, update the controller.')
+    .argument('[file]', 'a .mnas file with a search section (not needed with --resume)')
+    .option('--search <name>', 'which search of the file (default: the first)')
+    .option('--out <dir>', 'parent folder for the run folder', 'mnas-runs')
+    .option('--seed <n>', 'seed (default: the file\'s, else 1)')
+    .option('--budget <n>', 'total children (overrides the file; extends a resumed run)')
+    .option('--strategy <rl|random>', 'the RL controller or the random baseline')
+    .option('--resume <run>', 'continue a run folder')
+    .option('--events <ndjson>', 'machine-readable events on stdout, one JSON object per line')
+    .option('--python <path>', 'Python interpreter with torch (default: MNAS_PYTHON, /usr/bin/python3, python3)')
+    .option('--workers <n>', 'training worker processes (default: one per 2 cores)')
+    .action(async (file: string | undefined, opts: SearchCliOptions) => {
+      process.exitCode = await searchCommand(file, opts);
+    });
+
+  program.command('report')
+    .description('Summarise a run folder: best children, Pareto front, progress.')
+    .argument('<run>', 'a run folder')
+    .option('--json', 'machine-readable output')
+    .action((run: string, opts: { json?: boolean }) => {
+      console.log(report(run, !!opts.json));
     });
   return program;
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from typing import Callable, Mapping, cast
 
 import torch
@@ -80,4 +81,47 @@ def train_request(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
     return result
 
 
-HANDLERS: dict[str, Handler] = {"hello": hello, "count": count, "train": train_request}
+def _int(req: Mapping[str, object], key: str, default: int, lo: int, hi: int) -> int:
+    v = req.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise RequestError(f"{key} must be an integer in [{lo}, {hi}], got {v!r}")
+    return v
+
+
+def latency(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
+    """Times one forward pass of the full-size network on this CPU (eval mode, batch 1).
+
+    The paper measures on one big core; `threads` defaults to 1 for the same reason.
+    Returns the trimmed mean (10% cut at each end) with the spread, in milliseconds."""
+    torch.set_num_threads(_int(req, "threads", 1, 1, 256))
+    warmup = _int(req, "warmup", 5, 0, 1000)
+    repeats = _int(req, "repeats", 20, 3, 10000)
+    arch = parse_arch(req.get("arch"))
+    net = build(arch).eval()
+    x = torch.randn(1, arch.input.c, arch.input.h, arch.input.w)
+    samples: list[float] = []
+    with torch.no_grad():
+        for _ in range(warmup):
+            net(x)
+        for _ in range(repeats):
+            t0 = time.perf_counter_ns()
+            net(x)
+            samples.append((time.perf_counter_ns() - t0) / 1e6)
+    ordered = sorted(samples)
+    cut = len(ordered) // 10
+    kept = ordered[cut:len(ordered) - cut]
+    mean = sum(kept) / len(kept)
+    return {
+        "ms": mean,
+        "median": ordered[len(ordered) // 2],
+        "min": ordered[0],
+        "max": ordered[-1],
+        "p10": ordered[len(ordered) // 10],
+        "p90": ordered[(len(ordered) * 9) // 10],
+        "samples": samples,
+        "threads": torch.get_num_threads(),
+        "runtime": f"torch {torch.__version__} cpu",
+    }
+
+
+HANDLERS: dict[str, Handler] = {"hello": hello, "count": count, "train": train_request, "latency": latency}

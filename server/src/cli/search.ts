@@ -1,0 +1,107 @@
+// `mnas search` and `mnas report`: the search engine headless, with a progress bar on a
+// terminal, one line per child elsewhere, or NDJSON events (`--events ndjson`) for tools.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import cliProgress from 'cli-progress';
+import { runSearch, type SearchEvent, type SearchOptions } from '../search/engine';
+import { readJournal } from '../search/journal';
+import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search/runFolder';
+import { CliError } from './load';
+import { int, table } from './text';
+
+export interface SearchCliOptions {
+  search?: string; out?: string; seed?: string; budget?: string; strategy?: string; resume?: string;
+  events?: string; python?: string; workers?: string;
+}
+
+function intOpt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} takes a whole number, got '${v}'.`);
+  return n;
+}
+
+export async function searchCommand(file: string | undefined, o: SearchCliOptions): Promise<number> {
+  if (o.events && o.events !== 'ndjson') throw new CliError(`--events takes 'ndjson', got '${o.events}'.`);
+  if (o.strategy && o.strategy !== 'rl' && o.strategy !== 'random') throw new CliError(`--strategy is 'rl' or 'random', got '${o.strategy}'.`);
+  if (!file && !o.resume) throw new CliError('give a .mnas file (`mnas search examples/search-quickstart.mnas`) or --resume RUN.');
+  const controller = new AbortController();
+  let interrupted = 0;
+  const onSignal = () => {
+    interrupted++;
+    if (interrupted > 1) process.exit(130);
+    process.stderr.write('\nmnas: stopping; completed children are kept. Resume with --resume (Ctrl-C again to quit now).\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tty = process.stdout.isTTY && !o.events;
+  let bar: cliProgress.SingleBar | undefined;
+  let backend = '';
+  const onEvent = (e: SearchEvent) => {
+    if (o.events) {
+      process.stdout.write(JSON.stringify(e) + '\n');
+      return;
+    }
+    if (e.event === 'start') {
+      backend = `${e.backend.trainer}; controller ${e.backend.controller}`;
+      console.log(`mnas search ${e.search} (${e.strategy}) -> ${path.relative(process.cwd(), e.run) || e.run}`);
+      console.log(`  backend: ${backend}; latency: ${e.backend.latency}${e.resumed ? `; resumed at ${e.done}/${e.total}` : ''}`);
+      if (tty) {
+        bar = new cliProgress.SingleBar({
+          format: '  {bar} {value}/{total} children | best reward {best} | ETA {eta_formatted} | {last}',
+          hideCursor: true, clearOnComplete: false,
+        }, cliProgress.Presets.shades_classic);
+        bar.start(e.total, e.done, { best: '-', last: '' });
+      }
+    } else if (e.event === 'child') {
+      const line = `child ${e.id}: acc ${(100 * e.accuracy).toFixed(2)}%  lat ${e.latencyMs.toFixed(3)} ms  reward ${e.reward.toFixed(4)}${e.cached ? ' (cached)' : ''}`;
+      if (bar) bar.update(e.done, { best: e.best.toFixed(4), last: line });
+      else console.log(`  [${e.done}/${e.total}] ${line}`);
+    } else if (e.event === 'failed') {
+      if (bar) bar.update(e.done, { last: `child ${e.id} failed` });
+      console.error(`  child ${e.id} failed: ${e.error}`);
+    } else if (e.event === 'done') {
+      bar?.stop();
+      const b = e.best;
+      console.log(`${e.status === 'done' ? 'done' : 'stopped'}: ${e.children} children (${e.failed} failed) in ${e.seconds.toFixed(0)} s` +
+        (b ? `; best ${b.name}: reward ${b.reward.toFixed(4)}, acc ${(100 * b.accuracy).toFixed(2)}%, ${b.latencyMs.toFixed(3)} ms` : ''));
+      console.log(`  results: ${path.join(path.relative(process.cwd(), e.run) || e.run, 'results.csv')}, pareto.json, best/*.mnas; \`mnas report ${path.relative(process.cwd(), e.run) || e.run}\``);
+      if (e.status === 'stopped') console.log(`  resume: mnas search --resume ${path.relative(process.cwd(), e.run) || e.run}`);
+    }
+  };
+  const opts: SearchOptions = {
+    file, search: o.search, out: o.out, resume: o.resume, seed: intOpt(o.seed, 'seed'), budget: intOpt(o.budget, 'budget'),
+    strategy: o.strategy as 'rl' | 'random' | undefined, python: o.python, workers: intOpt(o.workers, 'workers'),
+    onEvent, signal: controller.signal,
+  };
+  try {
+    const r = await runSearch(opts);
+    return r.status === 'done' ? 0 : 130;
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function report(runDir: string, json: boolean): string {
+  const p = runPaths(path.resolve(runDir));
+  if (!fs.existsSync(p.info)) throw new CliError(`${runDir} is not a run folder (no run.json).`);
+  const info = JSON.parse(fs.readFileSync(p.info, 'utf8')) as RunInfo;
+  const entries = readJournal<ChildRecord | { type: string }>(p.journal).entries;
+  const children = entries.filter((e): e is ChildRecord => e.type === 'child');
+  const failed = entries.filter((e) => e.type === 'failed').length;
+  const ranked = [...children].sort((a, b) => b.reward - a.reward);
+  const front = paretoFront(children);
+  if (json) return JSON.stringify({ run: p.dir, search: info.search, strategy: info.strategy, children: children.length, failed, total: info.children, best: ranked.slice(0, 5), pareto: front.map((c) => c.id) }, null, 2);
+  const rows = ranked.slice(0, 10).map((c, i) => [String(i + 1), String(c.id), c.reward.toFixed(4), `${(100 * c.accuracy).toFixed(2)}%`, `${c.latencyMs.toFixed(3)} ms`, int(c.params), int(c.multAdds), front.includes(c) ? 'yes' : '']);
+  return [
+    `run ${p.dir}`,
+    `search ${info.search} (${info.strategy}, seed ${info.seed}): ${children.length}/${info.children} children, ${failed} failed; target ${info.config.targetMs} ms, reward ${info.config.reward.preset}`,
+    `backend: ${info.backend.trainer}; controller ${info.backend.controller}; latency ${info.backend.latency}; data: ${info.dataset.split}`,
+    '',
+    table(['rank', 'child', 'reward', 'accuracy', 'latency', 'params', 'mult-adds', 'pareto'], rows, [true, true, true, true, true, true, true, false]),
+  ].join('\n');
+}
