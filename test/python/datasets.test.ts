@@ -70,7 +70,7 @@ test('the split logic: exact totals and capacity at the edge (train + test = all
 });
 
 test('validation: unknown dataset, too many digits, bad sizes', async () => {
-  await assert.rejects(prepareDataset({ name: 'cifar10', train: 10, test: 10, seed: 1, cacheDir: tmp }), /unknown dataset "cifar10"; known datasets: mnist/);
+  await assert.rejects(prepareDataset({ name: 'cifar10', train: 10, test: 10, seed: 1, cacheDir: tmp }), /dataset "cifar10" was given no path/);
   await assert.rejects(prepareDataset({ name: 'mnist', train: 9000, test: 1001, seed: 1, cacheDir: tmp }), /ships 10000 digits; train 9000 \+ test 1001 = 10001 exceeds it/);
   await assert.rejects(prepareDataset({ name: 'mnist', train: 0, test: 10, seed: 1, cacheDir: tmp }), /train size must be a positive integer/);
   await assert.rejects(prepareDataset({ name: 'mnist', train: 10, test: 2.5, seed: 1, cacheDir: tmp }), /test size must be a positive integer/);

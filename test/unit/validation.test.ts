@@ -159,3 +159,53 @@ test('the analysis cache sees an edit two imports away', async () => {
   const again = analyze('/v/main.mnas', files['main.mnas'], host, cache);
   assert.deepEqual(again.problems.map((p) => p.code), ['unknown-name']);
 });
+
+test('search dataset: mnist, folder "path" and cifar10 "path" forms resolve into the config', () => {
+  const space = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] } }\n`;
+  const cfg = (d: string) => {
+    const a = analyzeText(`${space}search Q {\n  space S\n  target 75ms\n  ${d}\n}`);
+    assert.deepEqual(a.problems, []);
+    const e = a.local.get('Q');
+    assert.ok(e?.kind === 'search');
+    return e.resolution.config!.dataset;
+  };
+  assert.deepEqual({ ...cfg('dataset mnist { train 4000  test 1000 }') }, { name: 'mnist', train: 4000, test: 1000, resolution: undefined, width: undefined });
+  assert.deepEqual({ ...cfg('dataset folder "path/to/images" { train 800  test 200  resolution 32  channels 3 }') },
+    { name: 'folder', path: 'path/to/images', train: 800, test: 200, resolution: 32, width: undefined, channels: 3 });
+  // The path is kept as written (the engine resolves it against the .mnas file's folder).
+  assert.deepEqual({ ...cfg('dataset cifar10 "../data/cifar-10-batches-bin" { train 5000 test 1000 }') },
+    { name: 'cifar10', path: '../data/cifar-10-batches-bin', train: 5000, test: 1000, resolution: undefined, width: undefined });
+  assert.equal(cfg('dataset cifar10 "c" { channels 1 }').channels, 1);
+  assert.deepEqual([cfg('dataset folder "imgs"').train, cfg('dataset folder "imgs"').test], [4000, 1000], 'defaults');
+  assert.deepEqual([cfg('dataset folder "imgs" train 80 test 20').train, cfg('dataset folder "imgs" train 80 test 20').test], [80, 20], 'inline form');
+  assert.equal(cfg('dataset cifar10 "c" { train 50000  test 10000 }').train, 50000, 'the whole of CIFAR-10 fits');
+});
+
+test('search dataset errors: paths, channels, sizes', () => {
+  const space = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] } }\n`;
+  const ds = (d: string, codes: string[]) => expectProblems(`${space}search Q {\n  space S\n  target 75ms\n  ${d}\n}`, codes);
+  let p = ds('dataset ⟦folder⟧ { train 800  test 200 }', ['missing-dataset-path']);
+  assert.match(p[0].message, /`dataset folder` needs a folder with one subfolder .* per class, in quotes/);
+  p = ds('dataset ⟦cifar10⟧ { train 800 }', ['missing-dataset-path']);
+  assert.match(p[0].message, /data_batch_1\.bin/);
+  p = ds('dataset folder ⟦images⟧ { train 800 }', ['missing-dataset-path']);
+  assert.equal(p[0].fixes?.[0].edits[0].newText, '"images"');
+  ds('dataset folder ⟦""⟧ { train 8 }', ['bad-value']);
+  p = ds('dataset mnist ⟦"digits"⟧ { train 8 }', ['bad-setting']);
+  assert.match(p[0].message, /built in and takes no path/);
+  p = ds('dataset folder "i" { channels ⟦2⟧ }', ['bad-value']);
+  assert.match(p[0].message, /1 \(luminance\) or 3 \(RGB\)/);
+  ds('dataset mnist { channels ⟦3⟧ }', ['bad-value']);
+  ds('dataset folder "i" { resolution ⟦2000⟧ }', ['bad-value']);
+  ds('dataset folder "i" { resolution ⟦0⟧ }', ['bad-value']);
+  p = ds('dataset cifar10 "c" { train ⟦50001⟧  test 1000 }', ['bad-value']);
+  assert.match(p[0].message, /50000 training images/);
+  p = ds('dataset cifar10 "c" { train 100  test ⟦10001⟧ }', ['bad-value']);
+  assert.match(p[0].message, /10000 test images/);
+  ds('dataset mnist { train 9000  test ⟦1001⟧ }', ['bad-value']);
+  p = ds('dataset folder "i" { ⟦chanels⟧ 3 }', ['unknown-setting']);
+  assert.match(p[0].message, /Did you mean `channels`/);
+  p = ds('dataset ⟦cifar100⟧ "c"', ['unknown-dataset']);
+  assert.match(p[0].message, /Did you mean `cifar10`/);
+  ds('dataset ⟦"imgs"⟧', ['bad-setting']);
+});

@@ -1,5 +1,7 @@
 """Reads the proxy datasets written by server/src/train/datasets.ts: per split a JSON header
-plus raw uint8 image and label files, loaded with numpy without copying through JSON."""
+plus raw uint8 image and label files, loaded with numpy without copying through JSON.
+Any channel count is read (mnist 1, folder and cifar10 1 or 3); when the header has per-channel
+statistics (`channelMean`/`channelStd`) each channel is normalized with its own."""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ class Split:
     scale: float
     mean: float
     std: float
+    channel_mean: tuple[float, ...] | None = None
+    channel_std: tuple[float, ...] | None = None
 
     @property
     def count(self) -> int:
@@ -38,6 +42,15 @@ def _field(h: Mapping[str, object], key: str, path: str) -> object:
     if key not in h:
         raise DataError(f"{path}: header has no '{key}'")
     return h[key]
+
+
+def _channel_stats(h: Mapping[str, object], key: str, channels: int, path: str) -> tuple[float, ...] | None:
+    raw = h.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != channels or not all(isinstance(v, (int, float)) for v in raw):
+        raise DataError(f"{path}: '{key}' must be a list of {channels} numbers")
+    return tuple(float(v) for v in raw)
 
 
 def load_split(header_path: str) -> Split:
@@ -72,13 +85,21 @@ def load_split(header_path: str) -> Split:
         scale=float(cast(float, h.get("scale", 255))),
         mean=float(cast(float, _field(h, "mean", header_path))),
         std=float(cast(float, _field(h, "std", header_path))),
+        channel_mean=_channel_stats(h, "channelMean", c, header_path),
+        channel_std=_channel_stats(h, "channelStd", c, header_path),
     )
 
 
 def prepare(images: Tensor, norm: Split, size: tuple[int, int], channels: int) -> Tensor:
     """uint8 batch -> normalized float batch at the arch's input size and channel count
     (statistics of the training split, bilinear resize, grey repeated to RGB)."""
-    x = images.to(torch.float32).div_(norm.scale).sub_(norm.mean).div_(norm.std)
+    x = images.to(torch.float32).div_(norm.scale)
+    if norm.channel_mean is not None and norm.channel_std is not None and len(norm.channel_mean) == x.shape[1]:
+        mean = torch.tensor(norm.channel_mean, dtype=torch.float32).view(1, -1, 1, 1)
+        std = torch.tensor(norm.channel_std, dtype=torch.float32).clamp_(min=1e-6).view(1, -1, 1, 1)
+        x = x.sub_(mean).div_(std)
+    else:
+        x = x.sub_(norm.mean).div_(norm.std)
     if (x.shape[2], x.shape[3]) != size:
         x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
     if x.shape[1] != channels:
@@ -89,7 +110,8 @@ def prepare(images: Tensor, norm: Split, size: tuple[int, int], channels: int) -
 def check_fit(split: Split, h: int, w: int, c: int, classes: int) -> None:
     dc = int(split.images.shape[1])
     if not (dc == c or (dc == 1 and c == 3)):
-        raise DataError(f"arch input has {c} channels but the data has {dc} (only 1 -> 3 is converted)")
+        hint = " (prepare the dataset with `channels 1`)" if c == 1 and dc == 3 else ""
+        raise DataError(f"arch input has {c} channels but the data has {dc} (only 1 -> 3 is converted){hint}")
     if classes < split.classes:
         raise DataError(f"arch.head.classes is {classes} but the dataset has {split.classes} classes")
     del h, w  # any size: images are resized

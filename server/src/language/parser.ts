@@ -2,7 +2,7 @@
 // The file is cut into top-level declarations first (see `splitDeclarations`), and each
 // declaration is parsed on its own with chevrotain's error recovery, so one broken model
 // never hides the next one and a file with three errors reports three diagnostics.
-import { EmbeddedActionsParser, IRecognitionException, IToken, TokenType, tokenMatcher } from 'chevrotain';
+import { EmbeddedActionsParser, IOrAlt, IRecognitionException, IToken, TokenType, tokenMatcher } from 'chevrotain';
 import * as T from './tokens';
 import type {
   ActName, BlockNode, ChoiceField, ChoiceNode, Decl, FileNode, HeadNode, ImportNode, InputShape,
@@ -92,75 +92,81 @@ class MnasParser extends EmbeddedActionsParser {
     })) as ImportNode;
   });
 
+  /** The model being built (a field, so the per-item alternatives are built once). */
+  private model!: ModelNode;
+  private modelAlts?: IOrAlt<void>[];
+  private modelAlternatives(): IOrAlt<void>[] {
+    return this.modelAlts ??= [
+      { ALT: () => {
+        const k = this.CONSUME(T.Input);
+        const shape = this.OR2([
+          { ALT: () => {
+            const r = this.CONSUME(T.Resolution);
+            return this.ACTION(() => {
+              const [h, w, c] = r.image.split('x').map(Number);
+              return located<InputShape>({ h, w, c: c ?? 3 }, r);
+            });
+          } },
+          { ALT: () => {
+            const n = this.CONSUME(T.NumberLit);
+            return this.ACTION(() => located<InputShape>({ h: Number(n.image), w: Number(n.image), c: 3 }, n));
+          } },
+        ]);
+        this.ACTION(() => this.setOnce(this.model, 'input', shape, k));
+      } },
+      { ALT: () => {
+        const k = this.CONSUME(T.Width);
+        const n = this.CONSUME2(T.NumberLit);
+        this.ACTION(() => this.setOnce(this.model, 'width', located(Number(n.image), n), k));
+      } },
+      { ALT: () => {
+        const k = this.CONSUME(T.Depth);
+        const n = this.CONSUME3(T.NumberLit);
+        this.ACTION(() => this.setOnce(this.model, 'depth', located(Number(n.image), n), k));
+      } },
+      { ALT: () => {
+        const k = this.CONSUME(T.Act);
+        const a = this.CONSUME(T.ActKw);
+        this.ACTION(() => this.setOnce(this.model, 'act', located(a.image as ActName, a), k));
+      } },
+      { ALT: () => {
+        const k = this.CONSUME(T.Stem);
+        const spec = this.OR3([
+          { ALT: () => {
+            this.CONSUME2(T.LBrace);
+            const s = this.SUBRULE(this.layerFields);
+            this.CONSUME2(T.RBrace);
+            return s;
+          } },
+          { ALT: () => this.SUBRULE2(this.layerFields) },
+        ]);
+        this.ACTION(() => {
+          const stem = { ...spec, keyword: span(k), span: join(span(k), this.spanFrom(k)) };
+          this.setOnce(this.model, 'stem', stem, k);
+        });
+      } },
+      { ALT: () => {
+        const b = this.SUBRULE(this.blockDecl);
+        this.ACTION(() => { if (b) this.model.blocks.push(b); });
+      } },
+      { ALT: () => {
+        const h = this.SUBRULE(this.headDecl);
+        this.ACTION(() => { if (h) this.setOnce(this.model, 'head', h, h.keyword); });
+      } },
+    ];
+  }
+
   private modelDecl = this.RULE('modelDecl', (): ModelNode => {
     const kw = this.CONSUME(T.Model);
     const name = this.SUBRULE(this.name);
     const model = this.ACTION(() => ({
       kind: 'model' as const, name, span: span(kw), blocks: [] as BlockNode[], repeated: [] as RepeatedField[],
     })) as ModelNode;
-    this.ACTION(() => { this.partial = model; });
+    this.ACTION(() => { this.partial = model; this.model = model; });
     const open = this.CONSUME(T.LBrace);
     this.ACTION(() => { if (isReal(open)) model.open = span(open); });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => {
-          const k = this.CONSUME(T.Input);
-          const shape = this.OR2([
-            { ALT: () => {
-              const r = this.CONSUME(T.Resolution);
-              return this.ACTION(() => {
-                const [h, w, c] = r.image.split('x').map(Number);
-                return located<InputShape>({ h, w, c: c ?? 3 }, r);
-              });
-            } },
-            { ALT: () => {
-              const n = this.CONSUME(T.NumberLit);
-              return this.ACTION(() => located<InputShape>({ h: Number(n.image), w: Number(n.image), c: 3 }, n));
-            } },
-          ]);
-          this.ACTION(() => this.setOnce(model, 'input', shape, k));
-        } },
-        { ALT: () => {
-          const k = this.CONSUME(T.Width);
-          const n = this.CONSUME2(T.NumberLit);
-          this.ACTION(() => this.setOnce(model, 'width', located(Number(n.image), n), k));
-        } },
-        { ALT: () => {
-          const k = this.CONSUME(T.Depth);
-          const n = this.CONSUME3(T.NumberLit);
-          this.ACTION(() => this.setOnce(model, 'depth', located(Number(n.image), n), k));
-        } },
-        { ALT: () => {
-          const k = this.CONSUME(T.Act);
-          const a = this.CONSUME(T.ActKw);
-          this.ACTION(() => this.setOnce(model, 'act', located(a.image as ActName, a), k));
-        } },
-        { ALT: () => {
-          const k = this.CONSUME(T.Stem);
-          const spec = this.OR3([
-            { ALT: () => {
-              this.CONSUME2(T.LBrace);
-              const s = this.SUBRULE(this.layerFields);
-              this.CONSUME2(T.RBrace);
-              return s;
-            } },
-            { ALT: () => this.SUBRULE2(this.layerFields) },
-          ]);
-          this.ACTION(() => {
-            const stem = { ...spec, keyword: span(k), span: join(span(k), this.spanFrom(k)) };
-            this.setOnce(model, 'stem', stem, k);
-          });
-        } },
-        { ALT: () => {
-          const b = this.SUBRULE(this.blockDecl);
-          this.ACTION(() => { if (b) model.blocks.push(b); });
-        } },
-        { ALT: () => {
-          const h = this.SUBRULE(this.headDecl);
-          this.ACTION(() => { if (h) this.setOnce(model, 'head', h, h.keyword); });
-        } },
-      ]);
-    });
+    const alts = this.modelAlternatives();
+    this.MANY(() => this.OR(alts));
     this.CONSUME(T.RBrace);
     this.ACTION(() => { model.span = this.spanFrom(kw); });
     return model;
@@ -184,44 +190,56 @@ class MnasParser extends EmbeddedActionsParser {
     return this.ACTION(() => ({ kind: 'block' as const, name, spec, span: this.spanFrom(kw) })) as BlockNode;
   });
 
+  /** The layer spec being filled by `layerFields` (a field, so the alternatives can be cached). */
+  private spec: LayerSpecNode = { span: { start: 0, end: 0 }, repeated: [] };
+
+  private putField<K extends keyof LayerSpecNode>(key: K, value: LayerSpecNode[K], at: Span): void {
+    const spec = this.spec;
+    if (spec[key] !== undefined) spec.repeated.push({ field: key, span: at });
+    else spec[key] = value;
+  }
+
+  /**
+   * The hottest rule (once per block field), so it follows chevrotain's performance advice:
+   * the alternatives are built once, and semantic code is guarded by RECORDING_PHASE
+   * instead of allocating an ACTION closure per field.
+   */
+  private layerAlts?: IOrAlt<void>[];
+  private layerAlternatives(): IOrAlt<void>[] {
+    return this.layerAlts ??= [
+      { ALT: () => {
+        const t = this.CONSUME(T.OpKw);
+        if (!this.RECORDING_PHASE) this.putField('op', located(t.image as OpName, t), span(t));
+      } },
+      { ALT: () => {
+        const t = this.CONSUME(T.Abbrev);
+        if (!this.RECORDING_PHASE) this.putField(LAYER_LETTERS[t.image[0]], located(Number(t.image.slice(1)), t), span(t));
+      } },
+      { ALT: () => {
+        const k = this.CONSUME(T.Se);
+        const n = this.CONSUME(T.NumberLit);
+        if (!this.RECORDING_PHASE) this.putField('se', located(Number(n.image), n), span(k));
+      } },
+      { ALT: () => {
+        const k = this.CONSUME(T.Skip);
+        const t = this.CONSUME(T.SkipKw);
+        if (!this.RECORDING_PHASE) this.putField('skip', located(t.image as SkipName, t), span(k));
+      } },
+      { ALT: () => {
+        const a = this.CONSUME(T.ActKw);
+        if (!this.RECORDING_PHASE) this.putField('act', located(a.image as ActName, a), span(a));
+      } },
+    ];
+  }
+
   /** `mbconv e6 k3 s2 f24 x2 se 0.25 skip identity relu6`, in any order. */
   private layerFields = this.RULE('layerFields', (): LayerSpecNode => {
     const first = this.LA(1);
-    const spec = this.ACTION(() => ({ span: { start: 0, end: 0 }, repeated: [] as RepeatedField[] })) as LayerSpecNode;
-    const put = <K extends keyof LayerSpecNode>(key: K, value: LayerSpecNode[K], at: Span) => {
-      if (spec[key] !== undefined) spec.repeated.push({ field: key, span: at });
-      else spec[key] = value;
-    };
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => {
-          const t = this.CONSUME(T.OpKw);
-          this.ACTION(() => put('op', located(t.image as OpName, t), span(t)));
-        } },
-        { ALT: () => {
-          const t = this.CONSUME(T.Abbrev);
-          this.ACTION(() => {
-            const letter = LAYER_LETTERS[t.image[0]];
-            put(letter, located(Number(t.image.slice(1)), t), span(t));
-          });
-        } },
-        { ALT: () => {
-          const k = this.CONSUME(T.Se);
-          const n = this.CONSUME(T.NumberLit);
-          this.ACTION(() => put('se', { value: Number(n.image), span: isReal(n) ? span(n) : span(k) }, span(k)));
-        } },
-        { ALT: () => {
-          const k = this.CONSUME(T.Skip);
-          const s = this.CONSUME(T.SkipKw);
-          this.ACTION(() => put('skip', isReal(s) ? located(s.image as SkipName, s) : undefined, span(k)));
-        } },
-        { ALT: () => {
-          const a = this.CONSUME(T.ActKw);
-          this.ACTION(() => put('act', located(a.image as ActName, a), span(a)));
-        } },
-      ]);
-    });
-    this.ACTION(() => { spec.span = isReal(first) && this.LA(0) !== undefined ? this.spanFrom(first) : this.anchor; });
+    const spec: LayerSpecNode = { span: this.anchor, repeated: [] };
+    this.spec = spec;
+    const alts = this.layerAlternatives();
+    this.MANY(() => this.OR(alts));
+    if (!this.RECORDING_PHASE) spec.span = isReal(first) && this.LA(0) !== undefined ? this.spanFrom(first) : this.anchor;
     return spec;
   });
 

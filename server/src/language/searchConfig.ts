@@ -32,7 +32,11 @@ export interface SearchConfig {
   reward: { preset: 'soft' | 'hard' | 'custom'; alpha: number; beta: number };
   constraints: { maxParams?: number; maxMultAdds?: number };
   latency: LatencySource;
-  dataset: { name: string; train: number; test: number; resolution?: number; width?: number };
+  /**
+   * `path` (folder, cifar10) is kept as written in the .mnas file; the engine resolves a relative
+   * one against that file's folder (prepareDataset's `baseDir`). The language server never reads it.
+   */
+  dataset: { name: string; path?: string; train: number; test: number; resolution?: number; width?: number; channels?: 1 | 3 };
   budget: { children: number; epochs: number; batch: number };
   controller: ControllerConfig;
   strategy: 'rl' | 'random';
@@ -43,8 +47,24 @@ export const CONTROLLER_DEFAULTS: ControllerConfig = {
   hidden: 100, lr: 0.00035, clip: 0.2, entropy: 1e-3, baselineDecay: 0.95, batch: 8, epochs: 4,
 };
 export const BUDGET_DEFAULTS = { children: 24, epochs: 1, batch: 64 };
-export const DATASETS: Record<string, { classes: number; shape: [number, number, number]; max: number }> = {
+export interface DatasetInfo {
+  /** Class count when known without reading the data (not for `folder`). */
+  classes?: number;
+  /** Native [h, w, c] (a `folder` is resolution x resolution x channels). */
+  shape?: [number, number, number];
+  /** Images in all (train + test); maxTrain / maxTest when the source has fixed splits. */
+  max?: number;
+  maxTrain?: number;
+  maxTest?: number;
+  /** Set for datasets read from a folder the user names: what the quoted path points at. */
+  path?: string;
+  /** An example path for messages. */
+  example?: string;
+}
+export const DATASETS: Record<string, DatasetInfo> = {
   mnist: { classes: 10, shape: [28, 28, 1], max: 10000 },
+  folder: { path: 'a folder with one subfolder of PNG/JPEG images per class', example: 'path/to/images' },
+  cifar10: { classes: 10, shape: [32, 32, 3], maxTrain: 50000, maxTest: 10000, path: 'the folder holding data_batch_1.bin ... test_batch.bin', example: 'path/to/cifar-10-batches-bin' },
 };
 export const REWARD_PRESETS = { soft: { alpha: -0.07, beta: -0.07 }, hard: { alpha: 0, beta: -1 } } as const;
 
@@ -55,14 +75,14 @@ export const SEARCH_KEYS: Record<string, string> = {
   reward: '`soft` (alpha = beta = -0.07), `hard` (alpha = 0, beta = -1), or `alpha -0.07 beta -0.07`.',
   max: 'An extra constraint: `max params 5M` or `max madds 400M`.',
   latency: 'Where LAT(m) comes from: `local`, `profile pixel1`, or `adb "SERIAL"`.',
-  dataset: 'The proxy task: `dataset mnist { train 4000  test 1000 }`.',
+  dataset: 'The proxy task: `dataset mnist { train 4000  test 1000 }`, `dataset folder "path/to/images" { train 800  test 200  resolution 32  channels 3 }` (one subfolder per class) or `dataset cifar10 "path/to/cifar-10-batches-bin" { train 5000  test 1000 }`. Paths are relative to this file.',
   budget: 'How much to search: `budget { children 24  epochs 1  batch 64 }`.',
   controller: 'Controller hyper-parameters: `controller { lr 0.00035  clip 0.2  entropy 0.001  batch 8 }`.',
   strategy: '`rl` (the LSTM controller with PPO) or `random` (the baseline).',
   seed: 'Seed for sampling, weights and data order: `seed 1`.',
 };
 export const BLOCK_KEYS: Record<string, Record<string, string>> = {
-  dataset: { train: 'Training images (seeded, stratified split).', test: 'Held-out images for ACC(m), never trained on.', resolution: 'Proxy input resolution (children are built at this size).', width: 'Proxy width multiplier for children.' },
+  dataset: { train: 'Training images (seeded, stratified split).', test: 'Held-out images for ACC(m), never trained on.', resolution: 'Proxy input resolution (children are built at this size; `folder` images are stored at it, default 32).', width: 'Proxy width multiplier for children.', channels: '`folder`, `cifar10`: 3 = RGB (default), 1 = luminance.' },
   budget: { children: 'Child models to sample and train.', epochs: 'Training epochs per child.', batch: 'Training batch size.' },
   controller: {
     hidden: 'LSTM hidden units (default 100).', lr: 'Adam learning rate (default 0.00035).', clip: 'PPO clip epsilon (default 0.2).',
@@ -128,25 +148,7 @@ export function resolveSearch(node: SearchNode): SearchResolution {
         break;
       }
       case 'latency': cfg.latency = latency(s, problems); break;
-      case 'dataset': {
-        const name = s.values[0];
-        if (!name || name.type !== 'word' || s.values.length > 1) {
-          problems.push(error('bad-setting', name?.span ?? s.key.span, `\`dataset\` expects a dataset name: ${Object.keys(DATASETS).map((d) => `\`${d}\``).join(', ')}.`));
-          break;
-        }
-        if (!(String(name.value) in DATASETS)) {
-          const sg = suggest(String(name.value), Object.keys(DATASETS), name.span);
-          problems.push(error('unknown-dataset', name.span, `Unknown dataset \`${name.value}\`.${sg.hint} Built in: ${Object.keys(DATASETS).join(', ')} (shipped offline).`, sg.fixes));
-          break;
-        }
-        const d = DATASETS[String(name.value)];
-        const opts = block(s, 'dataset', problems);
-        const train = int(opts.train, problems) ?? Math.min(4000, d.max);
-        const test = int(opts.test, problems) ?? Math.min(1000, d.max - train);
-        if (train + test > d.max) problems.push(error('bad-value', (opts.test ?? opts.train ?? name).span, `Dataset \`${name.value}\` has ${d.max} images; train ${train} + test ${test} is more. Lower them.`));
-        cfg.dataset = { name: String(name.value), train, test, resolution: int(opts.resolution, problems), width: positive(opts.width, problems) };
-        break;
-      }
+      case 'dataset': cfg.dataset = dataset(s, problems); break;
       case 'budget': {
         const opts = block(s, 'budget', problems);
         cfg.budget = {
@@ -219,12 +221,64 @@ function latency(s: SettingNode, problems: Problem[]): LatencySource | undefined
   return undefined;
 }
 
-function block(s: SettingNode, name: string, problems: Problem[]): Record<string, SettingValue | undefined> {
+/** `dataset NAME ["PATH"] { train N  test N  resolution N  width X  channels 1|3 }`; no file is read here. */
+function dataset(s: SettingNode, problems: Problem[]): SearchConfig['dataset'] | undefined {
+  const name = s.values[0];
+  const forms = '`mnist`, `folder "path/to/images"` or `cifar10 "path/to/cifar-10-batches-bin"`';
+  if (!name || name.type !== 'word') {
+    problems.push(error('bad-setting', name?.span ?? s.key.span, `\`dataset\` expects a dataset: ${forms}.`));
+    return undefined;
+  }
+  const key = String(name.value);
+  if (!(key in DATASETS)) {
+    const sg = suggest(key, Object.keys(DATASETS), name.span);
+    problems.push(error('unknown-dataset', name.span, `Unknown dataset \`${name.value}\`.${sg.hint} Known: ${forms} (mnist is built in).`, sg.fixes));
+    return undefined;
+  }
+  const d = DATASETS[key];
+  const second = s.values[1];
+  let dataPath: string | undefined;
+  let skip = 1;
+  if (second?.type === 'string') {
+    skip = 2;
+    if (!d.path) {
+      problems.push(error('bad-setting', second.span, `\`${key}\` is built in and takes no path. Remove \`${second.raw}\`.`, [{ title: `Remove ${second.raw}`, edits: [{ span: second.span, newText: '' }] }]));
+    } else if (String(second.value).trim() === '') {
+      problems.push(error('bad-value', second.span, `The \`${key}\` path is empty: give ${d.path}, e.g. \`"${d.example}"\`.`));
+    } else dataPath = String(second.value);
+  } else if (d.path && second?.type === 'word' && !(String(second.value) in BLOCK_KEYS.dataset)) {
+    skip = 2;
+    problems.push(error('missing-dataset-path', second.span, `The \`${key}\` path must be in quotes: \`"${second.raw}"\`.`, [{ title: `Quote ${second.raw}`, edits: [{ span: second.span, newText: JSON.stringify(second.raw) }], preferred: true }]));
+  } else if (d.path) {
+    problems.push(error('missing-dataset-path', name.span, `\`dataset ${key}\` needs ${d.path}, in quotes right after the name: \`dataset ${key} "${d.example}" { ... }\` (relative to this file's folder).`));
+  }
+  const opts = block(s, 'dataset', problems, skip);
+  const train = int(opts.train, problems) ?? Math.min(4000, d.maxTrain ?? d.max ?? Infinity);
+  const test = int(opts.test, problems) ?? Math.min(1000, d.maxTest ?? (d.max ?? Infinity) - train);
+  if (d.max !== undefined && train + test > d.max) problems.push(error('bad-value', (opts.test ?? opts.train ?? name).span, `Dataset \`${name.value}\` has ${d.max} images; train ${train} + test ${test} is more. Lower them.`));
+  if (d.maxTrain !== undefined && train > d.maxTrain) problems.push(error('bad-value', (opts.train ?? name).span, `Dataset \`${name.value}\` has ${d.maxTrain} training images; train ${train} is more. Lower it.`));
+  if (d.maxTest !== undefined && test > d.maxTest) problems.push(error('bad-value', (opts.test ?? name).span, `Dataset \`${name.value}\` has ${d.maxTest} test images; test ${test} is more. Lower it.`));
+  const resolution = int(opts.resolution, problems);
+  if (resolution !== undefined && resolution > 1024) problems.push(error('bad-value', opts.resolution!.span, `Expected a resolution of at most 1024, got \`${opts.resolution!.raw}\`.`));
+  let channels: 1 | 3 | undefined;
+  const ch = int(opts.channels, problems);
+  if (ch !== undefined) {
+    if (ch !== 1 && ch !== 3) problems.push(error('bad-value', opts.channels!.span, `\`channels\` is 1 (luminance) or 3 (RGB), got \`${opts.channels!.raw}\`.`));
+    else if (key === 'mnist' && ch === 3) problems.push(error('bad-value', opts.channels!.span, '`mnist` is greyscale: `channels` can only be 1 (an RGB child gets the grey channel repeated).'));
+    else channels = ch;
+  }
+  return {
+    name: key, ...(dataPath !== undefined ? { path: dataPath } : {}), train, test,
+    resolution, width: positive(opts.width, problems), ...(channels !== undefined ? { channels } : {}),
+  };
+}
+
+function block(s: SettingNode, name: string, problems: Problem[], skip = 0): Record<string, SettingValue | undefined> {
   const allowed = BLOCK_KEYS[name];
   const out: Record<string, SettingValue | undefined> = {};
   // Inline form `budget children 24 epochs 1` as well as the block form.
   const pairs: { key: string; span: Span; values: SettingValue[] }[] = [];
-  const inline = name === 'dataset' ? s.values.slice(1) : s.values;
+  const inline = s.values.slice(skip);
   for (let i = 0; i + 1 < inline.length; i += 2) pairs.push({ key: String(inline[i].value), span: inline[i].span, values: [inline[i + 1]] });
   if (inline.length % 2 === 1) problems.push(error('bad-setting', inline[inline.length - 1].span, `\`${name}\` settings come in pairs: \`key value\`.`));
   for (const c of s.children ?? []) {

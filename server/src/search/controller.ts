@@ -8,6 +8,7 @@
 // `Controller.fromJSON(tf, json)` plus the journaled `rng.state`.
 import type * as TfTypes from '@tensorflow/tfjs';
 import type { Tf } from './backend';
+import { ppoSurrogateTensor } from './ppo';
 import type { Rng } from './rng';
 
 type Tensor = TfTypes.Tensor;
@@ -107,6 +108,24 @@ export interface UpdateStats {
 
 interface EncodedTensor { shape: number[]; data: string }
 
+/** Added to the logits of padding options in the batched heads: exp underflows to exactly 0. */
+const MASKED_LOGIT = -1e9;
+
+interface Layout {
+  rowOffset: number[];
+  kMax: number;
+  /** [D, kMax]: 0 for real options, MASKED_LOGIT for padding. */
+  mask: Float32Array;
+}
+
+interface Teacher {
+  n: number;
+  /** [D * n], step-major: the input-table row of each sample at each step (step 0: start). */
+  rows: Int32Array;
+  onehot: TfTypes.Tensor3D;
+  mask: TfTypes.Tensor3D;
+}
+
 export interface ControllerJSON {
   format: 'mnas-controller';
   version: 1;
@@ -136,6 +155,203 @@ function decode(e: EncodedTensor, name: string, shape: number[]): Float32Array {
   if (out.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`controller checkpoint: ${name} has the wrong size`);
   new Uint8Array(out.buffer).set(bytes);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Fused kernels. The cpu backend runs every tf op as a separate JS loop with bookkeeping (and
+// several ops on it are slow: gather's gradient is an O(segments x size) UnsortedSegmentSum,
+// and column slices/splits of a [n, 4H] gate tensor go element by element). The controller's
+// tensors are tiny (batch 8, hidden 100), so op count dominates. These tf.customGrad ops do
+// the elementwise work of a step, and the gathers, in plain JS loops over Float32Arrays with
+// hand-written gradients; the matmuls stay tf ops. test/search/controller.test.ts checks the
+// gradients against the plain tf formulation.
+
+/**
+ * out[i] = table[rows[i]] + bias for a [R, C] table and a [C] bias. Gradient: dy scatter-added
+ * into the table rows, and summed over rows for the bias.
+ */
+export function gatherRows(tf: Tf, table: Tensor2D, bias: Tensor1D, rows: Int32Array): Tensor2D {
+  const [R, C] = table.shape;
+  const op = tf.customGrad((x, b) => {
+    const xs = (x as Tensor).dataSync() as Float32Array;
+    const bs = (b as Tensor).dataSync() as Float32Array;
+    const out = new Float32Array(rows.length * C);
+    for (let i = 0; i < rows.length; i++) {
+      const src = rows[i]! * C;
+      for (let j = 0; j < C; j++) out[i * C + j] = xs[src + j]! + bs[j]!;
+    }
+    return {
+      value: tf.tensor2d(out, [rows.length, C]),
+      gradFunc: (dy: Tensor) => {
+        const g = dy.dataSync() as Float32Array;
+        const dx = new Float32Array(R * C);
+        const db = new Float32Array(C);
+        for (let i = 0; i < rows.length; i++) {
+          const dst = rows[i]! * C;
+          for (let j = 0; j < C; j++) {
+            dx[dst + j]! += g[i * C + j]!;
+            db[j]! += g[i * C + j]!;
+          }
+        }
+        return [tf.tensor2d(dx, [R, C]), tf.tensor1d(db)];
+      },
+    };
+  });
+  return op(table, bias) as Tensor2D;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/**
+ * One LSTM step for n samples, in place. z ([n, 4H], gates i f g o as in `lstm.kernel`) holds
+ * x W_x + b on entry; h W_h is added when hPrev is given (h = c = 0 before the first step).
+ * On exit z holds the activated gates; writes c' = sig(f) c + sig(i) tanh(g), tanh(c') and
+ * h' = sig(o) tanh(c').
+ */
+export function lstmStep(
+  z: Float32Array, wh: Float32Array, hPrev: Float32Array | null, cPrev: Float32Array | null,
+  n: number, H: number, hOut: Float32Array, cOut: Float32Array, tanhCOut: Float32Array,
+): void {
+  const H4 = 4 * H;
+  if (hPrev) {
+    for (let s = 0; s < n; s++) {
+      const zb = s * H4;
+      for (let j = 0; j < H; j++) {
+        const hv = hPrev[s * H + j]!;
+        if (hv === 0) continue;
+        const wb = j * H4;
+        for (let k = 0; k < H4; k++) z[zb + k]! += hv * wh[wb + k]!;
+      }
+    }
+  }
+  for (let s = 0; s < n; s++) {
+    for (let j = 0; j < H; j++) {
+      const k = s * H + j;
+      const zb = s * H4 + j;
+      const i = (z[zb] = sigmoid(z[zb]!));
+      const f = (z[zb + H] = sigmoid(z[zb + H]!));
+      const g = (z[zb + 2 * H] = Math.tanh(z[zb + 2 * H]!));
+      const o = (z[zb + 3 * H] = sigmoid(z[zb + 3 * H]!));
+      const c = (cOut[k] = (cPrev ? f * cPrev[k]! : 0) + i * g);
+      const t = (tanhCOut[k] = Math.tanh(c));
+      hOut[k] = o * t;
+    }
+  }
+}
+
+/**
+ * The whole teacher-forced LSTM recurrence as one op: xs = x W_x + b per step ([D * n, 4H],
+ * step-major) and W_h ([H, 4H]) to the hidden states [D, n, H]. The gradient is hand-written
+ * backpropagation through time: one pass back over the steps, dW_h accumulated in one buffer.
+ */
+export function lstmSequence(tf: Tf, xs: Tensor2D, wh: Tensor2D, D: number, n: number): TfTypes.Tensor3D {
+  const H = wh.shape[0];
+  const H4 = 4 * H;
+  const size = n * H;
+  const op = tf.customGrad((xIn, whIn) => {
+    const x = (xIn as Tensor).dataSync() as Float32Array;
+    const w = Float32Array.from((whIn as Tensor).dataSync() as Float32Array);
+    const gates = Float32Array.from(x); // becomes the activated gates, step by step
+    const hs = new Float32Array(D * size);
+    const cs = new Float32Array(D * size);
+    const tcs = new Float32Array(D * size);
+    for (let d = 0; d < D; d++) {
+      const at = d * size;
+      lstmStep(
+        gates.subarray(d * n * H4, (d + 1) * n * H4), w,
+        d === 0 ? null : hs.subarray(at - size, at), d === 0 ? null : cs.subarray(at - size, at),
+        n, H, hs.subarray(at, at + size), cs.subarray(at, at + size), tcs.subarray(at, at + size),
+      );
+    }
+    return {
+      value: tf.tensor3d(hs, [D, n, H]),
+      gradFunc: (dy: Tensor) => {
+        const dhs = dy.dataSync() as Float32Array;
+        const dx = new Float32Array(D * n * H4);
+        const dw = new Float64Array(H * H4);
+        const dh = new Float64Array(size); // gradient wrt h of the current step from the next step
+        const dc = new Float64Array(size); // same for c
+        for (let d = D - 1; d >= 0; d--) {
+          const at = d * size;
+          const gb = d * n * H4;
+          for (let s = 0; s < n; s++) {
+            for (let j = 0; j < H; j++) {
+              const k = s * H + j;
+              const zb = gb + s * H4 + j;
+              const i = gates[zb]!, f = gates[zb + H]!, g = gates[zb + 2 * H]!, o = gates[zb + 3 * H]!;
+              const t = tcs[at + k]!;
+              const dhT = dhs[at + k]! + dh[k]!;
+              const dcT = dc[k]! + dhT * o * (1 - t * t);
+              const cPrev = d === 0 ? 0 : cs[at - size + k]!;
+              dx[zb] = dcT * g * i * (1 - i);
+              dx[zb + H] = dcT * cPrev * f * (1 - f);
+              dx[zb + 2 * H] = dcT * i * (1 - g * g);
+              dx[zb + 3 * H] = dhT * t * o * (1 - o);
+              dc[k] = dcT * f;
+            }
+          }
+          if (d === 0) break;
+          // z_d = ... + h_{d-1} W_h: dW_h += h_{d-1}^T dz_d, dh_{d-1} = dz_d W_h^T.
+          const hPrev = at - size;
+          for (let s = 0; s < n; s++) {
+            const zb = gb + s * H4;
+            for (let j = 0; j < H; j++) {
+              const hv = hs[hPrev + s * H + j]!;
+              const wb = j * H4;
+              let acc = 0;
+              for (let k = 0; k < H4; k++) {
+                const g = dx[zb + k]!;
+                dw[wb + k]! += hv * g;
+                acc += g * w[wb + k]!;
+              }
+              dh[s * H + j] = acc;
+            }
+          }
+        }
+        return [tf.tensor2d(dx, [D * n, H4]), tf.tensor2d(Float32Array.from(dw), [H, H4])];
+      },
+    };
+  });
+  return op(xs, wh) as TfTypes.Tensor3D;
+}
+
+/**
+ * Stacks per-decision head weights [H, k_d] (or biases [k_d], given as [1, k_d]) into
+ * [D, rows * tile, kMax], zero-padded to kMax options; each bias row is repeated `tile` times
+ * so the batched logits need no broadcasting add. Gradient: the matching (summed) slices.
+ */
+export function packHeads(tf: Tf, parts: Tensor2D[], kMax: number, tile = 1): TfTypes.Tensor3D {
+  const D = parts.length;
+  const rows = parts[0]!.shape[0];
+  const op = tf.customGrad((...args) => {
+    const xs = args.slice(0, D) as Tensor2D[];
+    const out = new Float32Array(D * rows * tile * kMax);
+    xs.forEach((x, d) => {
+      const k = x.shape[1];
+      const v = x.dataSync() as Float32Array;
+      for (let r = 0; r < rows; r++) {
+        for (let t = 0; t < tile; t++) out.set(v.subarray(r * k, r * k + k), ((d * rows + r) * tile + t) * kMax);
+      }
+    });
+    return {
+      value: tf.tensor3d(out, [D, rows * tile, kMax]),
+      gradFunc: (dy: Tensor) => {
+        const g = dy.dataSync() as Float32Array;
+        return xs.map((x, d) => {
+          const k = x.shape[1];
+          const dx = new Float32Array(rows * k);
+          for (let r = 0; r < rows; r++) {
+            for (let t = 0; t < tile; t++) {
+              const base = ((d * rows + r) * tile + t) * kMax;
+              for (let j = 0; j < k; j++) dx[r * k + j]! += g[base + j]!;
+            }
+          }
+          return tf.tensor2d(dx, [rows, k]);
+        });
+      },
+    };
+  });
+  return op(...parts) as TfTypes.Tensor3D;
 }
 
 /** FNV-1a 32-bit: a stable numeric seed from a string. */
@@ -168,6 +384,7 @@ export class Controller {
   private _step = 0;
   private _baseline: number | null = null;
   private disposed = false;
+  private readonly layout: Layout;
 
   constructor(tf: Tf, decisions: Decision[], options: ControllerOptions) {
     validateDecisions(decisions);
@@ -187,6 +404,7 @@ export class Controller {
     this.decisions = decisions.map((d) => ({ key: d.key, options: d.options }));
     this.hyper = Object.freeze(hyper);
     this.seed = options.seed;
+    this.layout = this.makeLayout();
     this.build();
   }
 
@@ -253,27 +471,46 @@ export class Controller {
     return this.vars.get(name)!;
   }
 
-  private cell(x: Tensor2D, h: Tensor2D, c: Tensor2D): [Tensor2D, Tensor2D] {
-    const { tf } = this;
-    const z = tf.add(tf.matMul(tf.concat([x, h], 1), this.v('lstm.kernel') as Tensor2D), this.v('lstm.bias')) as Tensor2D;
-    const [i, f, g, o] = tf.split(z, 4, 1) as [Tensor2D, Tensor2D, Tensor2D, Tensor2D];
-    const c2 = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g))) as Tensor2D;
-    const h2 = tf.mul(tf.sigmoid(o), tf.tanh(c2)) as Tensor2D;
-    return [h2, c2];
+  /**
+   * Weight-independent layout, built once: the input table stacks `start` and the embeddings of
+   * decisions 0..D-2 (the last decision's embedding feeds no step), `rowOffset[d]` is where
+   * decision d's options start in it. The batched heads pad every decision to kMax options and
+   * add `MASKED_LOGIT` to the padding logits ([D, kMax] mask), so padded options get probability
+   * exactly 0 and contribute nothing to the loss or its gradient.
+   */
+  private makeLayout(): Layout {
+    const kMax = Math.max(...this.decisions.map((d) => d.options));
+    const rowOffset: number[] = [];
+    let row = 1;
+    for (const d of this.decisions) { rowOffset.push(row); row += d.options; }
+    const mask = new Float32Array(this.decisions.length * kMax);
+    this.decisions.forEach((d, di) => mask.fill(MASKED_LOGIT, di * kMax + d.options, (di + 1) * kMax));
+    return { rowOffset, kMax, mask };
   }
 
-  private logSoftmax(d: number, h: Tensor2D): Tensor2D {
+  /**
+   * The input projection of every possible LSTM input, [1 + sum k, 4H]: row 0 is start * W_x,
+   * then embed_d * W_x for each option of decisions 0..D-2. An input is always one of these
+   * rows, so each step gathers its projection (plus the bias) instead of multiplying [x, h] by
+   * the whole kernel: only h * W_h remains per step.
+   */
+  private inputTable(): { table: Tensor2D; bias: Tensor1D; wh: Tensor2D } {
     const { tf } = this;
-    let logits = tf.add(tf.matMul(h, this.v(`d${d}.head.w`) as Tensor2D), this.v(`d${d}.head.b`)) as Tensor2D;
+    const { hidden: H, embedding: E } = this.hyper;
+    const kernel = this.v('lstm.kernel') as Tensor2D;
+    const wx = tf.slice(kernel, [0, 0], [E, 4 * H]);
+    const wh = tf.slice(kernel, [E, 0], [H, 4 * H]);
+    const rows = [this.v('start') as Tensor2D];
+    for (let di = 0; di < this.decisions.length - 1; di++) rows.push(this.v(`d${di}.embed`) as Tensor2D);
+    const inputs = rows.length === 1 ? rows[0]! : tf.concat(rows, 0);
+    return { table: tf.matMul(inputs, wx) as Tensor2D, bias: this.v('lstm.bias') as Tensor1D, wh };
+  }
+
+  private squash(logits: Tensor): Tensor {
+    const { tf } = this;
     if (this.hyper.temperature !== 1) logits = tf.div(logits, this.hyper.temperature);
     if (this.hyper.tanhConstant > 0) logits = tf.mul(tf.tanh(logits), this.hyper.tanhConstant);
-    return tf.logSoftmax(logits);
-  }
-
-  private initialState(n: number): [Tensor2D, Tensor2D, Tensor2D] {
-    const { tf } = this;
-    const H = this.hyper.hidden;
-    return [tf.tile(this.v('start'), [n, 1]) as Tensor2D, tf.zeros([n, H]), tf.zeros([n, H])];
+    return logits;
   }
 
   /** Draws n architectures. Reproducible: the only randomness is `rng`. */
@@ -281,23 +518,42 @@ export class Controller {
     this.alive();
     if (!Number.isInteger(n) || n < 1) throw new Error(`controller.sample: n must be a positive integer, got ${n}`);
     const { tf } = this;
+    const { rowOffset } = this.layout;
     const out: Sample[] = Array.from({ length: n }, () => ({ actions: [], logProb: 0 }));
+    const H = this.hyper.hidden;
+    const H4 = 4 * H;
     tf.tidy(() => {
-      let [x, h, c] = this.initialState(n);
+      const { table, bias, wh } = this.inputTable();
+      const tab = table.dataSync() as Float32Array;
+      const b = bias.dataSync() as Float32Array;
+      const w = wh.dataSync() as Float32Array;
+      let rows = new Int32Array(n); // all start at row 0, the start token
+      let h: Float32Array | null = null;
+      let c: Float32Array | null = null;
       this.decisions.forEach((d, di) => {
-        [h, c] = this.cell(x, h, c);
-        const lp = this.logSoftmax(di, h).dataSync();
+        // The same arithmetic as lstmSequence, so sampled and teacher-forced states agree exactly.
+        const z = new Float32Array(n * H4);
+        for (let s = 0; s < n; s++) {
+          for (let j = 0; j < H4; j++) z[s * H4 + j] = tab[rows[s]! * H4 + j]! + b[j]!;
+        }
+        const h2 = new Float32Array(n * H);
+        const c2 = new Float32Array(n * H);
+        lstmStep(z, w, h, c, n, H, h2, c2, new Float32Array(n * H));
+        h = h2;
+        c = c2;
+        const logits = tf.add(tf.matMul(tf.tensor2d(h2, [n, H]), this.v(`d${di}.head.w`) as Tensor2D), this.v(`d${di}.head.b`));
+        const lp = tf.logSoftmax(this.squash(logits)).dataSync();
         const k = d.options;
-        const picks = new Int32Array(n);
+        const next = new Int32Array(n);
         const probs = new Float64Array(k);
         for (let s = 0; s < n; s++) {
           for (let j = 0; j < k; j++) probs[j] = Math.exp(lp[s * k + j]!);
           const a = rng.categorical(probs);
-          picks[s] = a;
+          next[s] = rowOffset[di]! + a;
           out[s]!.actions.push(a);
           out[s]!.logProb += lp[s * k + a]!;
         }
-        x = tf.gather(this.v(`d${di}.embed`), tf.tensor1d(picks, 'int32')) as Tensor2D;
+        rows = next;
       });
     });
     return out;
@@ -316,22 +572,56 @@ export class Controller {
     }
   }
 
-  /** Teacher-forced pass: chosen log-probs [n, D] and per-sample sequence entropy [n]. */
-  private forward(actions: number[][]): { chosen: Tensor2D; entropy: Tensor1D } {
+  /**
+   * Weight-independent inputs of a teacher-forced pass, built once per call (once per update,
+   * not per PPO epoch): input-table rows per step, the one-hot of the chosen options padded to
+   * kMax [D, n, kMax] and the padding mask [D, n, kMax].
+   */
+  private teacher(actions: number[][]): Teacher {
     const { tf } = this;
+    const { rowOffset, kMax, mask } = this.layout;
     const n = actions.length;
-    let [x, h, c] = this.initialState(n);
-    const chosen: Tensor1D[] = [];
-    const ents: Tensor1D[] = [];
-    this.decisions.forEach((d, di) => {
-      [h, c] = this.cell(x, h, c);
-      const lp = this.logSoftmax(di, h);
-      const idx = tf.tensor1d(actions.map((a) => a[di]!), 'int32');
-      chosen.push(tf.sum(tf.mul(lp, tf.oneHot(idx, d.options, 1, 0, 'float32')), 1) as Tensor1D);
-      ents.push(tf.neg(tf.sum(tf.mul(tf.exp(lp), lp), 1)) as Tensor1D);
-      x = tf.gather(this.v(`d${di}.embed`), idx) as Tensor2D;
-    });
-    return { chosen: tf.stack(chosen, 1) as Tensor2D, entropy: tf.addN(ents) };
+    const D = this.decisions.length;
+    const rows = new Int32Array(D * n);
+    const onehot = new Float32Array(D * n * kMax);
+    const masks = new Float32Array(D * n * kMax);
+    for (let di = 0; di < D; di++) {
+      for (let s = 0; s < n; s++) {
+        rows[di * n + s] = di === 0 ? 0 : rowOffset[di - 1]! + actions[s]![di - 1]!;
+        onehot[(di * n + s) * kMax + actions[s]![di]!] = 1;
+        masks.set(mask.subarray(di * kMax, (di + 1) * kMax), (di * n + s) * kMax);
+      }
+    }
+    return {
+      n,
+      rows,
+      onehot: tf.tensor3d(onehot, [D, n, kMax]),
+      mask: tf.tensor3d(masks, [D, n, kMax]),
+    };
+  }
+
+  private disposeTeacher(t: Teacher): void {
+    this.tf.dispose([t.onehot, t.mask]);
+  }
+
+  /**
+   * Teacher-forced pass of the whole batch: one gather of every step's input projection, the
+   * recurrence as one op on [n, H] states (lstmSequence), then all D heads as one batched matmul
+   * on the stacked hidden states. Returns the log-softmax
+   * [D, n, kMax] (padding at about -1e9), chosen log-probs [D, n] and per-sample entropy [n].
+   */
+  private forward(t: Teacher): { logp: Tensor; chosen: Tensor2D; entropy: Tensor1D } {
+    const { tf } = this;
+    const { kMax } = this.layout;
+    const { table, bias, wh } = this.inputTable();
+    const hs = lstmSequence(tf, gatherRows(tf, table, bias, t.rows), wh, this.decisions.length, t.n);
+    const w = packHeads(tf, this.decisions.map((_, di) => this.v(`d${di}.head.w`) as Tensor2D), kMax);
+    const b = packHeads(tf, this.decisions.map((d, di) => tf.reshape(this.v(`d${di}.head.b`), [1, d.options]) as Tensor2D), kMax, t.n);
+    const logits = tf.add(this.squash(tf.add(tf.matMul(hs, w), b)), t.mask);
+    const logp = tf.logSoftmax(logits);
+    const chosen = tf.sum(tf.mul(logp, t.onehot), 2) as Tensor2D;
+    const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), [0, 2])) as Tensor1D;
+    return { logp, chosen, entropy };
   }
 
   /** log pi(actions) per architecture, summed in the same order and precision as `sample`. */
@@ -339,10 +629,13 @@ export class Controller {
     this.alive();
     if (actions.length === 0) return [];
     this.checkActions(actions);
-    const chosen = this.tf.tidy(() => this.forward(actions).chosen);
-    const rows = chosen.arraySync() as number[][];
+    const chosen = this.tf.tidy(() => {
+      const t = this.teacher(actions);
+      return this.forward(t).chosen;
+    });
+    const rows = chosen.arraySync() as number[][]; // [D][n]
     chosen.dispose();
-    return rows.map((r) => r.reduce((s, v) => s + v, 0));
+    return actions.map((_, s) => rows.reduce((sum, r) => sum + r[s]!, 0));
   }
 
   /**
@@ -366,6 +659,7 @@ export class Controller {
     const baselineUsed = this._baseline ?? meanReward;
     const names = [...this.vars.keys()];
     const varList = names.map((n) => this.vars.get(n)!);
+    const teacher = this.teacher(actions);
     const oldT = tf.tensor1d(batch.map((b) => b.logProbOld));
     const advT = tf.tensor1d(batch.map((b) => b.reward - baselineUsed));
     let stats = [0, 0, 0, 0];
@@ -373,10 +667,9 @@ export class Controller {
       for (let epoch = 0; epoch < ppoEpochs; epoch++) {
         let aux: Tensor | undefined;
         const { value, grads } = tf.variableGrads(() => {
-          const { chosen, entropy } = this.forward(actions);
-          const logp = tf.sum(chosen, 1);
-          const ratio = tf.exp(tf.sub(logp, oldT));
-          const surrogate = tf.minimum(tf.mul(ratio, advT), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), advT));
+          const { chosen, entropy } = this.forward(teacher);
+          const logp = tf.sum(chosen, 0) as Tensor1D;
+          const { ratio, surrogate } = ppoSurrogateTensor(tf, logp, oldT, advT, clip);
           const entMean = tf.mean(entropy);
           const loss = tf.neg(tf.add(tf.mean(surrogate), tf.mul(entMean, entropyWeight))) as TfTypes.Scalar;
           const clipped = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), clip), 'float32'));
@@ -392,8 +685,8 @@ export class Controller {
         tf.dispose(grads);
       }
     } finally {
-      oldT.dispose();
-      advT.dispose();
+      tf.dispose([oldT, advT]);
+      this.disposeTeacher(teacher);
     }
     this._baseline = baselineDecay * baselineUsed + (1 - baselineDecay) * meanReward;
     this._step += 1;
@@ -416,18 +709,29 @@ export class Controller {
     this.adamStep += 1;
     const t = this.adamStep;
     const lrT = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-    tf.tidy(() => {
-      for (const name of names) {
-        const w = this.vars.get(name)!;
-        const g = grads[w.name];
-        if (!g) continue;
-        const m = this.adamM.get(name)!;
-        const v = this.adamV.get(name)!;
-        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
-        w.assign(tf.sub(w, tf.div(tf.mul(m, lrT), tf.add(tf.sqrt(v), eps))));
+    // Elementwise in JS (float64 arithmetic, stored as float32): ~12 tf ops per tensor otherwise.
+    for (const name of names) {
+      const w = this.vars.get(name)!;
+      const g = grads[w.name];
+      if (!g) continue;
+      const m = this.adamM.get(name)!;
+      const v = this.adamV.get(name)!;
+      const gs = g.dataSync() as Float32Array;
+      const ms = Float32Array.from(m.dataSync() as Float32Array);
+      const vs = Float32Array.from(v.dataSync() as Float32Array);
+      const ws = Float32Array.from(w.dataSync() as Float32Array);
+      for (let i = 0; i < ws.length; i++) {
+        const gi = gs[i]!;
+        const mi = (ms[i] = b1 * ms[i]! + (1 - b1) * gi);
+        const vi = (vs[i] = b2 * vs[i]! + (1 - b2) * gi * gi);
+        ws[i] = ws[i]! - (mi * lrT) / (Math.sqrt(vi) + eps);
       }
-    });
+      for (const [variable, data] of [[m, ms], [v, vs], [w, ws]] as const) {
+        const t = tf.tensor(data, variable.shape);
+        variable.assign(t);
+        t.dispose();
+      }
+    }
   }
 
   /** Probabilities of each option at each decision for a given prefix, e.g. for the UI. */
@@ -435,15 +739,10 @@ export class Controller {
     this.alive();
     this.checkActions([actions]);
     const { tf } = this;
-    return tf.tidy(() => {
-      let [x, h, c] = this.initialState(1);
-      return this.decisions.map((d, di) => {
-        [h, c] = this.cell(x, h, c);
-        const p = Array.from(tf.exp(this.logSoftmax(di, h)).dataSync());
-        x = tf.gather(this.v(`d${di}.embed`), tf.tensor1d([actions[di]!], 'int32')) as Tensor2D;
-        return p;
-      });
-    });
+    const probs = tf.tidy(() => tf.exp(this.forward(this.teacher([actions])).logp));
+    const rows = probs.arraySync() as number[][][]; // [D][1][kMax]
+    probs.dispose();
+    return this.decisions.map((d, di) => rows[di]![0]!.slice(0, d.options));
   }
 
   toJSON(): ControllerJSON {

@@ -149,7 +149,16 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   }
   if (decisions.length === 0) throw new SearchInputError(`space ${space.name} leaves nothing open: every field is fixed. Add choice lists such as \`k [3, 5]\`.`);
 
-  const data = await prepareDataset({ name: config.dataset.name, train: config.dataset.train, test: config.dataset.test, seed: info.seed, cacheDir: opts.cacheDir });
+  let data: DataSpec;
+  try {
+    data = await prepareDataset({
+      name: config.dataset.name, train: config.dataset.train, test: config.dataset.test, seed: info.seed, cacheDir: opts.cacheDir,
+      // Dataset paths are written relative to the .mnas file.
+      path: config.dataset.path, baseDir: path.dirname(info.file), resolution: config.dataset.resolution, channels: config.dataset.channels,
+    });
+  } catch (e) {
+    throw new SearchInputError(`${info.file}: search ${info.search}: the dataset cannot be prepared: ${(e as Error).message}`);
+  }
   const recipe = info.recipe as unknown as TrainRecipe;
 
   // Controller (RL) or nothing (random); tf only loads for RL.
