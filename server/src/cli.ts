@@ -4,6 +4,9 @@ import { check, renderCheck } from './cli/check';
 import { estimate, renderEstimate } from './cli/estimate';
 import { CliError } from './cli/load';
 import { report, searchCommand, type SearchCliOptions } from './cli/search';
+import { register as registerCalibrate } from './cli/calibrate';
+import { register as registerDevices } from './cli/devices';
+import { register as registerExport } from './cli/export';
 
 export function buildProgram(): Command {
   const program = new Command('mnas')
@@ -54,6 +57,9 @@ export function buildProgram(): Command {
     .action((run: string, opts: { json?: boolean }) => {
       console.log(report(run, !!opts.json));
     });
+  registerDevices(program);
+  registerExport(program);
+  registerCalibrate(program);
   return program;
 }
 

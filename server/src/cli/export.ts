@@ -1,0 +1,6 @@
+// `mnas export`: TFLite flatbuffer export (device issue).
+import type { Command } from 'commander';
+
+export function register(_program: Command): void {
+  // Filled in by the device work.
+}
