@@ -221,6 +221,8 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   const overheadMs = { sample: 0, update: 0, journal: 0 };
   let evaluationMs = 0;
   const byKey = new Map<string, ChildRecord>();
+  /** Evaluations under way, so a duplicate within a batch waits for the first instead of training again. */
+  const inflight = new Map<string, Promise<ChildRecord | FailedRecord | undefined>>();
   for (const c of children.values()) if (c.cachedFrom === undefined) byKey.set(archKey(c.spec), c);
   const startedCount = () => batches.reduce((a, b) => a + b.samples.length, 0);
   const doneCount = () => children.size + failed.size;
@@ -310,12 +312,16 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     const cost = costOf(full);
     const key = archKey(spec);
     const base = { id: s.id, step: batchStep, actions: s.actions, name, time: new Date().toISOString() };
+    const running = inflight.get(key);
+    if (running) await running;
     const earlier = byKey.get(key);
     let record: ChildRecord | FailedRecord;
     if (earlier) {
       record = { ...earlier, ...base, type: 'child', spec, model: printModel(spec), cachedFrom: earlier.cachedFrom ?? earlier.id, weights: earlier.weights };
     } else {
       const proxy = toArch(proxySpec(spec, config, data));
+      let settle!: (r: ChildRecord | FailedRecord | undefined) => void;
+      inflight.set(key, new Promise((resolve) => { settle = resolve; }));
       try {
         const r = await evaluator.evaluate({
           id: s.id, proxy, full, data, recipe, seed: info.seed * 100_003 + s.id, outDir: path.join(p.children, String(s.id)),
@@ -334,6 +340,9 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
         if (opts.signal?.aborted) return undefined;
         if (!(e instanceof ChildFailedError)) throw e;
         record = { ...base, type: 'failed', error: e.message };
+      } finally {
+        inflight.delete(key);
+        settle(undefined);
       }
     }
     if (opts.signal?.aborted) return undefined;
