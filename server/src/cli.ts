@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .option('--events <ndjson>', 'machine-readable events on stdout, one JSON object per line')
     .option('--python <path>', 'Python interpreter with torch (default: MNAS_PYTHON, /usr/bin/python3, python3)')
     .option('--workers <n>', 'training worker processes (default: one per 2 cores)')
+    .option('--backend <torch|tfjs|auto>', 'child training: PyTorch worker, TensorFlow.js (slow without tfjs-node), or auto', 'auto')
     .action(async (file: string | undefined, opts: SearchCliOptions) => {
       process.exitCode = await searchCommand(file, opts);
     });

@@ -7,11 +7,12 @@ import { runSearch, type SearchEvent, type SearchOptions } from '../search/engin
 import { readJournal } from '../search/journal';
 import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search/runFolder';
 import { CliError } from './load';
+import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';
 import { int, table } from './text';
 
 export interface SearchCliOptions {
   search?: string; out?: string; seed?: string; budget?: string; strategy?: string; resume?: string;
-  events?: string; python?: string; workers?: string;
+  events?: string; python?: string; workers?: string; backend?: string;
 }
 
 function intOpt(v: string | undefined, name: string): number | undefined {
@@ -24,6 +25,7 @@ function intOpt(v: string | undefined, name: string): number | undefined {
 export async function searchCommand(file: string | undefined, o: SearchCliOptions): Promise<number> {
   if (o.events && o.events !== 'ndjson') throw new CliError(`--events takes 'ndjson', got '${o.events}'.`);
   if (o.strategy && o.strategy !== 'rl' && o.strategy !== 'random') throw new CliError(`--strategy is 'rl' or 'random', got '${o.strategy}'.`);
+  if (o.backend && !isTrainerBackend(o.backend)) throw new CliError(`--backend is 'torch', 'tfjs' or 'auto', got '${o.backend}'.`);
   if (!file && !o.resume) throw new CliError('give a .mnas file (`mnas search examples/search-quickstart.mnas`) or --resume RUN.');
   const controller = new AbortController();
   let interrupted = 0;
@@ -59,6 +61,8 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
       const line = `child ${e.id}: acc ${(100 * e.accuracy).toFixed(2)}%  lat ${e.latencyMs.toFixed(3)} ms  reward ${e.reward.toFixed(4)}${e.cached ? ' (cached)' : ''}`;
       if (bar) bar.update(e.done, { best: e.best.toFixed(4), last: line });
       else console.log(`  [${e.done}/${e.total}] ${line}`);
+    } else if (e.event === 'warning') {
+      console.error(`  warning: ${e.message}`);
     } else if (e.event === 'failed') {
       if (bar) bar.update(e.done, { last: `child ${e.id} failed` });
       console.error(`  child ${e.id} failed: ${e.error}`);
@@ -74,6 +78,7 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
   const opts: SearchOptions = {
     file, search: o.search, out: o.out, resume: o.resume, seed: intOpt(o.seed, 'seed'), budget: intOpt(o.budget, 'budget'),
     strategy: o.strategy as 'rl' | 'random' | undefined, python: o.python, workers: intOpt(o.workers, 'workers'),
+    backend: o.backend as TrainerBackend | undefined,
     onEvent, signal: controller.signal,
   };
   try {

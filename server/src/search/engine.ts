@@ -11,6 +11,7 @@ import { printModel } from '../language/print';
 import { costOf } from '../cost/model';
 import { prepareDataset } from '../train/datasets';
 import type { DataSpec, TrainRecipe } from '../train/trainer';
+import type { TrainerBackend } from '../train/createTrainer';
 import { loadTf } from './backend';
 import { Controller } from './controller';
 import { ChildFailedError, type Evaluator, LocalEvaluator } from './evaluator';
@@ -36,6 +37,7 @@ export type SearchEvent =
   | { event: 'failed'; id: number; step: number; error: string; done: number; total: number }
   | { event: 'update'; step: number; stats: Record<string, number> }
   | { event: 'progress'; id: number; epoch: number; step: number; steps: number; loss: number }
+  | { event: 'warning'; message: string }
   | { event: 'done'; run: string; status: 'done' | 'stopped'; children: number; failed: number; best: { id: number; name: string; reward: number; accuracy: number; latencyMs: number } | null; seconds: number };
 
 export interface SearchOptions {
@@ -53,6 +55,8 @@ export interface SearchOptions {
   strategy?: 'rl' | 'random';
   python?: string;
   workers?: number;
+  /** Child-training backend (default auto: PyTorch when available). */
+  backend?: TrainerBackend;
   /** Dataset cache folder (default the user cache). */
   cacheDir?: string;
   /** An evaluator to use instead of the local PyTorch pool. */
@@ -213,7 +217,10 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     }
   }
 
-  const evaluator = opts.evaluator ?? await LocalEvaluator.start({ python: opts.python, workers: opts.workers, latency: config.latency });
+  const evaluator = opts.evaluator ?? await LocalEvaluator.start({
+    python: opts.python, workers: opts.workers, latency: config.latency, backend: opts.backend,
+    onWarning: (message) => emit({ event: 'warning', message }),
+  });
   info.backend = { trainer: evaluator.backend, controller: controllerBackend, latency: config.latency.kind };
   info.dataset = { split: data.split, train: data.train, test: data.test, classes: data.classes, shape: data.shape };
   writeAtomic(p.info, JSON.stringify(info, null, 2) + '\n');

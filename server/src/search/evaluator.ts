@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import PQueue from 'p-queue';
 import type { Arch } from '../language/arch';
 import type { LatencySource as LatencySetting } from '../language/searchConfig';
-import { TorchTrainer } from '../train/torchTrainer';
-import type { DataSpec, TrainProgress, TrainRecipe, TrainResult } from '../train/trainer';
+import { createTrainer, type TrainerBackend } from '../train/createTrainer';
+import type { DataSpec, Trainer, TrainProgress, TrainRecipe, TrainResult } from '../train/trainer';
 import { type LatencyMeasurement, type LatencySource, openLatencySource } from './latency';
 
 export interface ChildJob {
@@ -44,13 +44,16 @@ export interface LocalEvaluatorOptions {
   /** Intra-op threads per training worker; default cores / workers. */
   threads?: number;
   python?: string;
+  /** Child-training backend: torch (PyTorch worker), tfjs, or auto (torch when available). */
+  backend?: TrainerBackend;
+  onWarning?: (message: string) => void;
   latency: LatencySetting;
   latencyRepeats?: number;
 }
 
 export class LocalEvaluator implements Evaluator {
-  private idle: TorchTrainer[] = [];
-  private readonly all = new Set<TorchTrainer>();
+  private idle: Trainer[] = [];
+  private readonly all = new Set<Trainer>();
   private readonly queue: PQueue;
   private readonly timing = new PQueue({ concurrency: 1 });
   private closed = false;
@@ -58,7 +61,7 @@ export class LocalEvaluator implements Evaluator {
   private constructor(
     private readonly opts: LocalEvaluatorOptions,
     private readonly threads: number,
-    workers: TorchTrainer[],
+    workers: Trainer[],
     private latency: LatencySource,
   ) {
     this.idle = workers;
@@ -68,16 +71,21 @@ export class LocalEvaluator implements Evaluator {
 
   static async start(opts: LocalEvaluatorOptions): Promise<LocalEvaluator> {
     const cores = os.availableParallelism?.() ?? os.cpus().length;
-    const n = Math.max(1, opts.workers ?? Math.max(1, Math.floor(cores / 2)));
+    // tfjs trains in this process on one engine: one worker.
+    const n = opts.backend === 'tfjs' ? 1 : Math.max(1, opts.workers ?? Math.max(1, Math.floor(cores / 2)));
     const threads = opts.threads ?? Math.max(1, Math.floor(cores / n));
     const latency = await openLatencySource(opts.latency, { python: opts.python, repeats: opts.latencyRepeats });
     try {
-      const workers = await Promise.all(Array.from({ length: n }, () => TorchTrainer.start({ python: opts.python, threads })));
+      const workers = await Promise.all(Array.from({ length: n }, () => LocalEvaluator.newTrainer(opts, threads)));
       return new LocalEvaluator(opts, threads, workers, latency);
     } catch (e) {
       await latency.close();
       throw e;
     }
+  }
+
+  private static newTrainer(opts: LocalEvaluatorOptions, threads: number): Promise<Trainer> {
+    return createTrainer({ backend: opts.backend ?? 'auto', python: opts.python, threads, onWarning: opts.onWarning });
   }
 
   get backend(): string {
@@ -86,7 +94,7 @@ export class LocalEvaluator implements Evaluator {
 
   /** Training worker pids (tests kill them to check the retry). */
   get pids(): number[] {
-    return [...this.all].map((t) => t.pid!).filter(Boolean);
+    return [...this.all].map((t) => pidOf(t)).filter((p): p is number => p !== undefined);
   }
 
   evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
@@ -98,17 +106,17 @@ export class LocalEvaluator implements Evaluator {
         const worker = this.idle.pop()!;
         try {
           trained = await worker.train({ arch: job.proxy, data: job.data, recipe: job.recipe, seed: job.seed, outDir: job.outDir },
-            (p) => onProgress?.({ ...p, pid: worker.pid }));
+            (p) => onProgress?.({ ...p, pid: pidOf(worker) }));
           this.idle.push(worker);
         } catch (e) {
-          if (worker.alive) {
+          if (isAlive(worker)) {
             this.idle.push(worker);
             throw new ChildFailedError(`training failed: ${(e as Error).message}`);
           }
           // The worker died mid-child (killed, out of memory): replace it, retry once.
           this.all.delete(worker);
           if (this.closed) throw new ChildFailedError('stopped');
-          const fresh = await TorchTrainer.start({ python: this.opts.python, threads: this.threads });
+          const fresh = await LocalEvaluator.newTrainer(this.opts, this.threads);
           this.all.add(fresh);
           this.idle.push(fresh);
           if (attempts >= 2) throw new ChildFailedError(`the training worker died twice on this child: ${(e as Error).message}`);
@@ -145,7 +153,12 @@ export class LocalEvaluator implements Evaluator {
   kill(): void {
     this.closed = true;
     this.queue.clear();
-    for (const w of this.all) w.kill();
+    for (const w of this.all) (w as Partial<Killable>).kill?.();
     void this.latency.close();
   }
 }
+
+/** Process-backed trainers (the PyTorch worker) expose these; in-process ones do not. */
+interface Killable { pid?: number; alive: boolean; kill(): void }
+const pidOf = (t: Trainer) => (t as Partial<Killable>).pid;
+const isAlive = (t: Trainer) => (t as Partial<Killable>).alive ?? true;
