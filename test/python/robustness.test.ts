@@ -23,7 +23,7 @@ test('a non-JSON line gets an error reply with id null, then hello still works',
 });
 
 test('unknown request type: error reply naming the known types', { timeout: 60_000 }, async () => {
-  await assert.rejects(trainer.request('fly'), /unknown request type 'fly'; known: count, hello, latency, train/);
+  await assert.rejects(trainer.request('fly'), /unknown request type 'fly'; known: count, export, forward, hello, latency, train/);
   assert.equal((await trainer.hello()).protocol, 1);
 });
 

@@ -35,7 +35,7 @@ test('a tiny RL search writes a complete run folder', { timeout: 600_000 }, asyn
   for (const c of children) {
     assert.ok(c.accuracy > 0.2 && c.accuracy <= 1, `accuracy ${c.accuracy} above chance (0.1)`);
     assert.ok(c.latencyMs > 0);
-    assert.match(c.latencySource, /^local torch/);
+    assert.match(c.latencySource, /^local tflite xnnpack/, 'local latency runs the exported model in TFLite\'s runtime');
     // R = ACC * (LAT/T)^w with the soft preset (w = -0.07 on both sides).
     assert.ok(Math.abs(c.reward - c.accuracy * (c.latencyMs / 1) ** -0.07) < 1e-9);
     // The journaled model text is a valid .mnas model with the journaled costs.

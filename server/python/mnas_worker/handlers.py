@@ -14,6 +14,7 @@ from . import PROTOCOL_VERSION
 from .arch import parse_arch
 from .builder import build, count_params
 from .data import load_split
+from .export import export_request, forward_request
 from .train import Emit, parse_recipe, save_arch, train
 
 
@@ -124,4 +125,17 @@ def latency(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
     }
 
 
-HANDLERS: dict[str, Handler] = {"hello": hello, "count": count, "train": train_request, "latency": latency}
+def export(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
+    """BN-folded constants of every op in TFLite layout (mnas_worker/export.py)."""
+    apply_threads(req)
+    return export_request(req)
+
+
+def forward(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
+    """Eval-mode PyTorch output on one input: the reference for exported models."""
+    apply_threads(req)
+    return forward_request(req)
+
+
+HANDLERS: dict[str, Handler] = {"hello": hello, "count": count, "train": train_request, "latency": latency,
+                                "export": export, "forward": forward}

@@ -51,10 +51,27 @@ export class LocalTorchLatency implements LatencySource {
   }
 }
 
+/**
+ * `local` prefers TFLite's own runtime (XNNPACK kernels, wasm) on the exported model, as a
+ * phone would run it; if that runtime cannot load here, PyTorch on the CPU. MNAS_LOCAL_LATENCY
+ * = tflite | torch forces one. The measurement's `source` says which ran.
+ */
+async function openLocal(opts: LocalLatencyOptions): Promise<LatencySource> {
+  const forced = process.env.MNAS_LOCAL_LATENCY;
+  if (forced === 'torch') return LocalTorchLatency.start(opts);
+  try {
+    const { TfliteLatency } = await import('../device/tfliteLatency');
+    return await TfliteLatency.start({ python: opts.python, warmup: opts.warmup, repeats: opts.repeats, threads: opts.threads });
+  } catch (e) {
+    if (forced === 'tflite') throw e;
+    return LocalTorchLatency.start(opts);
+  }
+}
+
 export async function openLatencySource(setting: LatencySetting, opts: LocalLatencyOptions = {}): Promise<LatencySource> {
   switch (setting.kind) {
     case 'local':
-      return LocalTorchLatency.start(opts);
+      return openLocal(opts);
     case 'profile':
       throw new Error(`latency profile ${setting.name}: device profiles are not available in this version. Use \`latency local\` for now.`);
     case 'adb':

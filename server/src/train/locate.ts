@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-function startDirs(): string[] {
+/** Folders to search upwards from: the bundle's, the entry script's, the working directory. */
+export function startDirs(): string[] {
   const dirs: string[] = [];
   // Defined in the CJS bundle (dist/) and under tsx's CJS loader; absent in plain ESM.
   if (typeof __dirname === 'string') dirs.push(__dirname);

@@ -1,0 +1,117 @@
+// `mnas export`: from a .mnas file (random weights) through the esbuild CJS bundle, and from a
+// search child (RUN/CHILD, its trained proxy-scale weights); every file written loads in the
+// TFLite runtime; mistakes get errors naming the file and the fix.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { exportCommand } from '../../server/src/cli/export';
+import { decodeModel } from '../../server/src/device/tflite/index';
+import { loadTflite } from '../../server/src/device/tfliteRuntime';
+import type { ModelSpec } from '../../server/src/language/arch';
+import { prepareDataset } from '../../server/src/train/datasets';
+import { TorchTrainer } from '../../server/src/train/torchTrainer';
+import { ROOT, ensureServerBuilt } from '../lsp/build';
+import { trainArch } from './tflite-helpers';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'mnas-tflite-cli-'));
+const MNAS = `// two models, for --model
+model Small {
+  input 32x32x3
+  act relu6
+  stem conv k3 s2 f8
+  block b1 { mbconv e3 k3 s2 f16 x2 se 0.25 }
+  block b2 { sepconv k5 s1 f24 x1 swish }
+  head conv f32 pool avg classes 10 dropout 0.2
+}
+model Other {
+  input 24x24x1
+  act relu
+  stem conv k3 s1 f8
+  block b1 { conv k3 s2 f8 x1 }
+}
+`;
+const file = path.join(tmp, 'models.mnas');
+let run = '';
+
+before(async () => {
+  writeFileSync(file, MNAS);
+  // A run folder with one trained child, as the search writes it (run.json, journal, children/<id>/).
+  run = path.join(tmp, 'run');
+  const childDir = path.join(run, 'children', '3');
+  mkdirSync(childDir, { recursive: true });
+  const worker = await TorchTrainer.start({ threads: 2 });
+  try {
+    const data = await prepareDataset({ name: 'mnist', train: 300, test: 100, seed: 1, cacheDir: path.join(tmp, 'cache') });
+    const r = await worker.train({
+      arch: trainArch(), data, seed: 1, outDir: childDir,
+      recipe: { epochs: 1, batchSize: 32, lr: 0.01, optimizer: 'adam', momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0 },
+    });
+    const a = trainArch();
+    // The full-size spec the controller sampled: same blocks, 224x224x3 and 1000 classes.
+    const spec: ModelSpec = {
+      name: 'child3', input: { h: 224, w: 224, c: 3 }, width: 1, depth: 1, act: 'relu',
+      stem: a.stem, blocks: a.blocks, head: { ...a.head!, classes: 1000 },
+    };
+    writeFileSync(path.join(run, 'run.json'), JSON.stringify({ format: 'mnas-run', version: 1 }));
+    writeFileSync(path.join(run, 'journal.jsonl'), [
+      { type: 'failed', id: 2, step: 0, actions: [], name: 'child2', error: 'diverged', time: '' },
+      { type: 'child', id: 3, step: 0, actions: [], name: 'child3', spec, model: '', accuracy: r.accuracy, weights: r.weightsPath },
+    ].map((e) => JSON.stringify(e)).join('\n') + '\n');
+  } finally {
+    await worker.close();
+  }
+}, { timeout: 600_000 });
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('mnas export through dist/cli.cjs (the CJS bundle): writes a file that loads and matches PyTorch', { timeout: 600_000 }, async () => {
+  ensureServerBuilt();
+  const out = path.join(tmp, 'small.tflite');
+  const text = execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.cjs'), 'export', file, '--model', 'Small', '-o', out, '--json'], { cwd: tmp, encoding: 'utf8' });
+  const r = JSON.parse(text) as { bytes: number; input: number[]; output_shape: number[]; verify: { maxAbsDiff: number; runtime: string }; notes: string[] };
+  assert.deepEqual(r.input, [1, 32, 32, 3]);
+  assert.deepEqual(r.output_shape, [1, 10]);
+  assert.ok(r.verify.maxAbsDiff <= 1e-4, `max diff ${r.verify.maxAbsDiff}`);
+  assert.match(r.verify.runtime, /^tflite xnnpack/);
+  assert.match(r.notes.join(' '), /random weights \(seed 0/);
+  const bytes = readFileSync(out);
+  assert.equal(bytes.length, r.bytes);
+  const m = await loadTflite(bytes);
+  assert.deepEqual(m.outputs[0].shape, [1, 10]);
+  m.close();
+});
+
+test('mnas export --weights RUN/CHILD: the proxy-scale child with its trained weights, said so', { timeout: 300_000 }, async () => {
+  const out = path.join(tmp, 'child3.tflite');
+  const r = await exportCommand(undefined, { weights: path.join(run, '3'), output: out, softmax: true });
+  assert.match(r.what, /child 3 of run/);
+  assert.match(r.notes[0], /PROXY scale: this file is that network \(input 28x28x1, 10 classes\).*not the full-size 224x224x3 model/);
+  assert.match(r.source, /weights .*children\/3\/weights\.pt/);
+  assert.ok(r.verify && r.verify.maxAbsDiff <= 1e-4);
+  const d = decodeModel(readFileSync(out));
+  assert.deepEqual(d.tensors[d.inputs[0]].shape, [1, 28, 28, 1]);
+  assert.equal(d.ops.at(-1)!.op, 'SOFTMAX');
+  const m = await loadTflite(readFileSync(out));
+  const [p] = m.run(new Float32Array(28 * 28));
+  assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  m.close();
+});
+
+test('mnas export errors name the file and the fix', { timeout: 300_000 }, async () => {
+  const out = path.join(tmp, 'x.tflite');
+  await assert.rejects(exportCommand(file, { output: out }), /models\.mnas: declares 2 models \(Small, Other\); choose one with --model NAME/);
+  await assert.rejects(exportCommand(file, { model: 'Nope', output: out }), /no model named `Nope`\. It declares Small, Other/);
+  await assert.rejects(exportCommand(file, { model: 'Small' }), /missing -o FILE\.tflite/);
+  await assert.rejects(exportCommand(undefined, { output: out }), /missing FILE/);
+  await assert.rejects(exportCommand(file, { model: 'Small', output: out, weights: path.join(tmp, 'none.pt') }), /--weights .*none\.pt: no such file or run child/);
+  await assert.rejects(exportCommand(undefined, { output: out, weights: path.join(run, '2') }), /child 2 failed during the search and has no weights/);
+  await assert.rejects(exportCommand(undefined, { output: out, weights: path.join(run, '9') }), /no child 9 in .*journal\.jsonl/);
+  // A child's weights.pt given as a file with a model it was not trained as.
+  await assert.rejects(exportCommand(file, { model: 'Small', output: out, weights: path.join(run, 'children', '3', 'weights.pt') }),
+    /does not fit this arch.*pass --weights RUN\/CHILD instead/);
+  const broken = path.join(tmp, 'broken.mnas');
+  writeFileSync(broken, 'model B {\n  input 32x32x3\n  stem conv k4 s2 f8\n}\n');
+  await assert.rejects(exportCommand(broken, { output: out }), /broken\.mnas: has \d+ error\(s\); fix them before exporting \(run `mnas check/);
+});
