@@ -74,7 +74,10 @@ export async function openLatencySource(setting: LatencySetting, opts: LocalLate
       return openLocal(opts);
     case 'profile':
       throw new Error(`latency profile ${setting.name}: device profiles are not available in this version. Use \`latency local\` for now.`);
-    case 'adb':
-      throw new Error(`latency adb ${setting.serial}: phone benchmarking is not available in this version. Use \`latency local\` for now.`);
+    case 'adb': {
+      // Each child is exported to TFLite and run by benchmark_model on the phone (docs/device.md).
+      const { AdbLatency } = await import('../device/adbLatency');
+      return AdbLatency.open(setting.serial, { python: opts.python });
+    }
   }
 }
