@@ -24,3 +24,6 @@ const entries = [
 if (existsSync('client/src/extension.ts')) entries.push({ entryPoints: ['client/src/extension.ts'], outfile: 'dist/client.cjs' });
 
 await Promise.all(entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...common, ...e })));
+
+// The results webview bundle and the run-time files the packaged extension ships beside dist/.
+if (existsSync('client/build.mjs')) await import(new URL('../client/build.mjs', import.meta.url).href);

@@ -4,6 +4,7 @@ import { check, renderCheck } from './cli/check';
 import { estimate, renderEstimate } from './cli/estimate';
 import { CliError } from './cli/load';
 import { report, searchCommand, type SearchCliOptions } from './cli/search';
+import { reportHtmlCommand } from './cli/reportHtml';
 import { register as registerCalibrate } from './cli/calibrate';
 import { register as registerDevices } from './cli/devices';
 import { register as registerExport } from './cli/export';
@@ -55,7 +56,13 @@ export function buildProgram(): Command {
     .description('Summarise a run folder: best children, Pareto front, progress.')
     .argument('<run>', 'a run folder')
     .option('--json', 'machine-readable output')
-    .action((run: string, opts: { json?: boolean }) => {
+    .option('--html', 'write a standalone HTML report with the same charts as the VS Code panel')
+    .option('-o, --output <file>', 'with --html: the file (default RUN/report.html)')
+    .action((run: string, opts: { json?: boolean; html?: boolean; output?: string }) => {
+      if (opts.html) {
+        console.log(`wrote ${reportHtmlCommand(run, opts.output)}`);
+        return;
+      }
       console.log(report(run, !!opts.json));
     });
   registerDevices(program);

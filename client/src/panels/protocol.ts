@@ -1,0 +1,24 @@
+// The typed messages between a results webview and the extension (types only: the webview
+// bundle imports this file too). Validation of what the webview sends is in messages.ts.
+import type { ChildDetail, ReportData } from '../../../server/src/search/reportData';
+
+/** Webview -> extension. */
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'openChild'; id: number }
+  | { type: 'exportChild'; id: number }
+  | { type: 'copyChild'; id: number }
+  | { type: 'detail'; id: number }
+  | { type: 'select'; id: number | null };
+
+/** Live progress of a running search, from its events. */
+export interface LiveProgress { done: number; total: number; text: string }
+
+/** Extension -> webview. */
+export type ToWebview =
+  | { type: 'report'; data: ReportData; live: LiveProgress | null }
+  | { type: 'detail'; detail: ChildDetail }
+  | { type: 'error'; message: string };
+
+/** What a panel keeps with getState/setState and what the serializer gets back after a reload. */
+export interface PanelState { run: string; selected: number | null }

@@ -1,0 +1,160 @@
+// Runs one search at a time as a child process of the bundled CLI
+// (`node dist/cli.cjs search FILE --search NAME --events ndjson`), never in the extension host.
+// Events drive a cancellable progress notification, the status bar, the output channel and the
+// run's results panel. Cancel sends SIGINT: the CLI stops after journaling, leaving a resumable run.
+import type { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { SearchEvent } from '../../server/src/search/engine';
+import { spawnCli } from './cli';
+import type { Log } from './log';
+import { NdjsonSplitter } from './ndjson';
+import { type PanelHost, ResultsPanel } from './panels/resultsPanel';
+import { readSettings, runsFolder } from './settings';
+import type { StatusBar } from './statusBar';
+
+export interface SearchRequest {
+  /** New run: the .mnas file and search name. */
+  file?: vscode.Uri;
+  search?: string;
+  /** Or a run folder to continue. */
+  resume?: string;
+}
+
+export interface SearchOutcome { status: 'done' | 'stopped' | 'failed'; run: string | null }
+
+export class SearchRunner implements vscode.Disposable {
+  private child: ChildProcess | null = null;
+  private readonly emitter = new vscode.EventEmitter<SearchEvent>();
+  readonly onEvent = this.emitter.event;
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: Log, private readonly status: StatusBar, private readonly panels: PanelHost) {}
+
+  get running(): boolean { return this.child !== null; }
+
+  /** Asks the running search to stop cleanly (SIGINT); it stays resumable. */
+  stop(): boolean {
+    if (!this.child) return false;
+    this.log.info('stopping the search (SIGINT); completed children are kept');
+    this.child.kill('SIGINT');
+    return true;
+  }
+
+  args(req: SearchRequest, scope?: vscode.Uri): string[] {
+    const s = readSettings(scope);
+    const args = ['search'];
+    if (req.resume) args.push('--resume', req.resume);
+    else {
+      args.push(req.file!.fsPath);
+      if (req.search) args.push('--search', req.search);
+      args.push('--out', runsFolder(scope));
+    }
+    if (s.defaultBudget > 0 && !req.resume) args.push('--budget', String(s.defaultBudget));
+    if (s.pythonPath) args.push('--python', s.pythonPath);
+    args.push('--events', 'ndjson');
+    return args;
+  }
+
+  run(req: SearchRequest): Thenable<SearchOutcome> {
+    if (this.child) return Promise.reject(new Error('a search is already running; stop it first (MNAS: Stop Search).'));
+    const scope = req.file;
+    const label = req.resume ? path.basename(req.resume) : req.search ?? path.basename(req.file!.fsPath);
+    const cwd = req.file ? path.dirname(req.file.fsPath) : path.dirname(req.resume!);
+    const args = this.args(req, scope);
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MNAS search ${label}`, cancellable: true }, (progress, token) =>
+      new Promise<SearchOutcome>((resolve) => {
+        this.log.info(`search: mnas ${args.join(' ')}`);
+        let child: ChildProcess;
+        try {
+          child = spawnCli(this.context, args, cwd, scope);
+        } catch (e) {
+          void this.fail(`Could not start the search: ${(e as Error).message}`);
+          resolve({ status: 'failed', run: null });
+          return;
+        }
+        this.child = child;
+        void vscode.commands.executeCommand('setContext', 'mnas.searchRunning', true);
+        token.onCancellationRequested(() => this.stop());
+        let run: string | null = req.resume ?? null;
+        let name = label;
+        let total = 0;
+        let reported = 0;
+        let doneEvent: Extract<SearchEvent, { event: 'done' }> | null = null;
+        const stderr: string[] = [];
+        const panel = () => (run ? ResultsPanel.get(run) : undefined);
+        const splitter = new NdjsonSplitter<SearchEvent>((e) => {
+          this.emitter.fire(e);
+          if (e.event === 'start') {
+            run = e.run;
+            name = e.search;
+            total = e.total;
+            reported = e.done;
+            this.log.info(`search ${e.search} (${e.strategy}) -> ${e.run}; backend ${e.backend.trainer}, controller ${e.backend.controller}, latency ${e.backend.latency}${e.resumed ? `; resumed at ${e.done}/${e.total}` : ''}`);
+            progress.report({ message: `${e.done}/${e.total} children`, increment: total ? (100 * e.done) / total : 0 });
+            this.status.running(name, e.done, e.total, null);
+            ResultsPanel.createOrShow(this.panels, e.run).update({ done: e.done, total: e.total, text: 'starting' }, true);
+          } else if (e.event === 'child' || e.event === 'failed') {
+            const line = e.event === 'child'
+              ? `child ${e.id}: acc ${(100 * e.accuracy).toFixed(2)}%, ${e.latencyMs.toFixed(3)} ms, reward ${e.reward.toFixed(4)}${e.cached ? ' (cached)' : ''}`
+              : `child ${e.id} failed: ${e.error}`;
+            this.log.info(`[${e.done}/${e.total}] ${line}`);
+            progress.report({ message: `${e.done}/${e.total} · ${line}`, increment: total ? (100 * (e.done - reported)) / total : 0 });
+            reported = e.done;
+            this.status.running(name, e.done, e.total, e.event === 'child' ? e.best : null);
+            panel()?.update({ done: e.done, total: e.total, text: line }, true);
+          } else if (e.event === 'progress') {
+            panel()?.update({ done: reported, total, text: `training child ${e.id}: epoch ${e.epoch}, step ${e.step}/${e.steps}, loss ${e.loss.toFixed(3)}` }, true);
+          } else if (e.event === 'update') {
+            this.log.info(`controller update at step ${e.step}`);
+          } else if (e.event === 'done') {
+            doneEvent = e;
+            this.log.info(`search ${e.status}: ${e.children} children (${e.failed} failed) in ${e.seconds.toFixed(1)} s${e.best ? `; best ${e.best.name} reward ${e.best.reward.toFixed(4)}` : ''}`);
+          }
+        }, (line) => this.log.append(line + '\n'));
+        child.stdout!.setEncoding('utf8').on('data', (d: string) => splitter.push(d));
+        child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+          stderr.push(d);
+          this.log.append(d);
+        });
+        child.on('error', (err) => this.log.error(`search process: ${err.message}`));
+        child.on('close', (code, signal) => {
+          splitter.end();
+          this.child = null;
+          void vscode.commands.executeCommand('setContext', 'mnas.searchRunning', false);
+          const status: SearchOutcome['status'] = doneEvent ? doneEvent.status : code === 130 ? 'stopped' : 'failed';
+          if (run) {
+            panel()?.update(null, false);
+            this.status.finished(name, status, run);
+          } else this.status.search.hide();
+          resolve({ status, run });
+          if (status === 'failed') {
+            const why = stderr.join('').trim().split('\n').filter(Boolean).slice(-3).join(' ') || `exit code ${code}${signal ? `, signal ${signal}` : ''}`;
+            void this.fail(`MNAS search ${name} failed: ${why}`, run);
+          } else if (run) {
+            void this.finished(name, status, run);
+          }
+        });
+      }));
+  }
+
+  private async finished(name: string, status: 'done' | 'stopped', run: string): Promise<void> {
+    const actions = status === 'stopped' ? ['Open Results', 'Resume'] : ['Open Results'];
+    const pick = await vscode.window.showInformationMessage(status === 'done' ? `MNAS search ${name} finished.` : `MNAS search ${name} stopped; it can be resumed.`, ...actions);
+    if (pick === 'Open Results') await vscode.commands.executeCommand('mnas.openResults', run);
+    if (pick === 'Resume') await vscode.commands.executeCommand('mnas.resumeSearch', run);
+  }
+
+  private async fail(message: string, run?: string | null): Promise<void> {
+    this.log.error(message);
+    const actions = ['Show Log', ...(/torch|python/i.test(message) ? ['Set Python Path'] : []), ...(run ? ['Resume'] : [])];
+    const pick = await vscode.window.showErrorMessage(message, ...actions);
+    if (pick === 'Show Log') this.log.channel.show(true);
+    if (pick === 'Set Python Path') await vscode.commands.executeCommand('workbench.action.openSettings', 'mnas.pythonPath');
+    if (pick === 'Resume' && run) await vscode.commands.executeCommand('mnas.resumeSearch', run);
+  }
+
+  dispose(): void {
+    this.stop();
+    this.emitter.dispose();
+  }
+}
