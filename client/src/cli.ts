@@ -21,7 +21,7 @@ export function cliInvocation(context: vscode.ExtensionContext, args: string[], 
   if (s.backend !== 'auto') env.MNAS_TF_BACKEND = s.backend;
   env.MNAS_ADB_HOST = s.adbHost;
   env.MNAS_ADB_PORT = String(s.adbPort);
-  if (s.benchmarkBinary) env.MNAS_BENCHMARK_BINARY = s.benchmarkBinary;
+  if (s.benchmarkBinary) env.MNAS_BENCHMARK_MODEL = s.benchmarkBinary;
   return { command: process.execPath, args: [cliScript(context, scope), ...args], env };
 }
 

@@ -27,12 +27,16 @@ async function load(): Promise<TfRuntime> {
   let fallbackReason: string | undefined;
   // A variable specifier keeps bundlers and tsc from requiring the optional package.
   const nativeName = '@tensorflow/tfjs-node';
-  try {
+  // MNAS_TF_BACKEND=cpu (the extension's `mnas.search.backend` setting) keeps pure JS.
+  const preferred = process.env.MNAS_TF_BACKEND;
+  if (preferred === 'cpu') fallbackReason = 'pure JS requested (MNAS_TF_BACKEND=cpu)';
+  else try {
     const tf = (await import(nativeName)) as Tf;
     await tf.ready();
     return { tf, backend: 'tfjs-node', native: true };
   } catch (err) {
     const code = (err as { code?: string }).code;
+    if (preferred === 'tfjs-node') throw new Error(`MNAS_TF_BACKEND=tfjs-node, but it does not load: ${(err as Error).message}. Install @tensorflow/tfjs-node, or choose 'auto'.`);
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') {
       fallbackReason = `tfjs-node failed to load: ${(err as Error).message}`;
     }

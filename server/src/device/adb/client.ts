@@ -66,8 +66,9 @@ export class AdbClient {
   private serverChecked?: Promise<void>;
 
   constructor(opts: AdbClientOptions = {}) {
-    this.host = opts.host ?? '127.0.0.1';
-    this.port = opts.port ?? (Number(process.env.ANDROID_ADB_SERVER_PORT) || 5037);
+    // MNAS_ADB_HOST / MNAS_ADB_PORT: set by the VS Code extension from its adb settings.
+    this.host = opts.host ?? process.env.MNAS_ADB_HOST ?? '127.0.0.1';
+    this.port = opts.port ?? (Number(process.env.MNAS_ADB_PORT) || Number(process.env.ANDROID_ADB_SERVER_PORT) || 5037);
     this.bin = opts.bin ?? 'adb';
     this.startServer = opts.startServer ?? isLocal(this.host);
   }
