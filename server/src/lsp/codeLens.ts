@@ -2,12 +2,14 @@
 // each search (the client implements `mnas.runSearch`).
 import type { CodeLens } from 'vscode-languageserver';
 import type { Analysis } from '../language/analysis';
+import { formatMs, type LatencyContext, latencyEstimate } from './costMarkdown';
 import { grouped, millions, short } from './numbers';
 import { rangeOf } from './positions';
 
 export const RUN_SEARCH_COMMAND = 'mnas.runSearch';
 
-export function codeLenses(a: Analysis, params: { uri: string }): CodeLens[] {
+/** `latency`: the active device profile; the model lens then ends with "≈ 78.0 ms (PROFILE)". */
+export function codeLenses(a: Analysis, params: { uri: string }, latency?: LatencyContext): CodeLens[] {
   const lenses: CodeLens[] = [];
   for (const e of a.local.values()) {
     if (e.file !== a.file) continue;
@@ -16,7 +18,9 @@ export function codeLenses(a: Analysis, params: { uri: string }): CodeLens[] {
       const c = e.cost;
       const layers = c.blocks.reduce((n, b) => n + b.layers.length, 0);
       const parts = [`${grouped(c.params)} params`, `${millions(c.multAdds)} mult-adds`, `${c.blocks.length} blocks / ${layers} layers`];
-      if (c.latencyMs !== undefined) parts.push(`~${c.latencyMs.toFixed(1)} ms`);
+      const est = latencyEstimate(latency, e);
+      if (est) parts.push(`≈ ${formatMs(est.ms)} ms (${est.profile}${est.approximate ? ', approx.' : ''})`);
+      else if (c.latencyMs !== undefined) parts.push(`~${c.latencyMs.toFixed(1)} ms`);
       lenses.push({ range, command: { title: parts.join(' · '), command: '' } });
     } else if (e.kind === 'space') {
       const s = e.stats;

@@ -7,14 +7,53 @@ import type { ChoiceNode } from '../language/ast';
 import type { ModelEntry, SpaceEntry } from '../language/analysis';
 import { factorFilters } from '../language/space';
 import { blockCost, costOf, type BlockCost, type ModelCost, type OpCost } from '../cost/model';
+import { estimate, type LatencyEstimate } from '../cost/latency/estimate';
+import type { CompiledProfile } from '../cost/latency/profile';
 import { grouped, millions, percent, shape, short } from './numbers';
 
 const arrow = (a: { h: number; w: number; c: number }, b: { h: number; w: number; c: number }) => `\`${shape(a)} -> ${shape(b)}\``;
 const layerCount = (c: ModelCost) => c.blocks.reduce((n, b) => n + b.layers.length, 0);
 
-/** The latency slot: shown only once the device profile has filled it. */
-function latencyLine(cost: ModelCost): string[] {
-  return cost.latencyMs === undefined ? [] : [`Latency: ~${cost.latencyMs.toFixed(1)} ms (device profile)`];
+/** The active device profile for latency lines, or why it could not be loaded. */
+export type LatencyContext = { profile: CompiledProfile } | { error: string };
+
+/** "78.0", "143", "4.21": three significant figures, at most two decimals. */
+export function formatMs(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
+/** How far to trust a profile, in words: "approximate, fitted to published figures". */
+export function profileCaveat(p: CompiledProfile, est: LatencyEstimate): string {
+  const kind = p.profile.source.kind;
+  const parts: string[] = [];
+  if (kind === 'published') parts.push('approximate, fitted to published figures');
+  else if (kind === 'synthetic') parts.push('approximate, synthetic profile');
+  else if (p.profile.approximate) parts.push('approximate');
+  if (kind === 'calibrated' && est.coverage < 1) parts.push(`${Math.round(100 * est.coverage)}% of layers measured, the rest from the fitted fallback`);
+  return parts.join('; ');
+}
+
+export function latencyEstimate(ctx: LatencyContext | undefined, e: ModelEntry): LatencyEstimate | undefined {
+  return ctx && 'profile' in ctx ? estimate(ctx.profile, e.arch, e.cost) : undefined;
+}
+
+/** "≈ 78.0 ms on pixel1-published (±10%; approximate, fitted to published figures)". */
+export function modelLatencyLine(ctx: LatencyContext | undefined, e: ModelEntry, est = latencyEstimate(ctx, e)): string[] {
+  if (!ctx) return e.cost.latencyMs === undefined ? [] : [`Latency: ~${e.cost.latencyMs.toFixed(1)} ms (device profile)`];
+  if ('error' in ctx) return [`Latency: ${ctx.error}`];
+  if (!est) return [];
+  const caveat = profileCaveat(ctx.profile, est);
+  return [`Latency: **≈ ${formatMs(est.ms)} ms** on \`${est.profile}\` (±${est.uncertaintyPct.toFixed(0)}%${caveat ? `; ${caveat}` : ''})`];
+}
+
+/** "≈ 14.5 ms on pixel1-published (±10%), 18.6% of the model's 78.0 ms". */
+export function blockLatencyLine(ctx: LatencyContext | undefined, e: ModelEntry, index: number): string[] {
+  if (!ctx) return e.cost.latencyMs === undefined ? [] : [`Latency: ~${e.cost.latencyMs.toFixed(1)} ms (device profile)`];
+  if ('error' in ctx) return [`Latency: ${ctx.error}`];
+  const est = latencyEstimate(ctx, e)!;
+  const ms = est.perBlock[index] ?? 0;
+  const caveat = profileCaveat(ctx.profile, est);
+  return [`Latency: **≈ ${formatMs(ms)} ms** on \`${est.profile}\` (±${est.uncertaintyPct.toFixed(0)}%), ${percent(ms, est.ms)} of the model's ${formatMs(est.ms)} ms${caveat ? ` (${caveat})` : ''}`];
 }
 
 export function describeBlock(b: BlockArch): string {
@@ -27,7 +66,7 @@ export function describeBlock(b: BlockArch): string {
   return parts.join(' ');
 }
 
-export function modelMarkdown(e: ModelEntry): string {
+export function modelMarkdown(e: ModelEntry, latency?: LatencyContext): string {
   const c = e.cost;
   const lines = [
     `**model ${e.node.name.value}** ${arrow(c.input, c.output)}`,
@@ -35,7 +74,7 @@ export function modelMarkdown(e: ModelEntry): string {
     `Params: **${grouped(c.params)}** · Mult-adds: **${grouped(c.multAdds)}** (${millions(c.multAdds)})`,
     '',
     `${c.blocks.length} blocks / ${layerCount(c)} layers`,
-    ...latencyLine(c).map((l) => `\n${l}`),
+    ...modelLatencyLine(latency, e).map((l) => `\n${l}`),
     '',
     '| block | shape | params | mult-adds |',
     '|---|---|--:|--:|',
@@ -56,7 +95,7 @@ function opLine(o: OpCost): string {
 
 const RESIDUAL = { none: 'no residual', identity: 'identity residual', pool: 'pooled residual' } as const;
 
-export function blockMarkdown(e: ModelEntry, index: number, showLayers: boolean): string {
+export function blockMarkdown(e: ModelEntry, index: number, showLayers: boolean, latency?: LatencyContext): string {
   const c = e.cost;
   const b: BlockCost = c.blocks[index];
   const arch = e.arch.blocks[index];
@@ -68,7 +107,7 @@ export function blockMarkdown(e: ModelEntry, index: number, showLayers: boolean)
     `Params: **${grouped(b.params)}** (${percent(b.params, c.params)} of the model's ${grouped(c.params)})`,
     '',
     `Mult-adds: **${grouped(b.multAdds)}** (${percent(b.multAdds, c.multAdds)} of the model's ${grouped(c.multAdds)})`,
-    ...latencyLine(c).map((l) => `\n${l}`),
+    ...blockLatencyLine(latency, e, index).map((l) => `\n${l}`),
   ];
   if (showLayers) {
     lines.push('', '**Layers**', '');

@@ -5,12 +5,16 @@ import type { IToken } from 'chevrotain';
 import type { Analysis, Entry, ModelEntry, SpaceEntry } from '../language/analysis';
 import type { SettingNode, SettingValue, Span } from '../language/ast';
 import { BLOCK_KEYS, SEARCH_KEYS } from '../language/searchConfig';
-import { blockMarkdown, choiceMarkdown, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
+import { blockMarkdown, choiceMarkdown, type LatencyContext, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
 import { wordDoc } from './keywordDocs';
 import { targetAt, tokenAt } from './nodeAt';
 import { offsetOf, rangeOf } from './positions';
 
-export interface HoverOptions { showLayers: boolean }
+export interface HoverOptions {
+  showLayers: boolean;
+  /** The active device profile (setting `mnas.deviceProfile`): latency lines on models and blocks. */
+  latency?: LatencyContext;
+}
 
 const TIME_MS: Record<string, number> = { ms: 1, us: 0.001, s: 1000 };
 
@@ -39,12 +43,12 @@ export function hover(a: Analysis, params: { position: Position }, options: Hove
   switch (target?.kind) {
     case 'model-name': {
       const e = localModel(a, target.model.name.value, target.model.span.start);
-      value = e && modelMarkdown(e);
+      value = e && modelMarkdown(e, options.latency);
       break;
     }
     case 'block': {
       const e = localModel(a, target.model.name.value, target.model.span.start);
-      const md = e && blockMarkdown(e, target.index, options.showLayers);
+      const md = e && blockMarkdown(e, target.index, options.showLayers, options.latency);
       value = target.onName ? md : withDoc(md);
       if (!tok || tok.image === '{' || tok.image === '}') span = target.block.span;
       break;
@@ -62,7 +66,7 @@ export function hover(a: Analysis, params: { position: Position }, options: Hove
     }
     case 'space-from': {
       const e = entryOf(a, target.space.from?.value, 'model');
-      value = e && modelMarkdown(e);
+      value = e && modelMarkdown(e, options.latency);
       break;
     }
     case 'space-block': {

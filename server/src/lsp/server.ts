@@ -19,7 +19,9 @@ import { prepareRename, rename, type RenameOutcome } from './rename';
 import { LEGEND, semanticTokens } from './semanticTokens';
 import { documentSymbols } from './symbols';
 import { guard, guardVoid } from './safe';
-import { SettingsCache } from './settings';
+import { type Settings, SettingsCache } from './settings';
+import { loadProfile } from '../cost/latency/store';
+import type { LatencyContext } from './costMarkdown';
 import { Workspace } from './workspace';
 
 interface ClientSupport {
@@ -55,6 +57,17 @@ export function startServer(connection: Connection): void {
   let support: ClientSupport = clientSupport({ capabilities: {}, processId: null, rootUri: null });
   const files: Files = { uriOf: (f) => workspace.uriOf(f), read: (f) => workspace.host.read(f) };
   let settings = new SettingsCache(connection, false);
+  /** The device profile of a document's settings; profiles are loaded once (store.ts caches them). */
+  const reported = new Set<string>();
+  const latencyOf = (s: Settings): LatencyContext => {
+    try {
+      return { profile: loadProfile(s.deviceProfile, workspace.root) };
+    } catch (e) {
+      const message = (e as Error).message;
+      if (!reported.has(message)) { reported.add(message); connection.console.warn(`mnas.deviceProfile: ${message}`); }
+      return { error: message };
+    }
+  };
 
   connection.onInitialize((params): InitializeResult => {
     support = clientSupport(params);
@@ -134,7 +147,7 @@ export function startServer(connection: Connection): void {
     const a = workspace.get(p.textDocument.uri);
     if (!a) return null;
     const s = await settings.get(p.textDocument.uri);
-    return hover(a, p, { showLayers: s.hover.showLayers });
+    return hover(a, p, { showLayers: s.hover.showLayers, latency: latencyOf(s) });
   }));
 
   connection.onCodeAction(guard(connection, 'codeAction', [], (p) => {
@@ -159,8 +172,9 @@ export function startServer(connection: Connection): void {
 
   connection.onCodeLens(guard(connection, 'codeLens', [], async (p) => {
     const a = workspace.get(p.textDocument.uri);
-    if (!a || !(await settings.get(p.textDocument.uri)).codeLens.enabled) return [];
-    return codeLenses(a, { uri: p.textDocument.uri });
+    const s = await settings.get(p.textDocument.uri);
+    if (!a || !s.codeLens.enabled) return [];
+    return codeLenses(a, { uri: p.textDocument.uri }, latencyOf(s));
   }));
 
   connection.languages.semanticTokens.on(guard(connection, 'semanticTokens', { data: [] }, (p) => {

@@ -7,18 +7,21 @@ export interface Settings {
   codeLens: { enabled: boolean };
   /** Cap on diagnostics per document. */
   maxProblems: number;
+  /** Device profile for latency in hover and code lens: a profile name or a path to its JSON. */
+  deviceProfile: string;
 }
 
-export const DEFAULT_SETTINGS: Settings = { hover: { showLayers: true }, codeLens: { enabled: true }, maxProblems: 1000 };
+export const DEFAULT_SETTINGS: Settings = { hover: { showLayers: true }, codeLens: { enabled: true }, maxProblems: 1000, deviceProfile: 'pixel1-published' };
 
 /** Fills gaps and ignores ill-typed values, so a bad user setting never breaks a feature. */
 export function normalize(raw: unknown): Settings {
-  const r = (raw ?? {}) as { hover?: { showLayers?: unknown }; codeLens?: { enabled?: unknown }; maxProblems?: unknown };
+  const r = (raw ?? {}) as { hover?: { showLayers?: unknown }; codeLens?: { enabled?: unknown }; maxProblems?: unknown; deviceProfile?: unknown };
   const bool = (v: unknown, d: boolean) => (typeof v === 'boolean' ? v : d);
   return {
     hover: { showLayers: bool(r.hover?.showLayers, DEFAULT_SETTINGS.hover.showLayers) },
     codeLens: { enabled: bool(r.codeLens?.enabled, DEFAULT_SETTINGS.codeLens.enabled) },
     maxProblems: typeof r.maxProblems === 'number' && r.maxProblems > 0 ? r.maxProblems : DEFAULT_SETTINGS.maxProblems,
+    deviceProfile: typeof r.deviceProfile === 'string' && r.deviceProfile.trim() ? r.deviceProfile.trim() : DEFAULT_SETTINGS.deviceProfile,
   };
 }
 

@@ -218,7 +218,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   }
 
   const evaluator = opts.evaluator ?? await LocalEvaluator.start({
-    python: opts.python, workers: opts.workers, latency: config.latency, backend: opts.backend,
+    python: opts.python, workers: opts.workers, latency: config.latency, backend: opts.backend, baseDir: path.dirname(info.file),
     onWarning: (message) => emit({ event: 'warning', message }),
   });
   info.backend = { trainer: evaluator.backend, controller: controllerBackend, latency: config.latency.kind };

@@ -49,6 +49,8 @@ export interface LocalEvaluatorOptions {
   onWarning?: (message: string) => void;
   latency: LatencySetting;
   latencyRepeats?: number;
+  /** The .mnas file's folder: relative profile paths resolve against it. */
+  baseDir?: string;
 }
 
 export class LocalEvaluator implements Evaluator {
@@ -74,7 +76,7 @@ export class LocalEvaluator implements Evaluator {
     // tfjs trains in this process on one engine: one worker.
     const n = opts.backend === 'tfjs' ? 1 : Math.max(1, opts.workers ?? Math.max(1, Math.floor(cores / 2)));
     const threads = opts.threads ?? Math.max(1, Math.floor(cores / n));
-    const latency = await openLatencySource(opts.latency, { python: opts.python, repeats: opts.latencyRepeats });
+    const latency = await openLatencySource(opts.latency, { python: opts.python, repeats: opts.latencyRepeats, baseDir: opts.baseDir });
     try {
       const workers = await Promise.all(Array.from({ length: n }, () => LocalEvaluator.newTrainer(opts, threads)));
       return new LocalEvaluator(opts, threads, workers, latency);
@@ -134,7 +136,7 @@ export class LocalEvaluator implements Evaluator {
     } catch (e) {
       // One retry on a fresh latency worker, as for training.
       await this.latency.close().catch(() => undefined);
-      this.latency = await openLatencySource(this.opts.latency, { python: this.opts.python, repeats: this.opts.latencyRepeats });
+      this.latency = await openLatencySource(this.opts.latency, { python: this.opts.python, repeats: this.opts.latencyRepeats, baseDir: this.opts.baseDir });
       try {
         return await this.latency.measure(arch);
       } catch (e2) {

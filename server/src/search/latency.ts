@@ -24,7 +24,11 @@ export interface LatencySource {
   close(): Promise<void>;
 }
 
-export interface LocalLatencyOptions { python?: string; warmup?: number; repeats?: number; threads?: number }
+export interface LocalLatencyOptions {
+  python?: string; warmup?: number; repeats?: number; threads?: number;
+  /** Folder that relative profile paths resolve against (the .mnas file's). */
+  baseDir?: string;
+}
 
 export class LocalTorchLatency implements LatencySource {
   readonly name = 'local';
@@ -72,8 +76,11 @@ export async function openLatencySource(setting: LatencySetting, opts: LocalLate
   switch (setting.kind) {
     case 'local':
       return openLocal(opts);
-    case 'profile':
-      throw new Error(`latency profile ${setting.name}: device profiles are not available in this version. Use \`latency local\` for now.`);
+    case 'profile': {
+      // Orders of magnitude cheaper than a measurement: the profile's per-layer predictor.
+      const { ProfileLatency } = await import('../device/profileLatency');
+      return ProfileLatency.open(setting.name, opts.baseDir);
+    }
     case 'adb': {
       // Each child is exported to TFLite and run by benchmark_model on the phone (docs/device.md).
       const { AdbLatency } = await import('../device/adbLatency');
