@@ -12,6 +12,7 @@ import { AdbError } from './errors';
 import { BenchmarkOutputError, parseBenchmarkOutput, type BenchmarkOutput } from './benchmarkOutput';
 import { shJoin, shQuote } from './quote';
 import { summarizeMs } from './stats';
+import type { LatencyMeasurement } from '../../search/latency';
 
 export interface BenchOptions {
   /** TFLite benchmark_model for the phone's ABI: a file, or a folder with ABI/benchmark_model (default MNAS_BENCHMARK_MODEL). */
@@ -40,18 +41,13 @@ export interface BenchOptions {
 
 export interface BenchRound extends BenchmarkOutput { avgMs: number }
 
-export interface BenchResult {
-  /** Trimmed mean over rounds of benchmark_model's average, ms. */
-  ms: number;
-  median: number;
-  min: number;
-  max: number;
-  /** p90 - p10 of the round averages (with one round: 2.56 x its std, the p90-p10 of a normal), ms. */
-  spread: number;
-  /** Measured inferences in all (rounds x repeats). */
-  repeats: number;
-  /** "adb Pixel 4 (SERIAL), benchmark_model, 1 thread, cores 70". */
-  source: string;
+/**
+ * A phone measurement: the shared LatencyMeasurement (ms = trimmed mean over rounds of
+ * benchmark_model's average; spread = p90 - p10 of the round averages, or 2.56 x std with one
+ * round; repeats = all measured inferences; source like "adb Pixel 4 (SERIAL), benchmark_model,
+ * 1 thread, cores 70") plus what identifies the device, binary and command.
+ */
+export interface BenchResult extends LatencyMeasurement {
   serial: string;
   device: { model?: string; manufacturer?: string; fingerprint?: string; abi?: string; androidVersion?: string; sdk?: number };
   governor?: string;
