@@ -13,6 +13,7 @@ import { SearchRunner } from './searchRunner';
 import { StatusBar } from './statusBar';
 
 let client: LanguageClient | undefined;
+let searchRunner: SearchRunner | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const started = performance.now();
@@ -26,6 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const device = registerDeviceCommands(context, log, status);
   exportChild = device.exportChild;
   const runner = new SearchRunner(context, log, status, host);
+  searchRunner = runner;
   context.subscriptions.push(
     runner,
     ...device.disposables,
@@ -51,7 +53,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   log.info(`MNAS Studio ${version} activated in ${(performance.now() - started).toFixed(0)} ms (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'restricted'})`);
 }
 
+/** Window closing or reloading: a running search is stopped (resumable) and its processes are
+ * gone before the extension host exits; the language server stops meanwhile. */
 export async function deactivate(): Promise<void> {
-  await client?.stop();
+  const stopping = [searchRunner?.shutdown(), client?.stop()];
+  searchRunner = undefined;
   client = undefined;
+  await Promise.allSettled(stopping);
 }

@@ -2,11 +2,15 @@
 // (`node dist/cli.cjs search FILE --search NAME --events ndjson`), never in the extension host.
 // Events drive a cancellable progress notification, the status bar, the output channel and the
 // run's results panel. Cancel sends SIGINT: the CLI stops after journaling, leaving a resumable run.
-import type { ChildProcess } from 'node:child_process';
+// The CLI leads its own process group (with the Python workers it starts), so when the window
+// closes or reloads (deactivate / dispose) nothing outlives the extension host: SIGINT first (the
+// run stays resumable), then SIGTERM and SIGKILL to the whole group if it has not exited in time.
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SearchEvent } from '../../server/src/search/engine';
-import { spawnCli } from './cli';
+import { cliInvocation } from './cli';
 import type { Log } from './log';
 import { NdjsonSplitter } from './ndjson';
 import { type PanelHost, ResultsPanel } from './panels/resultsPanel';
@@ -23,8 +27,31 @@ export interface SearchRequest {
 
 export interface SearchOutcome { status: 'done' | 'stopped' | 'failed'; run: string | null }
 
+/** Sends `signal` to the process group led by `pid`; false when no process of the group is left. */
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `child` has exited (at once if it already has). */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** How long a search may take to journal and stop on SIGINT when the window goes, then on SIGTERM
+ * (VS Code gives deactivation about 5 s in all before the extension host exits). */
+export const SHUTDOWN_GRACE_MS = { interrupt: 2000, terminate: 1000 };
+
 export class SearchRunner implements vscode.Disposable {
   private child: ChildProcess | null = null;
+  private shuttingDown: Promise<void> | null = null;
   private readonly emitter = new vscode.EventEmitter<SearchEvent>();
   readonly onEvent = this.emitter.event;
 
@@ -66,7 +93,7 @@ export class SearchRunner implements vscode.Disposable {
         this.log.info(`search: mnas ${args.join(' ')}`);
         let child: ChildProcess;
         try {
-          child = spawnCli(this.context, args, cwd, scope);
+          child = this.spawn(args, cwd, scope);
         } catch (e) {
           void this.fail(`Could not start the search: ${(e as Error).message}`);
           resolve({ status: 'failed', run: null });
@@ -120,6 +147,12 @@ export class SearchRunner implements vscode.Disposable {
         child.on('close', (code, signal) => {
           splitter.end();
           this.child = null;
+          if (this.shuttingDown) {
+            // The window is going: no notification, no panel update.
+            this.log.info(`search process ended (${signal ?? `exit code ${code}`}) on shutdown${run ? `; resume with mnas search --resume ${run}` : ''}`);
+            resolve({ status: doneEvent ? doneEvent.status : 'stopped', run });
+            return;
+          }
           void vscode.commands.executeCommand('setContext', 'mnas.searchRunning', false);
           const status: SearchOutcome['status'] = doneEvent ? doneEvent.status : code === 130 ? 'stopped' : 'failed';
           if (run) {
@@ -135,6 +168,47 @@ export class SearchRunner implements vscode.Disposable {
           }
         });
       }));
+  }
+
+  /** The CLI as the leader of a new process group (its Python workers join that group). */
+  private spawn(args: string[], cwd: string, scope?: vscode.Uri): ChildProcess {
+    const inv = cliInvocation(this.context, args, scope);
+    if (!fs.existsSync(inv.args[0])) throw new Error(`the mnas CLI was not found at ${inv.args[0]}. Reinstall the extension, or set \`mnas.cliPath\`.`);
+    return spawn(inv.command, inv.args, { cwd, env: inv.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  }
+
+  /**
+   * Ends the running search and everything it started, for good (deactivate, dispose): SIGINT to
+   * the CLI so it journals and stops (resumable), SIGTERM to its process group after
+   * `interrupt` ms, SIGKILL after `terminate` more; then any process left in the group (a Python
+   * worker) gets SIGKILL. Resolves when none is left.
+   */
+  shutdown(grace = SHUTDOWN_GRACE_MS): Promise<void> {
+    const child = this.child;
+    if (!child?.pid) return Promise.resolve();
+    if (this.shuttingDown) return this.shuttingDown;
+    const pid = child.pid;
+    this.shuttingDown = (async () => {
+      this.log.info(`stopping the search (pid ${pid}): the extension is shutting down`);
+      child.kill('SIGINT');
+      const stopped = (ms: number) => Promise.race([exited(child).then(() => true), delay(ms).then(() => false)]);
+      if (!(await stopped(grace.interrupt))) {
+        this.log.info(`search ${pid} did not stop in ${grace.interrupt} ms: SIGTERM to its process group`);
+        signalGroup(pid, 'SIGTERM');
+        if (!(await stopped(grace.terminate))) {
+          this.log.info(`search ${pid} still running: SIGKILL to its process group`);
+          signalGroup(pid, 'SIGKILL');
+          await exited(child);
+        }
+      }
+      // Workers the CLI left behind (it exits before they do, or it was killed).
+      if (signalGroup(pid, 0)) {
+        signalGroup(pid, 'SIGTERM');
+        for (let i = 0; i < 10 && signalGroup(pid, 0); i++) await delay(50);
+        signalGroup(pid, 'SIGKILL');
+      }
+    })();
+    return this.shuttingDown;
   }
 
   private async finished(name: string, status: 'done' | 'stopped', run: string): Promise<void> {
@@ -154,7 +228,7 @@ export class SearchRunner implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.stop();
+    void this.shutdown();
     this.emitter.dispose();
   }
 }

@@ -94,8 +94,10 @@ export function rewardSpec(d: ReportData, t: Theme): Spec {
     encoding: {
       x: { field: 'index', type: 'quantitative', title: 'child (sampling order)', axis: { tickMinStep: 1 } },
       y: { field: 'value', type: 'quantitative', title: 'reward', scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain, range: [t.muted, t.accent, t.baseline] } },
-      strokeDash: { field: 'series', type: 'nominal', legend: null, scale: { domain, range: [[2, 2], [1, 0], [6, 3]] } },
+      // One legend for both channels of `series` (vega-lite merges them: colored, dashed lines).
+      // `legend: null` on either channel would drop the merged legend altogether.
+      color: { field: 'series', type: 'nominal', title: null, scale: { domain, range: [t.muted, t.accent, t.baseline] }, legend: { orient: 'bottom', symbolType: 'stroke', symbolStrokeWidth: 2 } },
+      strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain, range: [[2, 2], [1, 0], [6, 3]] } },
       tooltip: [{ field: 'series' }, { field: 'index', title: 'child #' }, { field: 'value', title: 'reward', format: '.4f' }],
     },
   };

@@ -1,6 +1,8 @@
 // The results view of one run, in a VS Code webview or in a standalone HTML report
 // (`mnas report RUN --html`). Charts are vega-lite compiled in the page and run by vega with
-// its CSP-safe expression interpreter (`ast: true`), so the page needs no 'unsafe-eval'.
+// its CSP-safe expression interpreter (`ast: true`), so the page needs no 'unsafe-eval'. The SVG
+// renderer draws one element per mark (with ARIA labels) and styles them through the CSSOM only,
+// which the CSP allows (no style attributes in markup).
 // In VS Code, data arrives by message after a `ready` handshake and the selected child is kept
 // with setState; standalone, the data (and details of the best children) are embedded as JSON.
 import embed, { type Result } from 'vega-embed';
@@ -142,7 +144,7 @@ function showTooltip(_handler: unknown, event: MouseEvent, _item: unknown, value
 
 async function chart(container: HTMLElement, spec: Record<string, unknown>, clickable: boolean): Promise<void> {
   const result = await embed(container, spec as never, {
-    mode: 'vega-lite', renderer: 'canvas', actions: false, defaultStyle: false,
+    mode: 'vega-lite', renderer: 'svg', actions: false, defaultStyle: false,
     ast: true, expr: expressionInterpreter, tooltip: showTooltip as never,
   });
   views.push(result);

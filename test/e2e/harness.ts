@@ -56,6 +56,8 @@ export async function startCodeServer(bin: string, vsix: string, workspace: stri
     'extensions.autoUpdate': false,
     'telemetry.telemetryLevel': 'off',
     'editor.hover.delay': 100,
+    // code-server saves after a delay by default: edits the tests make (and revert) stay in the editor.
+    'files.autoSave': 'off',
     'mnas.runsFolder': 'mnas-runs',
   }, null, 2));
   const common = ['--config', path.join(base, 'config.yaml'), '--user-data-dir', userDir, '--extensions-dir', extDir, '--disable-telemetry', '--disable-update-check'];
@@ -95,8 +97,10 @@ export async function openBrowser(url: string): Promise<{ browser: Browser; page
   return { browser, page };
 }
 
-/** The MNAS output channel's log file (VS Code writes output channels to the log folder). */
-export function findOutputLog(userDir: string): string | null {
+/** The MNAS output channel's log files (VS Code writes output channels to the log folder), oldest
+ * session first: a reloaded window writes a new one. */
+export function outputLogs(userDir: string): string[] {
+  const found: string[] = [];
   const stack = [path.join(userDir, 'logs')];
   while (stack.length) {
     const dir = stack.pop()!;
@@ -105,22 +109,31 @@ export function findOutputLog(userDir: string): string | null {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) stack.push(p);
-      else if (/MNAS\.log$/.test(e.name)) return p;
+      else if (/MNAS\.log$/.test(e.name)) found.push(p);
     }
   }
-  return null;
+  // Session and window folders are named by timestamp / number: path order is time order.
+  return found.sort();
 }
 
-/** Resolves when the MNAS output log has a line matching `re` (polled on file changes, not a fixed sleep). */
-export async function waitForLogLine(userDir: string, re: RegExp, timeoutMs: number): Promise<string> {
+/** The first MNAS output log, if any. */
+export function findOutputLog(userDir: string): string | null {
+  return outputLogs(userDir)[0] ?? null;
+}
+
+/** Every line of the MNAS output logs (all window sessions) matching `re`, in order. */
+export function logLines(userDir: string, re: RegExp): string[] {
+  return outputLogs(userDir).flatMap((f) => fs.readFileSync(f, 'utf8').split('\n')).filter((l) => re.test(l));
+}
+
+/** Resolves with the (skip+1)-th line of the MNAS output logs matching `re` (polled on file
+ * changes, not a fixed sleep): pass `skip = logLines(...).length` to wait for a new one. */
+export async function waitForLogLine(userDir: string, re: RegExp, timeoutMs: number, skip = 0): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const file = findOutputLog(userDir);
-    if (file) {
-      const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => re.test(l));
-      if (line) return line;
-    }
-    if (Date.now() > deadline) throw new Error(`no MNAS output line matching ${re} within ${timeoutMs} ms`);
+    const line = logLines(userDir, re)[skip];
+    if (line) return line;
+    if (Date.now() > deadline) throw new Error(`no ${skip ? 'new ' : ''}MNAS output line matching ${re} within ${timeoutMs} ms`);
     await new Promise<void>((resolve) => {
       // Wake on any change under the logs folder, or after 250 ms at most (the folder may not exist yet).
       let watcher: fs.FSWatcher | undefined;
@@ -129,6 +142,39 @@ export async function waitForLogLine(userDir: string, re: RegExp, timeoutMs: num
       try { watcher = fs.watch(path.join(userDir, 'logs'), { recursive: true }, done); } catch { /* not yet there */ }
     });
   }
+}
+
+/** Polls `probe` (every 250 ms) until it returns a value other than undefined, or throws after `timeoutMs`. */
+export async function poll<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+export interface Proc { pid: number; ppid: number; pgid: number; stat: string; args: string }
+
+/** The process list (`ps`), zombies left out (they have exited; only their parent has not reaped them). */
+export function processes(): Proc[] {
+  const out = execFileSync('ps', ['-ww', '-eo', 'pid=,ppid=,pgid=,stat=,args='], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  return out.split('\n').map((l) => /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), pgid: Number(m[3]), stat: m[4], args: m[5] }))
+    .filter((p) => !p.stat.startsWith('Z'));
+}
+
+/** `pid` and all its live descendants. */
+export function processTree(pid: number, all = processes()): Proc[] {
+  const tree = all.filter((p) => p.pid === pid);
+  for (let i = 0; i < tree.length; i++) tree.push(...all.filter((p) => p.ppid === tree[i].pid));
+  return tree;
+}
+
+/** The working directory of a process, or null when it is gone (or not ours to read). */
+export function processCwd(pid: number): string | null {
+  try { return fs.readlinkSync(`/proc/${pid}/cwd`); } catch { return null; }
 }
 
 export function tempDir(prefix: string): string {
