@@ -75,3 +75,14 @@ test('deep nesting and long inputs stay fast', () => {
   check('space S from MobileNetV2 { block * { k [' + '3, '.repeat(3000) + '] } }');
   check('['.repeat(3000) + ']'.repeat(3000));
 });
+
+test('a parse served from the declaration cache equals a fresh parse (1,000 edit sequences)', async () => {
+  const { clearParseCache, parse } = await import('../../server/src/language/parser');
+  const strip = (r: ReturnType<typeof parse>) => JSON.stringify({ file: r.file, problems: r.problems });
+  fc.assert(fc.property(mutated, mutated, (before, after) => {
+    parse(before); // warm the cache with a neighbouring text
+    const served = strip(parse(after));
+    clearParseCache();
+    assert.equal(served, strip(parse(after)));
+  }), { numRuns: 1000, seed: 11 });
+});

@@ -107,3 +107,17 @@ test('a number glued to letters is not split into a shorter number', () => {
     assert.ok(!r.tokens.some((t) => t.image === '22' || t.image === '7'), src);
   }
 });
+
+test('editing one declaration keeps the others, with their spans moved', () => {
+  const a = 'model A { input 8x8x1 block b { conv f8 } }\nmodel B { input 8x8x1 block c { conv f16 } }\n';
+  const first = parse(a);
+  const b = a.replace('block b {', 'block bb {');
+  const second = parse(b);
+  const m = second.file.models[1];
+  assert.equal(b.slice(m.name.span.start, m.name.span.end), 'B');
+  assert.equal(b.slice(m.blocks[0].spec.f!.span.start, m.blocks[0].spec.f!.span.end), 'f16');
+  assert.equal(m.name.span.start, first.file.models[1].name.span.start + 1);
+  // The copy handed out is not the cached one: mutating it changes nothing next time.
+  m.blocks.length = 0;
+  assert.equal(parse(b).file.models[1].blocks.length, 1);
+});

@@ -470,6 +470,60 @@ function problemFromException(e: IRecognitionException, textLength: number): Syn
   return { message: e.message, span: s, code: 'syntax' };
 }
 
+/**
+ * Parsed declarations by their exact source text: editing one declaration of a large file
+ * re-parses that declaration only; the others are reused with their spans shifted.
+ */
+interface ParsedChunk { decl: Decl | undefined; problems: SyntaxProblem[]; base: number }
+const chunkCache = new Map<string, ParsedChunk>();
+const CHUNK_CACHE_SIZE = 20_000;
+
+/** Empties the declaration cache (tests compare cached and fresh parses). */
+export function clearParseCache(): void {
+  chunkCache.clear();
+}
+
+function parseChunk(tokens: IToken[]): ParsedChunk {
+  const problems: SyntaxProblem[] = [];
+  parser.anchor = span(tokens[0]);
+  parser.partial = undefined;
+  parser.input = tokens;
+  let decl: Decl | undefined;
+  try {
+    decl = parser.declaration();
+    const partial = parser.partial as Decl | undefined;
+    if (!decl && partial) {
+      // Unfinished: the partial declaration spans its whole chunk.
+      decl = partial;
+      const last = tokens[tokens.length - 1];
+      decl.span = { start: tokens[0].startOffset, end: last.startOffset + last.image.length };
+    }
+  } catch (err) {
+    // Chevrotain's recovery should never throw; if it does, report instead of crashing.
+    problems.push({ message: `Internal parser error: ${(err as Error).message}`, span: span(tokens[0]), code: 'internal' });
+  }
+  const last = tokens[tokens.length - 1];
+  for (const e of parser.errors) problems.push(problemFromException(e, last.startOffset + last.image.length));
+  // A declaration whose parts failed to parse still joins the file (hover keeps working on
+  // its valid parts); holes left by recovery are filled with empty nodes here, once.
+  if (decl) normalize(decl, span(tokens[0]));
+  return { decl, problems, base: tokens[0].startOffset };
+}
+
+/** A deep copy of plain syntax data with every span ({start, end}) moved by `delta`. */
+function shifted<T>(value: T, delta: number): T {
+  if (Array.isArray(value)) return value.map((v) => shifted(v, delta)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 2 && typeof o.start === 'number' && typeof o.end === 'number') {
+    return { start: o.start + delta, end: o.end + delta } as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = shifted(o[k], delta);
+  return out as T;
+}
+
 export function parse(text: string): ParseResult {
   const lexed = T.mnasLexer.tokenize(text);
   const problems: SyntaxProblem[] = lexed.errors.map((err) => ({
@@ -493,28 +547,23 @@ export function parse(text: string): ParseResult {
       if (firstDecl < 0) continue;
       tokens = chunk.slice(firstDecl);
     }
-    parser.anchor = span(tokens[0]);
-    parser.partial = undefined;
-    parser.input = tokens;
-    let decl: Decl | undefined;
-    try {
-      decl = parser.declaration();
-      const partial = parser.partial as Decl | undefined;
-      if (!decl && partial) {
-        // Unfinished: the partial declaration spans its whole chunk.
-        decl = partial;
-        const last = tokens[tokens.length - 1];
-        decl.span = { start: tokens[0].startOffset, end: last.startOffset + last.image.length };
-      }
-    } catch (err) {
-      // Chevrotain's recovery should never throw; if it does, report instead of crashing.
-      problems.push({ message: `Internal parser error: ${(err as Error).message}`, span: span(tokens[0]), code: 'internal' });
+    const start = tokens[0].startOffset;
+    const last = tokens[tokens.length - 1];
+    const source = text.slice(start, last.startOffset + last.image.length);
+    let parsed = chunkCache.get(source);
+    if (parsed) {
+      chunkCache.delete(source); // refresh its place in the LRU order
+    } else {
+      parsed = parseChunk(tokens);
+      parsed.base = start;
     }
-    for (const e of parser.errors) problems.push(problemFromException(e, text.length));
+    chunkCache.set(source, parsed);
+    if (chunkCache.size > CHUNK_CACHE_SIZE) chunkCache.delete(chunkCache.keys().next().value!);
+    // Always a shifted copy: the cached nodes stay pristine whatever consumers do.
+    const delta = start - parsed.base;
+    problems.push(...shifted(parsed.problems, delta));
+    const decl = parsed.decl && shifted(parsed.decl, delta);
     if (!decl) continue;
-    // A declaration whose parts failed to parse still joins the file (hover keeps working on
-    // its valid parts); holes left by recovery are filled with empty nodes here, once.
-    normalize(decl, span(tokens[0]));
     file.decls.push(decl);
     if (decl.kind === 'import') file.imports.push(decl);
     else if (decl.kind === 'model') file.models.push(decl);
