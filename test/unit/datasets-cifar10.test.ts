@@ -6,20 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { prepareDataset } from '../../server/src/train/datasets';
-import { CIFAR_RECORD, cifarFolder, cifarRecord } from './datasets-fixtures';
+import { CIFAR_RECORD, cifarFolder, cifarRecord, split } from './datasets-fixtures';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mnas-ds-cifar-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-function split(headerPath: string) {
-  const header = JSON.parse(readFileSync(headerPath, 'utf8'));
-  const dir = path.dirname(headerPath);
-  return {
-    header, images: readFileSync(path.join(dir, header.images)), labels: readFileSync(path.join(dir, header.labels)),
-    sources: readFileSync(path.join(dir, header.sources), 'utf8').trimEnd().split('\n'),
-  };
-}
 
 const root = path.join(tmp, 'cifar-10-batches-bin');
 cifarFolder(root, 20, 30);

@@ -1,24 +1,15 @@
 // The `folder` dataset end to end on the TypeScript side: scanning, the seeded stratified split,
 // decoding + conversion + resize into the worker's files, the cache, and every error path.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { prepareDataset } from '../../server/src/train/datasets';
-import { COLORS, colourFolder, pngBytes, writeImage } from './datasets-fixtures';
+import { COLORS, colourFolder, pngBytes, writeImage, split } from './datasets-fixtures';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mnas-ds-folder-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function split(headerPath: string) {
-  const header = JSON.parse(readFileSync(headerPath, 'utf8'));
-  const dir = path.dirname(headerPath);
-  return {
-    header, images: readFileSync(path.join(dir, header.images)), labels: readFileSync(path.join(dir, header.labels)),
-    sources: readFileSync(path.join(dir, header.sources), 'utf8').trimEnd().split('\n'),
-  };
-}
 
 const images = path.join(tmp, 'images');
 colourFolder(images, { red: 10, green: 6, blue: 8 });

@@ -32,6 +32,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import { DecodeError, decodeModel } from './tflite/schema';
 import { startDirs } from '../train/locate';
+import { trimmedMean } from '../cost/latency/fit';
 
 export const TFLITE_PACKAGE = '@tensorflow/tfjs-tflite';
 export const TFLITE_PACKAGE_VERSION = '0.0.1-alpha.10';
@@ -262,9 +263,7 @@ export async function loadTflite(buffer: Uint8Array, options: TfliteLoadOptions 
 export function summarize(samples: number[]): TimingResult {
   const ordered = [...samples].sort((a, b) => a - b);
   const n = ordered.length;
-  const cut = Math.floor(n / 10);
-  const kept = ordered.slice(cut, n - cut);
-  const ms = kept.reduce((a, b) => a + b, 0) / kept.length;
+  const ms = trimmedMean(ordered);
   const p10 = ordered[Math.floor(n / 10)];
   const p90 = ordered[Math.min(n - 1, Math.floor((n * 9) / 10))];
   return { ms, median: ordered[Math.floor(n / 2)], min: ordered[0], max: ordered[n - 1], p10, p90, spread: p90 - p10, samples };

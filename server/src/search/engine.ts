@@ -267,7 +267,6 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       await Promise.all(todo.map(async (s) => {
         if (opts.signal?.aborted) return;
         const record = await evaluateChild(s, batch!.step);
-        if (opts.signal?.aborted && !record) return;
         if (!record) return;
         if (record.type === 'child') {
           children.set(record.id, record);
