@@ -8,6 +8,7 @@ import { reportHtmlCommand } from './cli/reportHtml';
 import { register as registerCalibrate } from './cli/calibrate';
 import { register as registerDevices } from './cli/devices';
 import { register as registerExport } from './cli/export';
+import { redisFlags, register as registerWorker } from './cli/worker';
 
 export function buildProgram(): Command {
   const program = new Command('mnas')
@@ -35,7 +36,7 @@ export function buildProgram(): Command {
       console.log(opts.json ? JSON.stringify(r, null, 2) : renderEstimate(r));
       if (r.errors > 0) process.exitCode = 1;
     });
-  program.command('search')
+  const searchCmd = program.command('search')
     .description('Run a MnasNet search: sample children, train each on the proxy task, time it, update the controller.')
     .argument('[file]', 'a .mnas file with a search section (not needed with --resume)')
     .option('--search <name>', 'which search of the file (default: the first)')
@@ -48,6 +49,9 @@ export function buildProgram(): Command {
     .option('--python <path>', 'Python interpreter with torch (default: MNAS_PYTHON, /usr/bin/python3, python3)')
     .option('--workers <n>', 'training worker processes (default: one per 2 cores)')
     .option('--backend <torch|tfjs|auto>', 'child training: PyTorch worker, TensorFlow.js (slow without tfjs-node), or auto', 'auto')
+    .option('--queue [url]', 'evaluate children on `mnas worker` processes through Redis: redis://HOST:6379 (default: MNAS_REDIS_URL)')
+    .option('--job-attempts <n>', 'with --queue: tries per job before its child is recorded as failed', '2');
+  redisFlags(searchCmd)
     .action(async (file: string | undefined, opts: SearchCliOptions) => {
       process.exitCode = await searchCommand(file, opts);
     });
@@ -68,6 +72,7 @@ export function buildProgram(): Command {
   registerDevices(program);
   registerExport(program);
   registerCalibrate(program);
+  registerWorker(program);
   return program;
 }
 

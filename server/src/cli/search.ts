@@ -9,10 +9,12 @@ import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search
 import { CliError } from './load';
 import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';
 import { int, table } from './text';
+import { type RedisCliOptions, redisSettings } from './worker';
 
-export interface SearchCliOptions {
+export interface SearchCliOptions extends RedisCliOptions {
   search?: string; out?: string; seed?: string; budget?: string; strategy?: string; resume?: string;
   events?: string; python?: string; workers?: string; backend?: string;
+  queue?: string | boolean; jobAttempts?: string;
 }
 
 function intOpt(v: string | undefined, name: string): number | undefined {
@@ -79,6 +81,7 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
     file, search: o.search, out: o.out, resume: o.resume, seed: intOpt(o.seed, 'seed'), budget: intOpt(o.budget, 'budget'),
     strategy: o.strategy as 'rl' | 'random' | undefined, python: o.python, workers: intOpt(o.workers, 'workers'),
     backend: o.backend as TrainerBackend | undefined,
+    queue: o.queue ? { ...redisSettings(typeof o.queue === 'string' ? o.queue : undefined, o), attempts: intOpt(o.jobAttempts, 'job-attempts') } : undefined,
     onEvent, signal: controller.signal,
   };
   try {

@@ -18,6 +18,8 @@ export type ToTflite = (arch: Arch) => Promise<Uint8Array | string>;
 export interface AdbLatencyOptions extends BenchOptions {
   /** Remote adb server, HOST:PORT (default: the local one). */
   adb?: string;
+  /** Only these serials of the model (default: every connected one). */
+  only?: string[];
   client?: AdbClient;
   /** Arch -> .tflite bytes or file path; default: the exporter with seeded random weights (PyTorch worker). */
   toTflite?: ToTflite;
@@ -39,7 +41,7 @@ export class AdbLatency implements LatencySource {
 
   static async open(serial: string, opts: AdbLatencyOptions = {}): Promise<AdbLatency> {
     const client = opts.client ?? new AdbClient(opts.adb ? parseServerAddress(opts.adb) : {});
-    const pool = await DevicePool.open(client, { serial, log: opts.log });
+    const pool = await DevicePool.open(client, { serial, only: opts.only, log: opts.log });
     return new AdbLatency(pool, opts);
   }
 

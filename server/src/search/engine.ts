@@ -23,6 +23,9 @@ import {
   type UpdateRecord, writeSummaries,
 } from './runFolder';
 import { loadSearch, SearchInputError } from './searchInput';
+import type { DatasetRequest } from '../queue/payload';
+import type { QueueEvaluatorOptions } from '../queue/queueEvaluator';
+import { runQueueId } from '../queue/topology';
 
 export { SearchInputError };
 
@@ -61,6 +64,8 @@ export interface SearchOptions {
   cacheDir?: string;
   /** An evaluator to use instead of the local PyTorch pool. */
   evaluator?: Evaluator;
+  /** Evaluate children on `mnas worker` processes through this Redis queue instead of locally. */
+  queue?: Omit<QueueEvaluatorOptions, 'run' | 'latency' | 'baseDir' | 'onWarning'>;
   onEvent?: (e: SearchEvent) => void;
   signal?: AbortSignal;
 }
@@ -217,10 +222,21 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     }
   }
 
-  const evaluator = opts.evaluator ?? await LocalEvaluator.start({
-    python: opts.python, workers: opts.workers, latency: config.latency, backend: opts.backend, baseDir: path.dirname(info.file),
-    onWarning: (message) => emit({ event: 'warning', message }),
-  });
+  const onWarning = (message: string) => emit({ event: 'warning', message });
+  const evaluator = opts.evaluator ?? (opts.queue
+    ? await (await import('../queue/queueEvaluator')).QueueEvaluator.start({
+      ...opts.queue, run: runQueueId(dir), latency: config.latency, baseDir: path.dirname(info.file), onWarning,
+    })
+    : await LocalEvaluator.start({
+      python: opts.python, workers: opts.workers, latency: config.latency, backend: opts.backend, baseDir: path.dirname(info.file), onWarning,
+    }));
+  // What a queue worker prepares itself instead of reading this host's cache.
+  const datasetRequest: DatasetRequest = {
+    name: config.dataset.name as DatasetRequest['name'], train: data.train, test: data.test, seed: info.seed,
+    ...(config.dataset.path ? { path: path.resolve(path.dirname(info.file), config.dataset.path) } : {}),
+    ...(config.dataset.resolution !== undefined ? { resolution: config.dataset.resolution } : {}),
+    ...(config.dataset.channels !== undefined ? { channels: config.dataset.channels } : {}),
+  };
   info.backend = { trainer: evaluator.backend, controller: controllerBackend, latency: config.latency.kind };
   info.dataset = { split: data.split, train: data.train, test: data.test, classes: data.classes, shape: data.shape };
   writeAtomic(p.info, JSON.stringify(info, null, 2) + '\n');
@@ -330,7 +346,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       inflight.set(key, new Promise((resolve) => { settle = resolve; }));
       try {
         const r = await evaluator.evaluate({
-          id: s.id, proxy, full, data, recipe, seed: info.seed * 100_003 + s.id, outDir: path.join(p.children, String(s.id)),
+          id: s.id, proxy, full, data, recipe, seed: info.seed * 100_003 + s.id, outDir: path.join(p.children, String(s.id)), dataset: datasetRequest,
         }, (pr) => emit({ event: 'progress', id: s.id, epoch: pr.epoch, step: pr.step, steps: pr.steps, loss: pr.loss }));
         const rw = rewardOf({
           accuracy: r.accuracy, latencyMs: r.latency.ms, targetMs: config.targetMs, alpha: config.reward.alpha, beta: config.reward.beta,
@@ -340,6 +356,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
           ...base, type: 'child', spec, model: printModel(spec), accuracy: r.accuracy, latencyMs: r.latency.ms, latencySpread: r.latency.spread,
           latencySource: r.latency.source, params: cost.params, multAdds: cost.multAdds, proxyParams: r.train.params, reward: rw.reward,
           trainSeconds: r.train.trainSeconds, imagesPerSecond: r.train.imagesPerSecond, attempts: r.attempts, weights: r.train.weightsPath,
+          ...(r.jobs ? { jobs: r.jobs } : {}), ...(r.workers ? { workers: r.workers } : {}),
         };
         byKey.set(key, record);
       } catch (e) {

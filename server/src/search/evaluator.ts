@@ -1,13 +1,15 @@
 // Child evaluation behind one interface: train the proxy-scale network for ACC(m), time the
 // full-size network for LAT(m). The local implementation is a pool of PyTorch worker
-// processes sized to the machine; a queue-backed implementation (other machines) can
-// implement the same interface later.
+// processes sized to the machine; the queue-backed one (queue/queueEvaluator.ts) hands the
+// same jobs to `mnas worker` processes on other machines through Redis.
 import * as os from 'node:os';
 import PQueue from 'p-queue';
 import type { Arch } from '../language/arch';
 import type { LatencySource as LatencySetting } from '../language/searchConfig';
-import { createTrainer, type TrainerBackend } from '../train/createTrainer';
-import type { DataSpec, Trainer, TrainProgress, TrainRecipe, TrainResult } from '../train/trainer';
+import type { DatasetRequest } from '../queue/payload';
+import type { TrainerBackend } from '../train/createTrainer';
+import type { DataSpec, TrainProgress, TrainRecipe, TrainResult } from '../train/trainer';
+import { TrainerDiedError, TrainerPool } from '../train/trainerPool';
 import { type LatencyMeasurement, type LatencySource, openLatencySource } from './latency';
 
 export interface ChildJob {
@@ -20,6 +22,8 @@ export interface ChildJob {
   recipe: TrainRecipe;
   seed: number;
   outDir: string;
+  /** How to prepare `data` elsewhere: what a queue worker is sent instead of local paths. */
+  dataset?: DatasetRequest;
 }
 
 export interface ChildEvaluation {
@@ -28,6 +32,9 @@ export interface ChildEvaluation {
   latency: LatencyMeasurement;
   /** 1, or 2 when the first attempt's worker died. */
   attempts: number;
+  /** Queue runs: the job ids (the journal's key on the queue) and the workers that did them. */
+  jobs?: { train: string; latency?: string };
+  workers?: { train: string; latency?: string };
 }
 
 export class ChildFailedError extends Error {}
@@ -54,80 +61,53 @@ export interface LocalEvaluatorOptions {
 }
 
 export class LocalEvaluator implements Evaluator {
-  private idle: Trainer[] = [];
-  private readonly all = new Set<Trainer>();
-  private readonly queue: PQueue;
   private readonly timing = new PQueue({ concurrency: 1 });
-  private closed = false;
 
   private constructor(
     private readonly opts: LocalEvaluatorOptions,
-    private readonly threads: number,
-    workers: Trainer[],
+    private readonly pool: TrainerPool,
     private latency: LatencySource,
-  ) {
-    this.idle = workers;
-    for (const w of workers) this.all.add(w);
-    this.queue = new PQueue({ concurrency: workers.length });
-  }
+  ) {}
 
   static async start(opts: LocalEvaluatorOptions): Promise<LocalEvaluator> {
     const cores = os.availableParallelism?.() ?? os.cpus().length;
-    // tfjs trains in this process on one engine: one worker.
     const n = opts.backend === 'tfjs' ? 1 : Math.max(1, opts.workers ?? Math.max(1, Math.floor(cores / 2)));
     const threads = opts.threads ?? Math.max(1, Math.floor(cores / n));
     const latency = await openLatencySource(opts.latency, { python: opts.python, repeats: opts.latencyRepeats, baseDir: opts.baseDir });
     try {
-      const workers = await Promise.all(Array.from({ length: n }, () => LocalEvaluator.newTrainer(opts, threads)));
-      return new LocalEvaluator(opts, threads, workers, latency);
+      const pool = await TrainerPool.start({ size: n, threads, backend: opts.backend, python: opts.python, onWarning: opts.onWarning });
+      return new LocalEvaluator(opts, pool, latency);
     } catch (e) {
       await latency.close();
       throw e;
     }
   }
 
-  private static newTrainer(opts: LocalEvaluatorOptions, threads: number): Promise<Trainer> {
-    return createTrainer({ backend: opts.backend ?? 'auto', python: opts.python, threads, onWarning: opts.onWarning });
-  }
-
   get backend(): string {
-    return this.idle[0]?.backend ?? 'torch';
+    return this.pool.backend;
   }
 
   /** Training worker pids (tests kill them to check the retry). */
   get pids(): number[] {
-    return [...this.all].map((t) => pidOf(t)).filter((p): p is number => p !== undefined);
+    return this.pool.pids;
   }
 
-  evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
-    return this.queue.add(async () => {
-      let attempts = 0;
-      let trained: TrainResult | undefined;
-      while (!trained) {
-        attempts++;
-        const worker = this.idle.pop()!;
-        try {
-          trained = await worker.train({ arch: job.proxy, data: job.data, recipe: job.recipe, seed: job.seed, outDir: job.outDir },
-            (p) => onProgress?.({ ...p, pid: pidOf(worker) }));
-          this.idle.push(worker);
-        } catch (e) {
-          if (isAlive(worker)) {
-            this.idle.push(worker);
-            throw new ChildFailedError(`training failed: ${(e as Error).message}`);
-          }
-          // The worker died mid-child (killed, out of memory): replace it, retry once.
-          this.all.delete(worker);
-          if (this.closed) throw new ChildFailedError('stopped');
-          const fresh = await LocalEvaluator.newTrainer(this.opts, this.threads);
-          this.all.add(fresh);
-          this.idle.push(fresh);
-          if (attempts >= 2) throw new ChildFailedError(`the training worker died twice on this child: ${(e as Error).message}`);
-        }
+  async evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
+    let attempts = 0;
+    let trained: TrainResult | undefined;
+    while (!trained) {
+      attempts++;
+      try {
+        trained = await this.pool.train({ arch: job.proxy, data: job.data, recipe: job.recipe, seed: job.seed, outDir: job.outDir }, onProgress);
+      } catch (e) {
+        // A worker that died mid-child (killed, out of memory) was replaced: retry once.
+        if (!(e instanceof TrainerDiedError)) throw new ChildFailedError(`training failed: ${(e as Error).message}`);
+        if (e.message === 'stopped') throw new ChildFailedError('stopped');
+        if (attempts >= 2) throw new ChildFailedError(`the training worker died twice on this child: ${e.message}`);
       }
-      const latency = await this.timing.add(() => this.measure(job.full));
-      const { trainSeconds, evalSeconds, imagesPerSecond, params, weightsPath, loss, diverged, threads } = trained;
-      return { accuracy: trained.accuracy, train: { trainSeconds, evalSeconds, imagesPerSecond, params, weightsPath, loss, diverged, threads }, latency, attempts };
-    }) as Promise<ChildEvaluation>;
+    }
+    const latency = await this.timing.add(() => this.measure(job.full)) as LatencyMeasurement;
+    return { accuracy: trained.accuracy, train: trainSummary(trained), latency, attempts };
   }
 
   private async measure(arch: Arch): Promise<LatencyMeasurement> {
@@ -146,21 +126,20 @@ export class LocalEvaluator implements Evaluator {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.queue.clear();
-    await Promise.all([...[...this.all].map((w) => w.close()), this.latency.close()]);
+    this.timing.clear();
+    await Promise.all([this.pool.close(), this.latency.close()]);
   }
 
   /** Stops now: kills the workers (in-flight children fail and stay unjournaled). */
   kill(): void {
-    this.closed = true;
-    this.queue.clear();
-    for (const w of this.all) (w as Partial<Killable>).kill?.();
+    this.timing.clear();
+    this.pool.kill();
     void this.latency.close();
   }
 }
 
-/** Process-backed trainers (the PyTorch worker) expose these; in-process ones do not. */
-interface Killable { pid?: number; alive: boolean; kill(): void }
-const pidOf = (t: Trainer) => (t as Partial<Killable>).pid;
-const isAlive = (t: Trainer) => (t as Partial<Killable>).alive ?? true;
+/** The part of a training result a child record keeps. */
+export function trainSummary(r: TrainResult): ChildEvaluation['train'] {
+  const { trainSeconds, evalSeconds, imagesPerSecond, params, weightsPath, loss, diverged, threads } = r;
+  return { trainSeconds, evalSeconds, imagesPerSecond, params, weightsPath, loss, diverged, threads };
+}

@@ -53,6 +53,9 @@ export interface ChildRecord {
   /** Id of the earlier child with the same architecture whose results were reused. */
   cachedFrom?: number;
   weights?: string;
+  /** Queue runs: job ids on the queue and the workers that ran them. */
+  jobs?: { train: string; latency?: string };
+  workers?: { train: string; latency?: string };
   time: string;
 }
 

@@ -3,6 +3,7 @@
 // reads. Format reference: docs/device.md, "Latency predictor and profiles".
 import * as fs from 'node:fs';
 import Ajv, { type ErrorObject } from 'ajv';
+import { fieldOf } from '../../schema';
 import { FEATURES, UNIT_KINDS, type UnitKind } from './keys';
 
 export const PROFILE_FORMAT = 'mnas-device-profile';
@@ -119,17 +120,6 @@ let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(data: unknown): ErrorObject[] {
   validator ??= new Ajv({ allErrors: true, strict: false }).compile(PROFILE_SCHEMA);
   return validator(data) ? [] : [...(validator.errors ?? [])];
-}
-
-/** "table[\"mbconv|...\"].ms" style field names from ajv's JSON pointers. */
-function fieldOf(e: ErrorObject): string {
-  const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  if (e.keyword === 'required') parts.push(String((e.params as { missingProperty: string }).missingProperty));
-  if (e.keyword === 'additionalProperties') parts.push(String((e.params as { additionalProperty: string }).additionalProperty));
-  if (e.keyword === 'propertyNames') parts.push(String((e.params as { propertyName: string }).propertyName));
-  let out = '';
-  for (const p of parts) out += /^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? (out ? `.${p}` : p) : /^\d+$/.test(p) ? `[${p}]` : `[${JSON.stringify(p)}]`;
-  return out || '(top level)';
 }
 
 function describe(e: ErrorObject): string {

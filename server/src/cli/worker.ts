@@ -1,0 +1,131 @@
+// `mnas worker` (take child evaluations from a Redis queue) and `mnas workers` (who is serving
+// a queue: hosts, backends, phones). The Redis options are shared with `mnas search --queue`.
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { prefixOf, QueueConfigError, redactUrl, redisOptions, type RedisSettings, resolveUrl } from '../queue/connection';
+import { listWorkers, type WorkerAd } from '../queue/registry';
+import { QueueWorker, type QueueWorkerOptions } from '../queue/worker';
+import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';
+import { CliError } from './load';
+import { table } from './text';
+
+/** The TLS and prefix options every queue command takes. */
+export function redisFlags(cmd: Command): Command {
+  return cmd
+    .option('--redis-tls-ca <file>', 'CA bundle (PEM) for a TLS Redis (rediss://) with a private CA')
+    .option('--redis-tls-cert <file>', 'client certificate (PEM), for servers that require one')
+    .option('--redis-tls-key <file>', 'client key (PEM)')
+    .option('--queue-prefix <name>', 'Redis key prefix; runs with different prefixes do not see each other', 'mnas');
+}
+
+export interface RedisCliOptions { redisTlsCa?: string; redisTlsCert?: string; redisTlsKey?: string; queuePrefix?: string }
+
+export function redisSettings(url: string | undefined, o: RedisCliOptions): RedisSettings {
+  const settings: RedisSettings = { url, tlsCa: o.redisTlsCa, tlsCert: o.redisTlsCert, tlsKey: o.redisTlsKey, prefix: o.queuePrefix };
+  try {
+    redisOptions(settings);
+    prefixOf(settings);
+  } catch (e) {
+    if (e instanceof QueueConfigError) throw new CliError(e.message);
+    throw e;
+  }
+  return settings;
+}
+
+interface WorkerCliOptions extends RedisCliOptions {
+  redis?: string; concurrency?: string; threads?: string; backend?: string; python?: string; devices?: string[];
+  localLatency?: boolean; adb?: string; binary?: string; work?: string; data?: string[]; lockSeconds?: string; id?: string;
+}
+
+function count(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} takes a whole number >= ${min}, got '${v}'.`);
+  return n;
+}
+
+export function workerOptions(o: WorkerCliOptions): QueueWorkerOptions {
+  if (o.backend && !isTrainerBackend(o.backend)) throw new CliError(`--backend is 'torch', 'tfjs' or 'auto', got '${o.backend}'.`);
+  const devices = o.devices;
+  let devs: QueueWorkerOptions['devices'];
+  if (!devices || devices.length === 0 || (devices.length === 1 && devices[0] === 'all')) devs = 'all';
+  else if (devices.length === 1 && devices[0] === 'none') devs = 'none';
+  else if (devices.includes('all') || devices.includes('none')) throw new CliError('--devices takes all, none, or serials (not a mix).');
+  else devs = devices;
+  const lock = count(o.lockSeconds, 'lock-seconds', 1);
+  return {
+    ...redisSettings(o.redis, o), concurrency: count(o.concurrency, 'concurrency', 0), threads: count(o.threads, 'threads', 1),
+    backend: o.backend as TrainerBackend | undefined, python: o.python, localLatency: o.localLatency !== false, devices: devs,
+    adb: o.adb, binary: o.binary, workDir: o.work, dataRoots: o.data, lockMs: lock !== undefined ? lock * 1000 : undefined, id: o.id,
+  };
+}
+
+async function runWorker(o: WorkerCliOptions): Promise<void> {
+  const opts = workerOptions(o);
+  const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+  const worker = await QueueWorker.start({ ...opts, log });
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const stop = () => {
+      signals++;
+      if (signals === 1) log('stopping: finishing the jobs in hand (Ctrl-C again to abandon them to another worker)');
+      void worker.close(signals > 1).then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  log('stopped');
+}
+
+export function renderWorkers(ws: WorkerAd[], where: string): string {
+  if (ws.length === 0) return `no workers on ${where}: start one with \`mnas worker --redis ${where}\`.`;
+  const rows = ws.map((w) => [
+    w.id, w.backend ? `${w.concurrency} x ${w.backend} (${w.threads} thr)` : 'no training', String(w.cores), w.latency.join(', ') || 'none',
+    w.devices.map((d) => `${d.serial} (${d.model})`).join(', '), `${Math.round((Date.now() - w.heartbeat) / 1000)} s ago`,
+  ]);
+  return table(['worker', 'training', 'cores', 'latency', 'phones', 'heartbeat'], rows);
+}
+
+export async function workersCommand(url: string | undefined, o: RedisCliOptions & { json?: boolean }): Promise<string> {
+  const settings = redisSettings(url, o);
+  const redis = new Redis({ ...redisOptions(settings), lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const where = redactUrl(resolveUrl(settings));
+  try {
+    await redis.connect();
+    const ws = await listWorkers(redis, prefixOf(settings));
+    return o.json ? JSON.stringify(ws, null, 2) : renderWorkers(ws, where);
+  } catch (e) {
+    throw new CliError(`cannot list workers on ${where}: ${(e as Error).message}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export function register(program: Command): void {
+  redisFlags(program.command('worker')
+    .description('Take child evaluations (training, latency on this host or its phones) from a Redis queue fed by `mnas search --queue`.')
+    .option('--redis <url>', 'redis://[:PASSWORD@]HOST:6379[/DB], rediss:// for TLS (default: MNAS_REDIS_URL; MNAS_REDIS_PASSWORD keeps the password off the command line)')
+    .option('--concurrency <n>', 'children trained at once (default: one per 2 cores); 0 = latency jobs only')
+    .option('--threads <n>', 'intra-op threads per child (default: cores / concurrency)')
+    .option('--backend <torch|tfjs|auto>', 'child training backend', 'auto')
+    .option('--python <path>', 'Python interpreter with torch (default: MNAS_PYTHON, /usr/bin/python3, python3)')
+    .option('--devices <serials...>', 'phones to serve latency jobs on: all (default: every attached one), none, or serials')
+    .option('--no-local-latency', 'do not time `latency local` jobs on this host')
+    .option('--adb <host:port>', 'adb server with the phones (default: the local one)')
+    .option('--binary <path>', 'benchmark_model for the phones (default: MNAS_BENCHMARK_MODEL)')
+    .option('--work <dir>', 'where trained weights go (default: the user cache)')
+    .option('--data <dirs...>', 'folders that folder/cifar10 datasets named by jobs may be read from')
+    .option('--lock-seconds <n>', 'job lock: a killed worker\'s job is taken over by another after about this long', '30')
+    .option('--id <name>', 'worker id (default HOST-PID)'))
+    .action(async (opts: WorkerCliOptions) => {
+      await runWorker(opts);
+    });
+
+  redisFlags(program.command('workers')
+    .description('List the workers serving a Redis queue: host, training backend, latency targets, phones.')
+    .argument('[url]', 'redis:// URL (default: MNAS_REDIS_URL)')
+    .option('--json', 'machine-readable output'))
+    .action(async (url: string | undefined, opts: RedisCliOptions & { json?: boolean }) => {
+      console.log(await workersCommand(url, opts));
+    });
+}

@@ -1,0 +1,87 @@
+// The Redis connection of the queue: a `redis://` or `rediss://` URL (user, password, db, TLS)
+// turned into ioredis options, with the TLS files and the password that should not sit in a
+// command line (ps shows it) taken from options or the environment. Every connection retries
+// forever with a capped backoff and holds commands while Redis is away, so a Redis restart
+// pauses a search or a worker instead of failing it.
+import * as fs from 'node:fs';
+import type { RedisOptions } from 'ioredis';
+
+export interface RedisSettings {
+  /** redis://[user:password@]host[:port][/db] or rediss://… (TLS). Default MNAS_REDIS_URL. */
+  url?: string;
+  /** CA bundle (PEM) for a TLS server with a private CA. */
+  tlsCa?: string;
+  /** Client certificate and key (PEM) for servers that require them. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** BullMQ key prefix; runs with different prefixes share a Redis without seeing each other. */
+  prefix?: string;
+}
+
+export class QueueConfigError extends Error {}
+
+export const DEFAULT_PREFIX = 'mnas';
+
+/** The URL with its password replaced by ***: safe for logs, errors and run.json. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
+export function resolveUrl(settings: RedisSettings, env: NodeJS.ProcessEnv = process.env): string {
+  const url = settings.url ?? env.MNAS_REDIS_URL;
+  if (!url) throw new QueueConfigError('no Redis URL: pass --redis redis://HOST:6379 (or set MNAS_REDIS_URL).');
+  return url;
+}
+
+/** ioredis options for the URL: one place that knows TLS, auth, db and the retry policy. */
+export function redisOptions(settings: RedisSettings, env: NodeJS.ProcessEnv = process.env): RedisOptions {
+  const url = resolveUrl(settings, env);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new QueueConfigError(`Redis URL ${redactUrl(url)} is not a URL: write redis://HOST:6379, redis://:PASSWORD@HOST:6379/0 or rediss://HOST:6380 for TLS.`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new QueueConfigError(`Redis URL ${redactUrl(url)}: the scheme must be redis:// or rediss:// (TLS), not ${u.protocol}//.`);
+  }
+  const db = u.pathname.replace(/^\//, '');
+  if (db && !/^\d+$/.test(db)) throw new QueueConfigError(`Redis URL ${redactUrl(url)}: the path is the database number (e.g. /0), got /${db}.`);
+  const password = u.password ? decodeURIComponent(u.password) : env.MNAS_REDIS_PASSWORD || undefined;
+  const opts: RedisOptions = {
+    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password,
+    db: db ? Number(db) : 0,
+    // BullMQ's blocking connections need this; it also makes commands wait out a restart.
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+  };
+  const tlsFiles = settings.tlsCa || settings.tlsCert || settings.tlsKey;
+  if (u.protocol === 'rediss:' || tlsFiles) {
+    const read = (file: string | undefined, what: string) => {
+      if (!file) return undefined;
+      try {
+        return fs.readFileSync(file);
+      } catch (e) {
+        throw new QueueConfigError(`--redis-${what} ${file}: ${(e as Error).message}`);
+      }
+    };
+    opts.tls = { servername: opts.host, ca: read(settings.tlsCa, 'tls-ca'), cert: read(settings.tlsCert, 'tls-cert'), key: read(settings.tlsKey, 'tls-key') };
+  }
+  return opts;
+}
+
+export function prefixOf(settings: RedisSettings): string {
+  const prefix = settings.prefix ?? DEFAULT_PREFIX;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new QueueConfigError(`--queue-prefix ${prefix}: letters, digits, _ . - only (it becomes part of Redis keys).`);
+  return prefix;
+}

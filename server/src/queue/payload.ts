@@ -1,0 +1,234 @@
+// Job payloads on the queue and their results, with JSON schemas (ajv) checked on both ends:
+// a worker takes nothing from a job but the architecture it describes, the dataset it names
+// (built in, or under the worker's --data folders) and numbers within limits; it picks its own
+// output folder, interpreter and devices. A payload that fails the check is failed at once,
+// never retried, with every bad field named.
+import Ajv, { type ErrorObject } from 'ajv';
+import type { Arch } from '../language/arch';
+import { ACT_NAMES, OP_NAMES, POOL_NAMES, SKIP_NAMES } from '../language/ast';
+import { LIMITS } from '../language/resolve';
+import { costOf } from '../cost/model';
+import { fieldOf } from '../schema';
+import type { LatencyMeasurement } from '../search/latency';
+import type { ChildEvaluation } from '../search/evaluator';
+import { DATASETS, type DatasetName, MAX_RESOLUTION } from '../train/datasets';
+import type { TrainRecipe } from '../train/trainer';
+
+export const PAYLOAD_VERSION = 1;
+/** Children bigger than this are not trained by a worker (about 10x the largest ImageNet mobile nets x 1000). */
+export const MAX_MULT_ADDS = 1e12;
+
+/** The proxy dataset, as the worker prepares it itself (its cache; path datasets under its --data folders). */
+export interface DatasetRequest {
+  name: DatasetName;
+  train: number;
+  test: number;
+  seed: number;
+  /** folder, cifar10: absolute path on the worker's host. */
+  path?: string;
+  resolution?: number;
+  channels?: number;
+}
+
+export interface TrainJobData {
+  v: typeof PAYLOAD_VERSION;
+  /** The run's queue id (letters, digits, . _ -). */
+  run: string;
+  child: number;
+  arch: Arch;
+  dataset: DatasetRequest;
+  /** What the controller prepared: a worker whose data differs fails the job instead of training on other data. */
+  expect: { shape: [number, number, number]; classes: number };
+  recipe: TrainRecipe;
+  seed: number;
+}
+
+export type LatencyTarget = { kind: 'local' } | { kind: 'adb'; model: string };
+
+export interface LatencyJobData {
+  v: typeof PAYLOAD_VERSION;
+  run: string;
+  child: number;
+  arch: Arch;
+  target: LatencyTarget;
+}
+
+/** Who did the work: kept with the child in the journal. */
+export interface WorkerStamp { worker: string; host: string }
+
+export interface TrainJobResult extends WorkerStamp {
+  accuracy: number;
+  train: ChildEvaluation['train'];
+}
+
+export interface LatencyJobResult extends WorkerStamp {
+  latency: LatencyMeasurement;
+}
+
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
+const num = (minimum: number, maximum: number) => ({ type: 'number', minimum, maximum });
+const act = { enum: [...ACT_NAMES] };
+const name = { type: 'string', maxLength: 200 };
+const runId = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,160}$' };
+
+const ARCH_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'input', 'stem', 'blocks', 'head'],
+  properties: {
+    name,
+    input: {
+      type: 'object', additionalProperties: false, required: ['h', 'w', 'c'],
+      properties: { h: int(1, LIMITS.input), w: int(1, LIMITS.input), c: int(1, LIMITS.channels) },
+    },
+    stem: {
+      anyOf: [{ type: 'null' }, {
+        type: 'object', additionalProperties: false, required: ['k', 's', 'f', 'act'],
+        properties: { k: int(1, LIMITS.k), s: int(1, LIMITS.s), f: int(1, LIMITS.f), act },
+      }],
+    },
+    blocks: {
+      type: 'array', maxItems: 4096,
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'op', 'e', 'k', 's', 'f', 'x', 'se', 'skip', 'act'],
+        properties: {
+          name, op: { enum: [...OP_NAMES] }, e: num(0, LIMITS.e), k: int(1, LIMITS.k), s: int(1, LIMITS.s), f: int(1, LIMITS.f),
+          x: int(1, LIMITS.x), se: num(0, 1), skip: { enum: [...SKIP_NAMES] }, act,
+        },
+      },
+    },
+    head: {
+      anyOf: [{ type: 'null' }, {
+        type: 'object', additionalProperties: false, required: ['f', 'pool', 'classes', 'dropout'],
+        properties: {
+          f: { anyOf: [{ type: 'null' }, int(1, LIMITS.f)] }, pool: { enum: [...POOL_NAMES] },
+          classes: { anyOf: [{ type: 'null' }, int(1, LIMITS.classes)] }, dropout: num(0, 1), act,
+        },
+      }],
+    },
+  },
+};
+
+const DATASET_SCHEMA = {
+  type: 'object', additionalProperties: false, required: ['name', 'train', 'test', 'seed'],
+  properties: {
+    name: { enum: [...DATASETS] }, train: int(1, 10_000_000), test: int(1, 10_000_000), seed: int(0, 2 ** 31),
+    path: { type: 'string', minLength: 1, maxLength: 4096 }, resolution: int(1, MAX_RESOLUTION), channels: { enum: [1, 3] },
+  },
+};
+
+const RECIPE_SCHEMA = {
+  type: 'object', additionalProperties: false,
+  required: ['epochs', 'batchSize', 'lr', 'optimizer', 'momentum', 'weightDecay', 'bnMomentum', 'labelSmoothing'],
+  properties: {
+    epochs: int(1, 10_000), batchSize: int(1, 65_536), lr: num(0, 100), optimizer: { enum: ['sgd', 'adam', 'rmsprop'] },
+    momentum: num(0, 1), weightDecay: num(0, 1), bnMomentum: num(0, 1), labelSmoothing: num(0, 1),
+    schedule: { enum: ['cosine', 'constant'] }, bnRecalibrationBatches: int(0, 100_000), lossEvery: int(1, 1_000_000),
+    evalBatchSize: int(1, 65_536),
+  },
+};
+
+const TRAIN_SCHEMA = {
+  type: 'object', additionalProperties: false, required: ['v', 'run', 'child', 'arch', 'dataset', 'expect', 'recipe', 'seed'],
+  properties: {
+    v: { const: PAYLOAD_VERSION }, run: runId, child: int(0, 1e9), arch: ARCH_SCHEMA, dataset: DATASET_SCHEMA,
+    expect: {
+      type: 'object', additionalProperties: false, required: ['shape', 'classes'],
+      properties: { shape: { type: 'array', items: int(1, LIMITS.input), minItems: 3, maxItems: 3 }, classes: int(1, LIMITS.classes) },
+    },
+    recipe: RECIPE_SCHEMA, seed: int(0, Number.MAX_SAFE_INTEGER),
+  },
+};
+
+const LATENCY_SCHEMA = {
+  type: 'object', additionalProperties: false, required: ['v', 'run', 'child', 'arch', 'target'],
+  properties: {
+    v: { const: PAYLOAD_VERSION }, run: runId, child: int(0, 1e9), arch: ARCH_SCHEMA,
+    target: {
+      anyOf: [
+        { type: 'object', additionalProperties: false, required: ['kind'], properties: { kind: { const: 'local' } } },
+        { type: 'object', additionalProperties: false, required: ['kind', 'model'], properties: { kind: { const: 'adb' }, model: { type: 'string', minLength: 1, maxLength: 200 } } },
+      ],
+    },
+  },
+};
+
+const finite = { type: 'number' };
+const STAMP = { worker: { type: 'string', maxLength: 300 }, host: { type: 'string', maxLength: 300 } };
+const TRAIN_RESULT_SCHEMA = {
+  type: 'object', required: ['accuracy', 'train', 'worker', 'host'],
+  properties: {
+    ...STAMP, accuracy: num(0, 1),
+    train: {
+      type: 'object', required: ['trainSeconds', 'evalSeconds', 'imagesPerSecond', 'params', 'weightsPath', 'loss', 'diverged', 'threads'],
+      properties: {
+        trainSeconds: finite, evalSeconds: finite, imagesPerSecond: finite, params: finite, weightsPath: { type: 'string' },
+        loss: { type: 'array', items: { type: ['number', 'null'] } }, diverged: { type: 'boolean' }, threads: finite,
+      },
+    },
+  },
+};
+const LATENCY_RESULT_SCHEMA = {
+  type: 'object', required: ['latency', 'worker', 'host'],
+  properties: {
+    ...STAMP,
+    latency: {
+      type: 'object', required: ['ms', 'median', 'min', 'max', 'spread', 'repeats', 'source'],
+      properties: { ms: num(0, 1e9), median: finite, min: finite, max: finite, spread: finite, repeats: finite, source: { type: 'string' } },
+    },
+  },
+};
+
+export class PayloadError extends Error {}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validators = {
+  train: ajv.compile(TRAIN_SCHEMA),
+  latency: ajv.compile(LATENCY_SCHEMA),
+  trainResult: ajv.compile(TRAIN_RESULT_SCHEMA),
+  latencyResult: ajv.compile(LATENCY_RESULT_SCHEMA),
+};
+
+function describe(errors: ErrorObject[]): string {
+  // anyOf branches repeat themselves: keep one line per field and message.
+  const lines = [...new Set(errors.filter((e) => e.keyword !== 'anyOf').map((e) => `${fieldOf(e)} ${e.keyword === 'additionalProperties' ? 'is not allowed' : e.message ?? 'is invalid'}`))];
+  return lines.slice(0, 8).join('; ') + (lines.length > 8 ? `; and ${lines.length - 8} more` : '');
+}
+
+function check<T>(kind: keyof typeof validators, what: string, data: unknown): T {
+  const v = validators[kind];
+  if (!v(data)) throw new PayloadError(`${what}: ${describe(v.errors ?? [])}`);
+  return data as T;
+}
+
+/** The architecture also has to build: every stage keeps a positive size, and its cost is bounded. */
+function checkArch(arch: Arch, what: string): void {
+  let cost;
+  try {
+    cost = costOf(arch);
+  } catch (e) {
+    throw new PayloadError(`${what}: arch does not build: ${(e as Error).message}`);
+  }
+  if (!(cost.multAdds <= MAX_MULT_ADDS)) throw new PayloadError(`${what}: arch has ${cost.multAdds} mult-adds, over the worker limit of ${MAX_MULT_ADDS}`);
+}
+
+export function checkTrainJob(data: unknown): TrainJobData {
+  const job = check<TrainJobData>('train', 'training job', data);
+  if (['folder', 'cifar10'].includes(job.dataset.name) && !job.dataset.path) throw new PayloadError(`training job: dataset.path is missing (${job.dataset.name} reads files)`);
+  checkArch(job.arch, 'training job');
+  return job;
+}
+
+export function checkLatencyJob(data: unknown): LatencyJobData {
+  const job = check<LatencyJobData>('latency', 'latency job', data);
+  checkArch(job.arch, 'latency job');
+  return job;
+}
+
+export function checkTrainResult(data: unknown): TrainJobResult {
+  return check('trainResult', 'training result', data);
+}
+
+export function checkLatencyResult(data: unknown): LatencyJobResult {
+  return check('latencyResult', 'latency result', data);
+}

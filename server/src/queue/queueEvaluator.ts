@@ -1,0 +1,244 @@
+// The Evaluator of `mnas search --queue URL`: each child becomes a training job and a latency
+// job on BullMQ queues in Redis, taken by `mnas worker` processes on any number of machines.
+// The engine, the journal and resume are the local run's; only where the work happens differs.
+//
+// Results arrive through QueueEvents; a reconcile pass every few seconds also reads each
+// pending job's state from Redis, so nothing hangs on a lost event: a job that Redis lost
+// (restarted without persistence) is enqueued again, a finished one is picked up even when the
+// controller was down when it finished (resume), a failed one (attempts used up, stalled twice,
+// bad payload) fails its child with the worker's error.
+import { Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Arch } from '../language/arch';
+import type { LatencySource as LatencySetting } from '../language/searchConfig';
+import type { TrainProgress } from '../train/trainer';
+import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../search/evaluator';
+import { type LatencySource, openLatencySource } from '../search/latency';
+import { prefixOf, QueueConfigError, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
+import {
+  checkLatencyResult, checkTrainResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
+} from './payload';
+import { listWorkers, type WorkerAd } from './registry';
+import { jobId, latencyQueue, TRAIN_QUEUE } from './topology';
+
+export interface QueueEvaluatorOptions extends RedisSettings {
+  /** The run's queue id (topology.runQueueId). */
+  run: string;
+  latency: LatencySetting;
+  /** The .mnas file's folder: a `profile` latency is computed here from it. */
+  baseDir?: string;
+  /** Tries per job before its child is recorded as failed (default 2: one retry). */
+  attempts?: number;
+  /** How often pending jobs' states are read from Redis, ms (default 2000). */
+  reconcileMs?: number;
+  onWarning?: (message: string) => void;
+}
+
+interface Pending {
+  queue: Queue;
+  id: string;
+  name: string;
+  data: TrainJobData | LatencyJobData;
+  resolve: (r: { value: unknown; attempts: number }) => void;
+  reject: (e: Error) => void;
+  onProgress?: (p: unknown) => void;
+  settled: boolean;
+}
+
+const KEEP_SECONDS = 7 * 24 * 3600;
+
+export class QueueEvaluator implements Evaluator {
+  readonly backend: string;
+  private readonly pending = new Map<string, Pending>();
+  private readonly queues = new Map<string, { queue: Queue; events: QueueEvents }>();
+  private readonly timer: NodeJS.Timeout;
+  private reconciling = false;
+  private target?: Promise<LatencyTarget>;
+  private closed = false;
+  private readonly warned = new Set<string>();
+
+  private constructor(
+    private readonly opts: QueueEvaluatorOptions,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    /** A `profile` latency needs no device: computed in this process. */
+    private readonly inline: LatencySource | undefined,
+  ) {
+    this.backend = `queue ${redactUrl(resolveUrl(opts))}`;
+    this.timer = setInterval(() => void this.reconcile(), opts.reconcileMs ?? 2000);
+    this.timer.unref();
+  }
+
+  static async start(opts: QueueEvaluatorOptions): Promise<QueueEvaluator> {
+    const prefix = prefixOf(opts);
+    const redis = new Redis({ ...redisOptions(opts), lazyConnect: true });
+    try {
+      await redis.connect();
+    } catch (e) {
+      redis.disconnect();
+      throw new QueueConfigError(`cannot reach Redis at ${redactUrl(resolveUrl(opts))}: ${(e as Error).message}. Start it (redis-server) or check --queue.`);
+    }
+    const inline = opts.latency.kind === 'profile' ? await openLatencySource(opts.latency, { baseDir: opts.baseDir }) : undefined;
+    const ev = new QueueEvaluator(opts, redis, prefix, inline);
+    await ev.queueFor(TRAIN_QUEUE);
+    return ev;
+  }
+
+  /** Live workers as they advertise themselves. */
+  workers(): Promise<WorkerAd[]> {
+    return listWorkers(this.redis, this.prefix);
+  }
+
+  private async queueFor(name: string): Promise<Queue> {
+    let q = this.queues.get(name);
+    if (!q) {
+      const connection = redisOptions(this.opts);
+      const queue = new Queue(name, { connection, prefix: this.prefix });
+      const events = new QueueEvents(name, { connection, prefix: this.prefix });
+      queue.on('error', () => undefined);
+      events.on('error', () => undefined);
+      const nudge = ({ jobId: id }: { jobId: string }) => { const p = this.pending.get(`${name}/${id}`); if (p) void this.settle(p); };
+      events.on('completed', nudge);
+      events.on('failed', nudge);
+      events.on('progress', ({ jobId: id, data }) => this.pending.get(`${name}/${id}`)?.onProgress?.(data));
+      q = { queue, events };
+      this.queues.set(name, q);
+      await events.waitUntilReady();
+    }
+    return q.queue;
+  }
+
+  async evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
+    if (!job.dataset) throw new ChildFailedError('internal: a queued child needs its dataset request');
+    const run = this.opts.run;
+    const train: TrainJobData = {
+      v: PAYLOAD_VERSION, run, child: job.id, arch: job.proxy, dataset: job.dataset,
+      expect: { shape: job.data.shape, classes: job.data.classes }, recipe: job.recipe, seed: job.seed,
+    };
+    const trained = this.submit(await this.queueFor(TRAIN_QUEUE), jobId(run, job.id, 'train'), 'train', train,
+      (p) => onProgress?.(p as TrainProgress))
+      .then(({ value, attempts }) => ({ result: checkTrainResult(value), attempts }));
+    const timed = this.measure(job.id, job.full);
+    // Both run at once; wait for both so neither's rejection goes unobserved.
+    const [t, l] = await Promise.allSettled([trained, timed]);
+    if (t.status === 'rejected') throw asChildError(t.reason, 'training');
+    if (l.status === 'rejected') throw asChildError(l.reason, 'latency');
+    const { result, attempts } = t.value;
+    return {
+      accuracy: result.accuracy, train: result.train, latency: l.value.latency, attempts,
+      jobs: { train: jobId(run, job.id, 'train'), ...(l.value.job ? { latency: l.value.job } : {}) },
+      workers: { train: result.worker, ...(l.value.worker ? { latency: l.value.worker } : {}) },
+    };
+  }
+
+  private async measure(child: number, arch: Arch): Promise<{ latency: ChildEvaluation['latency']; job?: string; worker?: string }> {
+    if (this.inline) return { latency: await this.inline.measure(arch) };
+    const target = await this.latencyTarget();
+    const id = jobId(this.opts.run, child, 'latency');
+    const data: LatencyJobData = { v: PAYLOAD_VERSION, run: this.opts.run, child, arch, target };
+    const { value } = await this.submit(await this.queueFor(latencyQueue(target)), id, 'latency', data);
+    const r = checkLatencyResult(value);
+    return { latency: r.latency, job: id, worker: r.worker };
+  }
+
+  /**
+   * `latency local` goes to workers that time on their own host; `latency adb "X"` to workers
+   * with a phone of X's model (X a serial or a model name, as advertised). Until a worker
+   * advertises it, the jobs wait and the run says what it waits for.
+   */
+  private latencyTarget(): Promise<LatencyTarget> {
+    this.target ??= (async () => {
+      const setting = this.opts.latency;
+      if (setting.kind === 'local') {
+        const ws = await this.workers();
+        if (!ws.some((w) => w.latency.includes('local'))) this.warnOnce('local', 'no worker times latency locally yet (every `mnas worker` does unless started with --no-local-latency); latency jobs wait in the queue.');
+        return { kind: 'local' } as const;
+      }
+      if (setting.kind !== 'adb') throw new Error(`latency ${setting.kind} needs no queue`);
+      for (;;) {
+        const ws = await this.workers();
+        const devices = ws.flatMap((w) => w.devices);
+        const model = devices.find((d) => d.serial === setting.serial)?.model ?? devices.find((d) => d.model === setting.serial)?.model;
+        if (model) return { kind: 'adb', model } as const;
+        if (this.closed) throw new ChildFailedError('stopped');
+        this.warnOnce(`adb:${setting.serial}`, `no worker advertises the phone ${setting.serial} yet: run \`mnas worker --redis URL --devices ${setting.serial}\` on the host it is plugged into; waiting.`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    return this.target;
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.opts.onWarning?.(message);
+  }
+
+  private submit(queue: Queue, id: string, name: string, data: TrainJobData | LatencyJobData, onProgress?: (p: unknown) => void): Promise<{ value: unknown; attempts: number }> {
+    return new Promise((resolve, reject) => {
+      const p: Pending = { queue, id, name, data, resolve, reject, onProgress, settled: false };
+      this.pending.set(`${queue.name}/${id}`, p);
+      this.add(p).then(() => this.settle(p), (e) => this.finish(p, e as Error));
+    });
+  }
+
+  /** Adds the job; an id already in Redis (resume, or re-adding after a loss) is left as it is. */
+  private async add(p: Pending): Promise<void> {
+    await p.queue.add(p.name, p.data, {
+      jobId: p.id, attempts: this.opts.attempts ?? 2, backoff: { type: 'fixed', delay: 1000 },
+      removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS },
+    });
+  }
+
+  /** Reads the job's state and settles its promise when it is final. */
+  private async settle(p: Pending): Promise<void> {
+    if (p.settled) return;
+    const job = await Job.fromId(p.queue, p.id);
+    if (p.settled) return;
+    if (!job) {
+      // Redis lost it (restarted without persistence, or flushed): enqueue it again.
+      this.opts.onWarning?.(`job ${p.id} is no longer in Redis (restarted without persistence?); enqueued again.`);
+      await this.add(p);
+      return;
+    }
+    const state = await job.getState();
+    if (state === 'completed') this.finish(p, undefined, { value: job.returnvalue, attempts: Math.max(1, job.attemptsMade) });
+    else if (state === 'failed') this.finish(p, new ChildFailedError(`${job.failedReason || 'failed'} (after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'} on the queue)`));
+  }
+
+  private finish(p: Pending, error?: Error, value?: { value: unknown; attempts: number }): void {
+    if (p.settled) return;
+    p.settled = true;
+    this.pending.delete(`${p.queue.name}/${p.id}`);
+    if (error) p.reject(error);
+    else p.resolve(value!);
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || this.closed) return;
+    this.reconciling = true;
+    try {
+      for (const p of [...this.pending.values()]) await this.settle(p).catch(() => undefined);
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  /** Jobs stay in Redis: workers finish what they hold and `--resume` collects the results. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const p of this.pending.values()) this.finish(p, new ChildFailedError('stopped'));
+    await Promise.all([...this.queues.values()].map(async ({ queue, events }) => {
+      await events.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+    }));
+    await this.inline?.close();
+    this.redis.disconnect();
+  }
+}
+
+function asChildError(e: unknown, what: string): Error {
+  if (e instanceof ChildFailedError) return new ChildFailedError(`${what}: ${e.message}`);
+  return new ChildFailedError(`${what}: ${(e as Error).message}`);
+}

@@ -1,0 +1,254 @@
+// `mnas worker`: takes child evaluations from the Redis queue. Training jobs run on a pool of
+// PyTorch worker processes (as in a local search); latency jobs run on this host (`latency
+// local`) or on the phones attached to it (one BullMQ worker per phone model, as many at once
+// as it has phones of that model). What it serves is advertised in Redis (registry.ts).
+//
+// Failure semantics are BullMQ's: a job whose trainer died or errored is retried (the job's
+// attempts, possibly on another host); a worker killed outright leaves a stalled job that
+// another worker's stalled check puts back in the queue after the lock expires; a payload that
+// fails validation fails at once (UnrecoverableError), never retried.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { AdbClient, parseServerAddress } from '../device/adb/client';
+import type { LatencySource } from '../search/latency';
+import { openLatencySource } from '../search/latency';
+import { trainSummary } from '../search/evaluator';
+import { defaultCacheDir, prepareDataset } from '../train/datasets';
+import type { TrainerBackend } from '../train/createTrainer';
+import type { DataSpec } from '../train/trainer';
+import { TrainerPool } from '../train/trainerPool';
+import { prefixOf, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
+import {
+  checkLatencyJob, checkTrainJob, type DatasetRequest, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
+} from './payload';
+import { advertise, type WorkerAd, type WorkerDevice } from './registry';
+import { describeTarget, latencyQueue, TRAIN_QUEUE } from './topology';
+
+export interface QueueWorkerOptions extends RedisSettings {
+  /** Children trained at once (default: one per 2 cores); 0 = no training, latency only. */
+  concurrency?: number;
+  /** Intra-op threads per child (default cores / concurrency). */
+  threads?: number;
+  backend?: TrainerBackend;
+  python?: string;
+  /** Serve `latency local` jobs (time on this host); default true. */
+  localLatency?: boolean;
+  /** Phones to serve: 'all' attached ones (default), 'none', or serials. */
+  devices?: 'all' | 'none' | string[];
+  /** adb server HOST:PORT (default the local one). */
+  adb?: string;
+  /** TFLite benchmark_model for the phones (default MNAS_BENCHMARK_MODEL). */
+  binary?: string;
+  /** Where trained weights go (default the user cache's worker folder). */
+  workDir?: string;
+  /** Folders that `folder` / `cifar10` datasets named by jobs may be read from. */
+  dataRoots?: string[];
+  /** Dataset cache (default the user cache). */
+  cacheDir?: string;
+  /** BullMQ job lock, ms: a killed worker's job is taken over after about this long (default 30000). */
+  lockMs?: number;
+  id?: string;
+  log?: (line: string) => void;
+}
+
+const VERSION = '0.1.0';
+
+export class QueueWorker {
+  private readonly workers: Worker[] = [];
+  private readonly latency = new Map<string, Promise<LatencySource>>();
+  private readonly datasets = new Map<string, Promise<DataSpec>>();
+  private withdraw?: () => Promise<void>;
+  private closing?: Promise<void>;
+
+  private constructor(
+    private readonly opts: QueueWorkerOptions,
+    readonly ad: Omit<WorkerAd, 'heartbeat'>,
+    private readonly redis: Redis,
+    private readonly pool: TrainerPool | undefined,
+    private readonly phones: WorkerDevice[],
+  ) {}
+
+  static async start(opts: QueueWorkerOptions): Promise<QueueWorker> {
+    const prefix = prefixOf(opts);
+    const url = redactUrl(resolveUrl(opts));
+    const redis = new Redis({ ...redisOptions(opts), lazyConnect: true });
+    try {
+      await redis.connect();
+    } catch (e) {
+      redis.disconnect();
+      throw new Error(`cannot reach Redis at ${url}: ${(e as Error).message}. Start it (redis-server) or check --redis.`);
+    }
+    const cores = os.availableParallelism?.() ?? os.cpus().length;
+    const concurrency = opts.concurrency ?? Math.max(1, Math.floor(cores / 2));
+    const threads = opts.threads ?? Math.max(1, Math.floor(cores / Math.max(1, concurrency)));
+    let pool: TrainerPool | undefined;
+    let phones: WorkerDevice[] = [];
+    try {
+      pool = concurrency > 0 ? await TrainerPool.start({ size: concurrency, threads, backend: opts.backend, python: opts.python, onWarning: opts.log }) : undefined;
+      phones = await findPhones(opts);
+    } catch (e) {
+      await pool?.close();
+      redis.disconnect();
+      throw e;
+    }
+    const host = os.hostname();
+    const models = [...new Set(phones.map((d) => d.model))];
+    const latency = [...(opts.localLatency === false ? [] : ['local']), ...models.map((m) => `adb:${m}`)];
+    const ad = {
+      id: opts.id ?? `${host}-${process.pid}`, host, pid: process.pid, started: new Date().toISOString(),
+      backend: pool ? pool.backend : null, cores, concurrency: pool ? pool.size : 0, threads, latency, devices: phones, version: VERSION,
+    };
+    const w = new QueueWorker(opts, ad, redis, pool, phones);
+    try {
+      w.listen(prefix, models);
+      w.withdraw = await advertise(redis, prefix, ad);
+    } catch (e) {
+      await w.close();
+      throw e;
+    }
+    opts.log?.(`worker ${ad.id} on ${url}: ${pool ? `training ${pool.size} at a time (${pool.backend}, ${threads} thread${threads === 1 ? '' : 's'} each)` : 'no training'}; ` +
+      `latency: ${latency.length ? latency.join(', ') : 'none'}${phones.length ? ` (${phones.map((d) => d.serial).join(', ')})` : ''}`);
+    return w;
+  }
+
+  private listen(prefix: string, models: string[]): void {
+    const connection = redisOptions(this.opts);
+    const lockDuration = this.opts.lockMs ?? 30_000;
+    const common = { connection, prefix, lockDuration, stalledInterval: lockDuration, maxStalledCount: 1 };
+    const add = (queue: string, concurrency: number, processor: Processor) => {
+      const worker = new Worker(queue, processor, { ...common, concurrency });
+      worker.on('error', (e) => this.opts.log?.(`queue ${queue}: ${e.message}`));
+      worker.on('failed', (job, e) => this.opts.log?.(`job ${job?.id ?? '?'} failed: ${e.message}`));
+      this.workers.push(worker);
+    };
+    if (this.pool) add(TRAIN_QUEUE, this.pool.size, (job) => this.train(job));
+    if (this.ad.latency.includes('local')) add(latencyQueue({ kind: 'local' }), 1, (job) => this.time(job));
+    for (const model of models) add(latencyQueue({ kind: 'adb', model }), this.phones.filter((d) => d.model === model).length, (job) => this.time(job));
+  }
+
+  private async train(job: Job): Promise<TrainJobResult> {
+    const data = validated(() => checkTrainJob(job.data));
+    const spec = await this.dataset(data);
+    const outDir = path.join(this.opts.workDir ?? path.join(path.dirname(defaultCacheDir()), 'worker'), data.run, String(data.child));
+    let last = 0;
+    const r = await this.pool!.train({ arch: data.arch, data: spec, recipe: data.recipe, seed: data.seed, outDir }, (p) => {
+      // Progress events cross Redis: a few per second at most.
+      const now = Date.now();
+      if (now - last < 500) return;
+      last = now;
+      void job.updateProgress({ epoch: p.epoch, step: p.step, steps: p.steps, loss: p.loss }).catch(() => undefined);
+    });
+    this.opts.log?.(`trained ${job.id}: accuracy ${(100 * r.accuracy).toFixed(2)}% in ${r.trainSeconds.toFixed(1)} s`);
+    return { accuracy: r.accuracy, train: trainSummary(r), worker: this.ad.id, host: this.ad.host };
+  }
+
+  /** The worker prepares the dataset itself; it must match what the controller prepared. */
+  private dataset(job: TrainJobData): Promise<DataSpec> {
+    const d = job.dataset;
+    const key = JSON.stringify(d);
+    let spec = this.datasets.get(key);
+    if (!spec) {
+      spec = (async () => {
+        if (d.path) checkDataRoot(d, this.opts.dataRoots ?? []);
+        return prepareDataset({ ...d, cacheDir: this.opts.cacheDir });
+      })();
+      this.datasets.set(key, spec);
+      spec.catch(() => this.datasets.delete(key));
+    }
+    return spec.then((s) => {
+      const same = s.classes === job.expect.classes && s.shape.join() === job.expect.shape.join();
+      if (!same) {
+        throw new UnrecoverableError(`dataset ${d.name} on ${this.ad.host} is ${s.classes} classes of ${s.shape.join('x')}, ` +
+          `the controller's is ${job.expect.classes} of ${job.expect.shape.join('x')}: the hosts hold different data at ${d.path ?? d.name}`);
+      }
+      return s;
+    }, (e: Error) => { throw new UnrecoverableError(`dataset ${d.name}: ${e.message}`); });
+  }
+
+  private async time(job: Job): Promise<LatencyJobResult> {
+    const data = validated(() => checkLatencyJob(job.data));
+    const key = describeTarget(data.target);
+    if (!this.ad.latency.includes(key)) throw new UnrecoverableError(`worker ${this.ad.id} does not serve latency ${key}`);
+    let source = this.latency.get(key);
+    if (!source) {
+      const t = data.target;
+      source = t.kind === 'local'
+        ? openLatencySource({ kind: 'local' }, { python: this.opts.python })
+        : import('../device/adbLatency').then(({ AdbLatency }) => AdbLatency.open(this.phones.find((d) => d.model === t.model)!.serial, {
+          adb: this.opts.adb, binary: this.opts.binary, python: this.opts.python, only: this.phones.map((d) => d.serial), log: this.opts.log,
+        }));
+      this.latency.set(key, source);
+      source.catch(() => this.latency.delete(key));
+    }
+    const latency = await (await source).measure(data.arch);
+    this.opts.log?.(`timed ${job.id}: ${latency.ms.toFixed(3)} ms (${latency.source})`);
+    return { latency: { ...latency, source: `${latency.source} on ${this.ad.host}` }, worker: this.ad.id, host: this.ad.host };
+  }
+
+  /** Stops taking jobs, lets the running ones finish (force: abandons them to the stalled check), withdraws the ad. */
+  close(force = false): Promise<void> {
+    this.closing ??= (async () => {
+      await this.withdraw?.();
+      await Promise.all(this.workers.map((w) => w.close(force).catch(() => undefined)));
+      if (force) this.pool?.kill();
+      else await this.pool?.close();
+      await Promise.all([...this.latency.values()].map((s) => s.then((x) => x.close(), () => undefined)));
+      this.redis.disconnect();
+    })();
+    return this.closing;
+  }
+}
+
+function validated<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof PayloadError) throw new UnrecoverableError(`rejected: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A job may only name dataset folders under the worker's --data roots. */
+export function checkDataRoot(d: DatasetRequest, roots: string[]): void {
+  const abs = path.resolve(d.path!);
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    real = abs;
+  }
+  const inside = roots.some((root) => {
+    const r = path.resolve(root);
+    const rel = path.relative(fs.existsSync(r) ? fs.realpathSync(r) : r, real);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  });
+  if (!inside) {
+    throw new UnrecoverableError(`the job's dataset folder ${abs} is not under this worker's data folders (${roots.length ? roots.join(', ') : 'none given'}): ` +
+      `start the worker with --data ${path.dirname(abs)} (or a parent), with the same data at the same path as on the controller's host`);
+  }
+}
+
+async function findPhones(opts: QueueWorkerOptions): Promise<WorkerDevice[]> {
+  const want = opts.devices ?? 'all';
+  if (want === 'none') return [];
+  const client = new AdbClient(opts.adb ? parseServerAddress(opts.adb) : {});
+  let all;
+  try {
+    all = await client.listDevices();
+  } catch (e) {
+    // No adb server: no phones here, unless some were asked for by serial.
+    if (want === 'all') return [];
+    throw e;
+  }
+  const ready = all.filter((d) => d.state === 'device' && d.model);
+  if (want === 'all') return ready.map((d) => ({ serial: d.serial, model: d.model!, abi: d.abi }));
+  return want.map((serial) => {
+    const d = all.find((x) => x.serial === serial);
+    if (!d) throw new Error(`--devices ${serial}: not on the adb server ${client.address} (it has: ${all.map((x) => x.serial).join(', ') || 'none'}); see \`mnas devices\``);
+    if (d.state !== 'device' || !d.model) throw new Error(`--devices ${serial}: ${d.message ?? d.state}`);
+    return { serial: d.serial, model: d.model, abi: d.abi };
+  });
+}

@@ -1,0 +1,101 @@
+// A fixed pool of child trainers (PyTorch worker processes, or one in-process tfjs trainer):
+// one child per trainer at a time. A trainer that dies mid-child (killed, out of memory) is
+// replaced by a fresh one and the child fails with TrainerDiedError; whoever owns the retry
+// policy (the local evaluator, or BullMQ's attempts in a queue worker) decides what comes next.
+import PQueue from 'p-queue';
+import { createTrainer, type TrainerBackend } from './createTrainer';
+import type { Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
+
+export class TrainerDiedError extends Error {}
+
+export interface TrainerPoolOptions {
+  size: number;
+  /** Intra-op threads per trainer. */
+  threads: number;
+  backend?: TrainerBackend;
+  python?: string;
+  onWarning?: (message: string) => void;
+}
+
+export class TrainerPool {
+  private readonly idle: Trainer[];
+  private readonly all = new Set<Trainer>();
+  private readonly queue: PQueue;
+  private closed = false;
+
+  private constructor(private readonly opts: TrainerPoolOptions, trainers: Trainer[]) {
+    this.idle = trainers;
+    for (const t of trainers) this.all.add(t);
+    this.queue = new PQueue({ concurrency: trainers.length });
+  }
+
+  static async start(opts: TrainerPoolOptions): Promise<TrainerPool> {
+    // tfjs trains in this process on one engine: one trainer.
+    const size = opts.backend === 'tfjs' ? 1 : Math.max(1, opts.size);
+    const trainers = await Promise.all(Array.from({ length: size }, () => TrainerPool.newTrainer(opts)));
+    return new TrainerPool({ ...opts, size }, trainers);
+  }
+
+  private static newTrainer(opts: TrainerPoolOptions): Promise<Trainer> {
+    return createTrainer({ backend: opts.backend ?? 'auto', python: opts.python, threads: opts.threads, onWarning: opts.onWarning });
+  }
+
+  get size(): number {
+    return this.opts.size;
+  }
+
+  get threads(): number {
+    return this.opts.threads;
+  }
+
+  get backend(): string {
+    return [...this.all][0]?.backend ?? 'torch';
+  }
+
+  /** Trainer process ids (tests kill them to check the retry). */
+  get pids(): number[] {
+    return [...this.all].map((t) => pidOf(t)).filter((p): p is number => p !== undefined);
+  }
+
+  /** Trains on the next free trainer. Rejects with TrainerDiedError if that trainer died. */
+  train(req: TrainRequest, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<TrainResult> {
+    return this.queue.add(async () => {
+      if (this.closed) throw new TrainerDiedError('stopped');
+      const trainer = this.idle.pop()!;
+      try {
+        const r = await trainer.train(req, (p) => onProgress?.({ ...p, pid: pidOf(trainer) }));
+        this.idle.push(trainer);
+        return r;
+      } catch (e) {
+        if (isAlive(trainer)) {
+          this.idle.push(trainer);
+          throw e;
+        }
+        this.all.delete(trainer);
+        if (this.closed) throw new TrainerDiedError('stopped');
+        const fresh = await TrainerPool.newTrainer(this.opts);
+        this.all.add(fresh);
+        this.idle.push(fresh);
+        throw new TrainerDiedError((e as Error).message);
+      }
+    }) as Promise<TrainResult>;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.clear();
+    await Promise.all([...this.all].map((t) => t.close()));
+  }
+
+  /** Stops now: kills the trainer processes (in-flight children fail). */
+  kill(): void {
+    this.closed = true;
+    this.queue.clear();
+    for (const t of this.all) (t as Partial<Killable>).kill?.();
+  }
+}
+
+/** Process-backed trainers (the PyTorch worker) expose these; in-process ones do not. */
+interface Killable { pid?: number; alive: boolean; kill(): void }
+const pidOf = (t: Trainer) => (t as Partial<Killable>).pid;
+const isAlive = (t: Trainer) => (t as Partial<Killable>).alive ?? true;
