@@ -34,7 +34,7 @@ export function redisSettings(url: string | undefined, o: RedisCliOptions): Redi
 
 interface WorkerCliOptions extends RedisCliOptions {
   redis?: string; concurrency?: string; threads?: string; backend?: string; python?: string; devices?: string[];
-  localLatency?: boolean; adb?: string; binary?: string; work?: string; data?: string[]; lockSeconds?: string; id?: string;
+  localLatency?: boolean; adb?: string; binary?: string; warmup?: string; repeats?: string; rounds?: string; cooldown?: string; work?: string; data?: string[]; lockSeconds?: string; id?: string;
 }
 
 function count(v: string | undefined, name: string, min: number): number | undefined {
@@ -53,10 +53,13 @@ export function workerOptions(o: WorkerCliOptions): QueueWorkerOptions {
   else if (devices.includes('all') || devices.includes('none')) throw new CliError('--devices takes all, none, or serials (not a mix).');
   else devs = devices;
   const lock = count(o.lockSeconds, 'lock-seconds', 1);
+  const bench = {
+    warmup: count(o.warmup, 'warmup', 0), repeats: count(o.repeats, 'repeats', 1), rounds: count(o.rounds, 'rounds', 1), cooldownMs: count(o.cooldown, 'cooldown', 0),
+  };
   return {
     ...redisSettings(o.redis, o), concurrency: count(o.concurrency, 'concurrency', 0), threads: count(o.threads, 'threads', 1),
     backend: o.backend as TrainerBackend | undefined, python: o.python, localLatency: o.localLatency !== false, devices: devs,
-    adb: o.adb, binary: o.binary, workDir: o.work, dataRoots: o.data, lockMs: lock !== undefined ? lock * 1000 : undefined, id: o.id,
+    adb: o.adb, binary: o.binary, bench, workDir: o.work, dataRoots: o.data, lockMs: lock !== undefined ? lock * 1000 : undefined, id: o.id,
   };
 }
 
@@ -113,6 +116,10 @@ export function register(program: Command): void {
     .option('--no-local-latency', 'do not time `latency local` jobs on this host')
     .option('--adb <host:port>', 'adb server with the phones (default: the local one)')
     .option('--binary <path>', 'benchmark_model for the phones (default: MNAS_BENCHMARK_MODEL)')
+    .option('--warmup <n>', 'phones: benchmark_model warm-up runs per round (default 10)')
+    .option('--repeats <n>', 'phones: measured runs per round (default 50)')
+    .option('--rounds <n>', 'phones: benchmark_model runs per child (default 3)')
+    .option('--cooldown <ms>', 'phones: pause between models on the same phone (default 3000)')
     .option('--work <dir>', 'where trained weights go (default: the user cache)')
     .option('--data <dirs...>', 'folders that folder/cifar10 datasets named by jobs may be read from')
     .option('--lock-seconds <n>', 'job lock: a killed worker\'s job is taken over by another after about this long', '30')

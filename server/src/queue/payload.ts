@@ -191,8 +191,11 @@ const validators = {
 
 function describe(errors: ErrorObject[]): string {
   // anyOf branches repeat themselves: keep one line per field and message.
-  const lines = [...new Set(errors.filter((e) => e.keyword !== 'anyOf').map((e) => `${fieldOf(e)} ${e.keyword === 'additionalProperties' ? 'is not allowed' : e.message ?? 'is invalid'}`))];
-  return lines.slice(0, 8).join('; ') + (lines.length > 8 ? `; and ${lines.length - 8} more` : '');
+  const says = (e: ErrorObject) => e.keyword === 'additionalProperties' ? 'is not allowed' : e.keyword === 'required' ? 'is missing' : e.message ?? 'is invalid';
+  // Fields that should not be there first: they are what a tampered job looks like.
+  const sorted = [...errors.filter((e) => e.keyword === 'additionalProperties'), ...errors.filter((e) => e.keyword !== 'additionalProperties' && e.keyword !== 'anyOf')];
+  const lines = [...new Set(sorted.map((e) => `${fieldOf(e)} ${says(e)}`))];
+  return lines.slice(0, 12).join('; ') + (lines.length > 12 ? `; and ${lines.length - 12} more` : '');
 }
 
 function check<T>(kind: keyof typeof validators, what: string, data: unknown): T {

@@ -80,6 +80,17 @@ export class QueueEvaluator implements Evaluator {
     }
     const inline = opts.latency.kind === 'profile' ? await openLatencySource(opts.latency, { baseDir: opts.baseDir }) : undefined;
     const ev = new QueueEvaluator(opts, redis, prefix, inline);
+    // Redis away (restart, network): commands wait; say so once per outage.
+    let down = false;
+    redis.on('error', (e: Error) => {
+      if (down) return;
+      down = true;
+      opts.onWarning?.(`Redis at ${redactUrl(resolveUrl(opts))} is unreachable (${e.message}); the run waits for it.`);
+    });
+    redis.on('ready', () => {
+      if (down) opts.onWarning?.('Redis is back; the run continues.');
+      down = false;
+    });
     await ev.queueFor(TRAIN_QUEUE);
     return ev;
   }

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AdbClient, parseServerAddress } from '../device/adb/client';
+import type { BenchOptions } from '../device/adb/bench';
 import type { LatencySource } from '../search/latency';
 import { openLatencySource } from '../search/latency';
 import { trainSummary } from '../search/evaluator';
@@ -42,6 +43,8 @@ export interface QueueWorkerOptions extends RedisSettings {
   adb?: string;
   /** TFLite benchmark_model for the phones (default MNAS_BENCHMARK_MODEL). */
   binary?: string;
+  /** benchmark_model settings for the phones (defaults as `mnas bench`). */
+  bench?: Pick<BenchOptions, 'warmup' | 'repeats' | 'rounds' | 'cooldownMs' | 'threads'>;
   /** Where trained weights go (default the user cache's worker folder). */
   workDir?: string;
   /** Folders that `folder` / `cifar10` datasets named by jobs may be read from. */
@@ -102,6 +105,9 @@ export class QueueWorker {
       backend: pool ? pool.backend : null, cores, concurrency: pool ? pool.size : 0, threads, latency, devices: phones, version: VERSION,
     };
     const w = new QueueWorker(opts, ad, redis, pool, phones);
+    let down = false;
+    redis.on('error', (e: Error) => { if (!down) opts.log?.(`Redis at ${url} is unreachable (${e.message}); waiting for it`); down = true; });
+    redis.on('ready', () => { if (down) opts.log?.('Redis is back'); down = false; });
     try {
       w.listen(prefix, models);
       w.withdraw = await advertise(redis, prefix, ad);
@@ -130,6 +136,7 @@ export class QueueWorker {
   }
 
   private async train(job: Job): Promise<TrainJobResult> {
+    this.opts.log?.(`took ${job.id}`);
     const data = validated(() => checkTrainJob(job.data));
     const spec = await this.dataset(data);
     const outDir = path.join(this.opts.workDir ?? path.join(path.dirname(defaultCacheDir()), 'worker'), data.run, String(data.child));
@@ -169,6 +176,7 @@ export class QueueWorker {
   }
 
   private async time(job: Job): Promise<LatencyJobResult> {
+    this.opts.log?.(`took ${job.id}`);
     const data = validated(() => checkLatencyJob(job.data));
     const key = describeTarget(data.target);
     if (!this.ad.latency.includes(key)) throw new UnrecoverableError(`worker ${this.ad.id} does not serve latency ${key}`);
@@ -178,7 +186,7 @@ export class QueueWorker {
       source = t.kind === 'local'
         ? openLatencySource({ kind: 'local' }, { python: this.opts.python })
         : import('../device/adbLatency').then(({ AdbLatency }) => AdbLatency.open(this.phones.find((d) => d.model === t.model)!.serial, {
-          adb: this.opts.adb, binary: this.opts.binary, python: this.opts.python, only: this.phones.map((d) => d.serial), log: this.opts.log,
+          ...this.opts.bench, adb: this.opts.adb, binary: this.opts.binary, python: this.opts.python, only: this.phones.map((d) => d.serial), log: this.opts.log,
         }));
       this.latency.set(key, source);
       source.catch(() => this.latency.delete(key));

@@ -1,0 +1,291 @@
+// Distributed evaluation against the real thing: Debian's redis-server on a loopback port,
+// `mnas worker` processes from the CLI bundle, the search engine with --queue. Each test has
+// its own Redis, workers and run folder.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { Job, Queue } from 'bullmq';
+import { runSearch, type SearchEvent } from '../../server/src/search/engine';
+import { readJournal } from '../../server/src/search/journal';
+import type { ChildRecord, FailedRecord } from '../../server/src/search/runFolder';
+import { runQueueId } from '../../server/src/queue/topology';
+import { CLI, redisMissing, type RedisHandle, startRedis, startWorker, type WorkerProcess, writeSearch } from '../fixtures/queue/harness';
+import { connectDevice, startAdbServer, startLoopbackDevice, tfliteRuntimePath } from '../fixtures/loopback-device/harness';
+import { writeFakeBenchmarkBinary } from '../fixtures/loopback-device/models';
+
+const missing = redisMissing();
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-queue-'));
+// One dataset cache for the controller and every worker: MNIST is prepared once.
+const env = { ...process.env, MNAS_CACHE: path.join(tmpRoot, 'cache') };
+const cacheDir = path.join(env.MNAS_CACHE, 'datasets');
+
+before(() => {
+  if (!missing) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+});
+after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+/** Redis, workers and everything else a test starts, stopped in reverse order. */
+function scope() {
+  const stops: (() => Promise<void>)[] = [];
+  return {
+    add<T extends { stop(): Promise<void> }>(x: T): T { stops.push(() => x.stop()); return x; },
+    async close() { for (const s of stops.reverse()) await s().catch(() => undefined); },
+  };
+}
+
+function dirFor(name: string): string {
+  return fs.mkdtempSync(path.join(tmpRoot, `${name}-`));
+}
+
+function journalOf(run: string) {
+  const entries = readJournal<{ type: string }>(path.join(run, 'journal.jsonl')).entries;
+  return {
+    children: entries.filter((e): e is ChildRecord => e.type === 'child'),
+    failed: entries.filter((e): e is FailedRecord => e.type === 'failed'),
+  };
+}
+
+/** How many times each job id was taken by any of the workers. */
+function takes(workers: WorkerProcess[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const w of workers) {
+    for (const l of w.lines) {
+      const id = /took (\S+)/.exec(l)?.[1];
+      if (id) m.set(id, [...(m.get(id) ?? []), w.id]);
+    }
+  }
+  return m;
+}
+
+describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, () => {
+  test('a search with 2 workers in separate processes', { timeout: 600_000 }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      const w1 = s.add(await startWorker(redis.url, 'w1', ['--concurrency', '1', '--devices', 'none'], env));
+      const w2 = s.add(await startWorker(redis.url, 'w2', ['--concurrency', '1', '--devices', 'none', '--no-local-latency'], env));
+      const dir = dirFor('two');
+      const file = writeSearch(dir, { children: 6, batch: 3, train: 1000 });
+      const events: SearchEvent[] = [];
+      const res = await runSearch({ file, out: dir, cacheDir, queue: { url: redis.url }, onEvent: (e) => events.push(e) });
+      assert.equal(res.status, 'done');
+      const { children, failed } = journalOf(res.dir);
+      assert.deepEqual(failed, []);
+      assert.deepEqual(children.map((c) => c.id).sort(), [0, 1, 2, 3, 4, 5], 'every child exactly once');
+      const run = runQueueId(res.dir);
+      for (const c of children) {
+        if (c.cachedFrom !== undefined) continue;
+        assert.deepEqual(c.jobs, { train: `${run}.${c.id}.train`, latency: `${run}.${c.id}.latency` });
+        // Only w1 serves `latency local`; the figure says where it was timed.
+        assert.equal(c.workers?.latency, 'w1');
+        assert.match(c.latencySource, new RegExp(`on ${os.hostname()}$`));
+        assert.ok(c.accuracy > 0.1 && c.latencyMs > 0, JSON.stringify(c));
+      }
+      const trainedBy = new Set(children.filter((c) => c.cachedFrom === undefined).map((c) => c.workers!.train));
+      assert.deepEqual([...trainedBy].sort(), ['w1', 'w2'], 'both workers trained children');
+      for (const [id, by] of takes([w1, w2])) assert.equal(by.length, 1, `${id} taken once (by ${by.join(', ')})`);
+      const start = events.find((e) => e.event === 'start');
+      assert.match(start?.event === 'start' ? start.backend.trainer : '', /^queue redis:\/\/127\.0\.0\.1:\d+$/);
+      // The run folder is a normal one: the report reads it.
+      const report = execFileSync(process.execPath, [CLI, 'report', res.dir], { encoding: 'utf8' });
+      assert.match(report, /6\/6 children, 0 failed/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('kill -9 of a worker mid-job: the job is requeued, finished by the other worker, counted once', { timeout: 600_000 }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      // A short lock so the stalled job is taken over within seconds.
+      const args = ['--concurrency', '1', '--devices', 'none', '--lock-seconds', '2'];
+      const doomed = s.add(await startWorker(redis.url, 'doomed', args, env));
+      const dir = dirFor('kill');
+      // Children that train for several seconds, so the kill lands mid-training.
+      const file = writeSearch(dir, { children: 2, batch: 2, train: 3000, epochs: 2 });
+      const search = runSearch({ file, out: dir, cacheDir, queue: { url: redis.url } });
+      const took = await doomed.waitFor(/took \S+\.train$/);
+      const victim = /took (\S+)$/.exec(took)![1];
+      // Give it a moment inside the PyTorch training loop, then kill it with its children.
+      await new Promise((r) => setTimeout(r, 1500));
+      await doomed.kill9();
+      const rescuer = s.add(await startWorker(redis.url, 'rescuer', args, env));
+      const res = await search;
+      assert.equal(res.status, 'done');
+      const { children, failed } = journalOf(res.dir);
+      assert.deepEqual(failed, []);
+      assert.deepEqual(children.map((c) => c.id).sort(), [0, 1], 'both children, once each');
+      const child = children.find((c) => c.jobs?.train === victim);
+      assert.ok(child, `the killed job ${victim} has its child in the journal`);
+      assert.equal(child.workers?.train, 'rescuer', 'the killed job was finished by the other worker');
+      assert.ok(!doomed.lines.some((l) => l.includes(`trained ${victim}`)), 'the killed worker never finished it');
+      assert.deepEqual(takes([rescuer]).get(victim), ['rescuer']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a latency job is routed to the worker that has the phone (loopback adb device)', { timeout: 600_000, skip: tfliteRuntimePath() ? false : 'the TFLite runtime (@tensorflow/tfjs-tflite) is not installed: the loopback phone cannot run models' }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      const adb = s.add(await startAdbServer());
+      const phone = s.add(await startLoopbackDevice());
+      await connectDevice(adb, phone);
+      const binary = writeFakeBenchmarkBinary(path.join(dirFor('bin'), 'benchmark_model'));
+      const quick = ['--warmup', '1', '--repeats', '5', '--rounds', '1', '--cooldown', '0'];
+      const withPhone = s.add(await startWorker(redis.url, 'with-phone', ['--concurrency', '1', '--adb', `127.0.0.1:${adb.port}`, '--devices', 'all', '--binary', binary, '--no-local-latency', ...quick], env));
+      const noPhone = s.add(await startWorker(redis.url, 'no-phone', ['--concurrency', '1', '--devices', 'none'], env));
+      // The registry: what each worker advertises, as `mnas workers` shows it.
+      const listed = JSON.parse(execFileSync(process.execPath, [CLI, 'workers', redis.url, '--json'], { encoding: 'utf8' })) as { id: string; latency: string[]; devices: { serial: string; model: string }[] }[];
+      const ad = listed.find((w) => w.id === 'with-phone');
+      assert.deepEqual(ad?.devices.map((d) => d.serial), [phone.serial]);
+      assert.deepEqual(ad?.latency, ['adb:Loopback 8']);
+      assert.deepEqual(listed.find((w) => w.id === 'no-phone')?.latency, ['local']);
+
+      const dir = dirFor('adb');
+      const file = writeSearch(dir, { children: 4, batch: 4, latency: `adb "${phone.serial}"` });
+      const res = await runSearch({ file, out: dir, cacheDir, queue: { url: redis.url } });
+      const { children, failed } = journalOf(res.dir);
+      assert.deepEqual(failed, []);
+      assert.equal(children.length, 4);
+      for (const c of children.filter((x) => x.cachedFrom === undefined)) {
+        assert.equal(c.workers?.latency, 'with-phone');
+        assert.match(c.latencySource, /^adb Loopback 8 \(127\.0\.0\.1:\d+\), benchmark_model/);
+      }
+      assert.ok(!noPhone.lines.some((l) => /took \S+\.latency/.test(l)), 'no latency job went to the worker without a phone');
+      assert.ok(withPhone.lines.some((l) => /took \S+\.latency/.test(l)));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('Redis killed and restarted (no persistence) mid-run: the run pauses, re-enqueues what was lost, completes', { timeout: 600_000 }, async () => {
+    const s = scope();
+    try {
+      const redis: RedisHandle = s.add(await startRedis());
+      const w = s.add(await startWorker(redis.url, 'w', ['--concurrency', '1', '--devices', 'none', '--lock-seconds', '3'], env));
+      const dir = dirFor('restart');
+      const file = writeSearch(dir, { children: 4, batch: 4, train: 1000 });
+      const warnings: string[] = [];
+      let killed = false;
+      let restarted: Promise<void> | undefined;
+      const res = await runSearch({
+        file, out: dir, cacheDir, queue: { url: redis.url, reconcileMs: 500 },
+        onEvent: (e) => {
+          if (e.event === 'warning') warnings.push(e.message);
+          if (e.event === 'child' && !killed) {
+            killed = true;
+            // Down for 3 s, then back empty: the rest of the batch must be re-enqueued.
+            restarted = redis.kill().then(() => new Promise((r) => setTimeout(r, 3000))).then(() => redis.start());
+          }
+        },
+      });
+      await restarted;
+      assert.ok(killed);
+      assert.equal(res.status, 'done');
+      const { children, failed } = journalOf(res.dir);
+      assert.deepEqual(failed, []);
+      assert.deepEqual(children.map((c) => c.id).sort(), [0, 1, 2, 3]);
+      assert.ok(warnings.some((m) => /no longer in Redis .*enqueued again/.test(m)), warnings.join('\n'));
+      assert.ok(w.lines.length > 0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a job that fails on every attempt is recorded as failed with its error, after its attempts, and the run goes on', { timeout: 600_000 }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      // Weights cannot be written under /proc: every training attempt fails in the PyTorch worker.
+      const w = s.add(await startWorker(redis.url, 'w', ['--concurrency', '1', '--devices', 'none', '--work', '/proc/mnas-cannot-write'], env));
+      const dir = dirFor('fail');
+      const file = writeSearch(dir, { children: 2, batch: 2 });
+      const res = await runSearch({ file, out: dir, cacheDir, queue: { url: redis.url, attempts: 2 } });
+      assert.equal(res.status, 'done');
+      const { children, failed } = journalOf(res.dir);
+      assert.equal(children.length, 0);
+      assert.deepEqual(failed.map((f) => f.id).sort(), [0, 1]);
+      for (const f of failed) assert.match(f.error, /^training: .*mnas-cannot-write.*\(after 2 attempts on the queue\)$/s);
+      const run = runQueueId(res.dir);
+      for (const id of [0, 1]) assert.equal(takes([w]).get(`${run}.${id}.train`)?.length, 2, 'tried twice, not forever');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a payload that fails validation is rejected at once, never run, never retried', { timeout: 120_000 }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      const w = s.add(await startWorker(redis.url, 'w', ['--concurrency', '1', '--devices', 'none'], env));
+      const queue = new Queue('train', { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null }, prefix: 'mnas' });
+      try {
+        const job = await queue.add('train', { v: 1, run: 'evil', child: 0, outDir: '/etc', python: '/bin/sh', arch: { name: 'x' } }, { jobId: 'evil.0.train', attempts: 3 });
+        let state = '';
+        for (let i = 0; i < 200 && state !== 'failed'; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          state = await job.getState();
+        }
+        assert.equal(state, 'failed');
+        const done = (await Job.fromId(queue, 'evil.0.train'))!;
+        assert.equal(done.attemptsMade, 1, 'an invalid payload is not retried');
+        assert.match(done.failedReason, /^rejected: training job: .*outDir is not allowed/);
+        assert.match(done.failedReason, /python is not allowed/);
+        assert.ok(!w.lines.some((l) => /trained/.test(l)));
+      } finally {
+        await queue.close();
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('controller killed mid-batch: --resume collects what the workers finished meanwhile, trains nothing twice', { timeout: 600_000 }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      const w = s.add(await startWorker(redis.url, 'w', ['--concurrency', '1', '--devices', 'none'], env));
+      const dir = dirFor('resume');
+      const file = writeSearch(dir, { children: 4, batch: 4, train: 1000 });
+      // The controller as a real process, killed -9 after its first child.
+      const child = spawn(process.execPath, [CLI, 'search', file, '--out', dir, '--queue', redis.url, '--events', 'ndjson'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      let runDir = '';
+      const killedAfter = new Promise<void>((resolve) => {
+        readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+          const e = JSON.parse(line) as SearchEvent;
+          if (e.event === 'start') runDir = e.run;
+          if (e.event === 'child') { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } resolve(); }
+        });
+      });
+      await killedAfter;
+      // The worker goes on with the batch while no controller is running: wait until it is idle.
+      const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
+      const queues = ['train', 'latency-local'].map((name) => new Queue(name, { connection, prefix: 'mnas' }));
+      try {
+        for (let busy = 1; busy > 0;) {
+          await new Promise((r) => setTimeout(r, 500));
+          busy = 0;
+          for (const q of queues) busy += Object.values(await q.getJobCounts('wait', 'active', 'delayed', 'prioritized')).reduce((a, b) => a + b, 0);
+        }
+      } finally {
+        await Promise.all(queues.map((q) => q.close()));
+      }
+      const before = journalOf(runDir).children.length;
+      assert.ok(before >= 1 && before < 4, `killed mid-batch (${before} journaled)`);
+      const res = await runSearch({ resume: runDir, cacheDir, queue: { url: redis.url } });
+      assert.equal(res.status, 'done');
+      const { children } = journalOf(runDir);
+      assert.deepEqual(children.map((c) => c.id).sort(), [0, 1, 2, 3]);
+      for (const [id, by] of takes([w])) assert.equal(by.length, 1, `${id} taken once`);
+    } finally {
+      await s.close();
+    }
+  });
+});
