@@ -4,6 +4,7 @@
 // forever with a capped backoff and holds commands while Redis is away, so a Redis restart
 // pauses a search or a worker instead of failing it.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import type { RedisOptions } from 'ioredis';
 
 export interface RedisSettings {
@@ -29,7 +30,8 @@ export function redactUrl(url: string): string {
     if (u.password) u.password = '***';
     return u.toString().replace(/\/$/, '');
   } catch {
-    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+    // Not a URL (a raw '/' or '%' in the password): hide everything up to the last '@'.
+    return url.replace(/\/\/([^:@/]*):.*@/, '//$1:***@');
   }
 }
 
@@ -53,11 +55,18 @@ export function redisOptions(settings: RedisSettings, env: NodeJS.ProcessEnv = p
   }
   const db = u.pathname.replace(/^\//, '');
   if (db && !/^\d+$/.test(db)) throw new QueueConfigError(`Redis URL ${redactUrl(url)}: the path is the database number (e.g. /0), got /${db}.`);
-  const password = u.password ? decodeURIComponent(u.password) : env.MNAS_REDIS_PASSWORD || undefined;
+  const decode = (v: string, what: string) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      throw new QueueConfigError(`Redis URL ${redactUrl(url)}: the ${what} has a bare %; write it as %25, or set the password in MNAS_REDIS_PASSWORD.`);
+    }
+  };
+  const password = u.password ? decode(u.password, 'password') : env.MNAS_REDIS_PASSWORD || undefined;
   const opts: RedisOptions = {
     host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
     port: u.port ? Number(u.port) : 6379,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
+    username: u.username ? decode(u.username, 'user name') : undefined,
     password,
     db: db ? Number(db) : 0,
     // BullMQ's blocking connections need this; it also makes commands wait out a restart.
@@ -75,7 +84,8 @@ export function redisOptions(settings: RedisSettings, env: NodeJS.ProcessEnv = p
         throw new QueueConfigError(`--redis-${what} ${file}: ${(e as Error).message}`);
       }
     };
-    opts.tls = { servername: opts.host, ca: read(settings.tlsCa, 'tls-ca'), cert: read(settings.tlsCert, 'tls-cert'), key: read(settings.tlsKey, 'tls-key') };
+    // SNI takes host names only (RFC 6066), not addresses.
+    opts.tls = { servername: net.isIP(opts.host!) ? undefined : opts.host, ca: read(settings.tlsCa, 'tls-ca'), cert: read(settings.tlsCert, 'tls-cert'), key: read(settings.tlsKey, 'tls-key') };
   }
   return opts;
 }

@@ -69,7 +69,8 @@ const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, m
 const num = (minimum: number, maximum: number) => ({ type: 'number', minimum, maximum });
 const act = { enum: [...ACT_NAMES] };
 const name = { type: 'string', maxLength: 200 };
-const runId = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,160}$' };
+// Part of the worker's output path: never '.' or '..'.
+const runId = { type: 'string', pattern: '^(?!\\.{1,2}$)[A-Za-z0-9._-]{1,160}$' };
 
 const ARCH_SCHEMA = {
   type: 'object',

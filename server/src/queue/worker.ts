@@ -222,20 +222,30 @@ function validated<T>(f: () => T): T {
 /** A job may only name dataset folders under the worker's --data roots. */
 export function checkDataRoot(d: DatasetRequest, roots: string[]): void {
   const abs = path.resolve(d.path!);
-  let real: string;
-  try {
-    real = fs.realpathSync(abs);
-  } catch {
-    real = abs;
-  }
+  const real = realPath(abs);
   const inside = roots.some((root) => {
-    const r = path.resolve(root);
-    const rel = path.relative(fs.existsSync(r) ? fs.realpathSync(r) : r, real);
-    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+    const rel = path.relative(realPath(path.resolve(root)), real);
+    return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
   });
   if (!inside) {
     throw new UnrecoverableError(`the job's dataset folder ${abs} is not under this worker's data folders (${roots.length ? roots.join(', ') : 'none given'}): ` +
       `start the worker with --data ${path.dirname(abs)} (or a parent), with the same data at the same path as on the controller's host`);
+  }
+}
+
+/** realpath of the longest existing prefix, plus the rest: a missing folder behind a symlink resolves through it. */
+function realPath(p: string): string {
+  const rest: string[] = [];
+  let cur = p;
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(cur), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(cur);
+      if (parent === cur) return p;
+      rest.push(path.basename(cur));
+      cur = parent;
+    }
   }
 }
 
