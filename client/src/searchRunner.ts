@@ -78,6 +78,7 @@ export class SearchRunner implements vscode.Disposable {
     }
     if (s.defaultBudget > 0 && !req.resume) args.push('--budget', String(s.defaultBudget));
     if (s.pythonPath) args.push('--python', s.pythonPath);
+    if (s.queue) args.push('--queue', s.queue);
     args.push('--events', 'ndjson');
     return args;
   }

@@ -10,6 +10,8 @@ export interface ExtensionSettings {
   adbPort: number;
   benchmarkBinary: string;
   defaultBudget: number;
+  /** Redis URL: evaluate children on `mnas worker` processes (`--queue`); empty = locally. */
+  queue: string;
   backend: 'auto' | 'tfjs-node' | 'cpu';
   pythonPath: string;
   cliPath: string;
@@ -24,6 +26,7 @@ export function readSettings(scope?: vscode.Uri): ExtensionSettings {
     adbPort: c.get<number>('adb.port', 5037),
     benchmarkBinary: c.get<string>('device.benchmarkBinary', ''),
     defaultBudget: c.get<number>('search.defaultBudget', 0),
+    queue: c.get<string>('search.queue', '').trim(),
     backend: c.get<ExtensionSettings['backend']>('search.backend', 'auto'),
     pythonPath: c.get<string>('pythonPath', ''),
     cliPath: c.get<string>('cliPath', ''),
