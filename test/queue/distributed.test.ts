@@ -13,6 +13,7 @@ import { runSearch, type SearchEvent } from '../../server/src/search/engine';
 import { readJournal } from '../../server/src/search/journal';
 import type { ChildRecord, FailedRecord } from '../../server/src/search/runFolder';
 import { runQueueId } from '../../server/src/queue/topology';
+import { QueueEvaluator } from '../../server/src/queue/queueEvaluator';
 import { CLI, redisMissing, type RedisHandle, startRedis, startWorker, type WorkerProcess, writeSearch } from '../fixtures/queue/harness';
 import { connectDevice, startAdbServer, startLoopbackDevice, tfliteRuntimePath } from '../fixtures/loopback-device/harness';
 import { writeFakeBenchmarkBinary } from '../fixtures/loopback-device/models';
@@ -215,6 +216,22 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       for (const f of failed) assert.match(f.error, /^training: .*mnas-cannot-write.*\(after 2 attempts on the queue\)$/s);
       const run = runQueueId(res.dir);
       for (const id of [0, 1]) assert.equal(takes([w]).get(`${run}.${id}.train`)?.length, 2, 'tried twice, not forever');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a controller with no worker yet says what it waits for', { timeout: 60_000 }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      const warnings: string[] = [];
+      const ev = await QueueEvaluator.start({ url: redis.url, run: 'r', latency: { kind: 'adb', serial: 'PHONE1' }, onWarning: (m) => warnings.push(m) });
+      try {
+        assert.match(warnings.join('\n'), /no worker trains children on redis:\/\/127\.0\.0\.1:\d+ yet: start `mnas worker --redis URL`/);
+      } finally {
+        await ev.close();
+      }
     } finally {
       await s.close();
     }

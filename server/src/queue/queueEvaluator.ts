@@ -92,6 +92,11 @@ export class QueueEvaluator implements Evaluator {
       down = false;
     });
     await ev.queueFor(TRAIN_QUEUE);
+    const ws = await ev.workers();
+    if (!ws.some((w) => w.backend)) {
+      opts.onWarning?.(`no worker trains children on ${redactUrl(resolveUrl(opts))} yet${ws.length ? ` (${ws.length} latency-only)` : ''}: ` +
+        'start `mnas worker --redis URL` on a machine with PyTorch; jobs wait in the queue until then.');
+    }
     return ev;
   }
 
