@@ -3,7 +3,7 @@
 // its own Redis, workers and run folder.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,11 +14,12 @@ import { readJournal } from '../../server/src/search/journal';
 import type { ChildRecord, FailedRecord } from '../../server/src/search/runFolder';
 import { runQueueId } from '../../server/src/queue/topology';
 import { QueueEvaluator } from '../../server/src/queue/queueEvaluator';
-import { CLI, redisMissing, type RedisHandle, startRedis, startWorker, type WorkerProcess, writeSearch } from '../fixtures/queue/harness';
+import { CLI, makeCerts, redisMissing, type RedisHandle, startRedis, startWorker, type WorkerProcess, writeSearch } from '../fixtures/queue/harness';
 import { connectDevice, startAdbServer, startLoopbackDevice, tfliteRuntimePath } from '../fixtures/loopback-device/harness';
 import { writeFakeBenchmarkBinary } from '../fixtures/loopback-device/models';
 
 const missing = redisMissing();
+const opensslMissing = () => (spawnSync('openssl', ['version']).status === 0 ? false : 'openssl is not installed: no certificates for the TLS Redis');
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-queue-'));
 // One dataset cache for the controller and every worker: MNIST is prepared once.
 const env = { ...process.env, MNAS_CACHE: path.join(tmpRoot, 'cache') };
@@ -216,6 +217,38 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       for (const f of failed) assert.match(f.error, /^training: .*mnas-cannot-write.*\(after 2 attempts on the queue\)$/s);
       const run = runQueueId(res.dir);
       for (const id of [0, 1]) assert.equal(takes([w]).get(`${run}.${id}.train`)?.length, 2, 'tried twice, not forever');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('TLS with a private CA and a password: worker and controller over rediss://, the password never printed', { timeout: 600_000, skip: opensslMissing() }, async () => {
+    const s = scope();
+    try {
+      const certs = makeCerts(dirFor('certs'));
+      const password = 'queue-secret-7f3a';
+      const redis = s.add(await startRedis({ tls: certs, password }));
+      assert.match(redis.url, /^rediss:/);
+      // No password: a clear refusal that names the server, not a hang.
+      const refused = spawnSync(process.execPath, [CLI, 'worker', '--redis', redis.url, '--redis-tls-ca', certs.ca, '--devices', 'none'], { env, encoding: 'utf8', timeout: 60_000 });
+      assert.notEqual(refused.status, 0);
+      assert.match(refused.stderr, new RegExp(`cannot reach Redis at rediss://127\\.0\\.0\\.1:${redis.port}: .*(NOAUTH|Authentication required)`));
+      // Without the CA: the certificate is not trusted, and the message says which flag fixes it.
+      const untrusted = spawnSync(process.execPath, [CLI, 'worker', '--redis', redis.url, '--devices', 'none'], { env: { ...env, MNAS_REDIS_PASSWORD: password }, encoding: 'utf8', timeout: 60_000 });
+      assert.notEqual(untrusted.status, 0);
+      assert.match(untrusted.stderr, /certificate.*pass the CA with --redis-tls-ca FILE/);
+      // The worker takes the password from the environment, the controller from the URL.
+      const w = s.add(await startWorker(redis.url, 'tls-w', ['--concurrency', '1', '--devices', 'none', '--redis-tls-ca', certs.ca], { ...env, MNAS_REDIS_PASSWORD: password }));
+      const dir = dirFor('tls');
+      const file = writeSearch(dir, { children: 2, batch: 2 });
+      const url = redis.url.replace('rediss://', `rediss://:${password}@`);
+      const events: SearchEvent[] = [];
+      const res = await runSearch({ file, out: dir, cacheDir, queue: { url, tlsCa: certs.ca }, onEvent: (e) => events.push(e) });
+      assert.equal(res.status, 'done');
+      assert.equal(journalOf(res.dir).children.length, 2);
+      const info = fs.readFileSync(path.join(res.dir, 'run.json'), 'utf8');
+      assert.match(info, /"trainer": "queue rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+"/);
+      for (const text of [info, JSON.stringify(events), w.lines.join('\n'), refused.stderr + refused.stdout, untrusted.stderr + untrusted.stdout]) assert.ok(!text.includes(password), 'the password is never printed or stored');
     } finally {
       await s.close();
     }

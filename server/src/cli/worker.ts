@@ -1,8 +1,7 @@
 // `mnas worker` (take child evaluations from a Redis queue) and `mnas workers` (who is serving
 // a queue: hosts, backends, phones). The Redis options are shared with `mnas search --queue`.
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
-import { prefixOf, QueueConfigError, redactUrl, redisOptions, type RedisSettings, resolveUrl } from '../queue/connection';
+import { connectRedis, prefixOf, QueueConfigError, redactUrl, redisOptions, type RedisSettings, resolveUrl } from '../queue/connection';
 import { listWorkers, type WorkerAd } from '../queue/registry';
 import { QueueWorker, type QueueWorkerOptions } from '../queue/worker';
 import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';
@@ -91,14 +90,10 @@ export function renderWorkers(ws: WorkerAd[], where: string): string {
 
 export async function workersCommand(url: string | undefined, o: RedisCliOptions & { json?: boolean }): Promise<string> {
   const settings = redisSettings(url, o);
-  const redis = new Redis({ ...redisOptions(settings), lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  const where = redactUrl(resolveUrl(settings));
+  const redis = await connectRedis(settings, '[url]', { maxRetriesPerRequest: 1 }).catch((e: Error) => { throw new CliError(e.message); });
   try {
-    await redis.connect();
     const ws = await listWorkers(redis, prefixOf(settings));
-    return o.json ? JSON.stringify(ws, null, 2) : renderWorkers(ws, where);
-  } catch (e) {
-    throw new CliError(`cannot list workers on ${where}: ${(e as Error).message}`);
+    return o.json ? JSON.stringify(ws, null, 2) : renderWorkers(ws, redactUrl(resolveUrl(settings)));
   } finally {
     redis.disconnect();
   }

@@ -5,7 +5,7 @@
 // pauses a search or a worker instead of failing it.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 export interface RedisSettings {
   /** redis://[user:password@]host[:port][/db] or rediss://… (TLS). Default MNAS_REDIS_URL. */
@@ -94,4 +94,34 @@ export function prefixOf(settings: RedisSettings): string {
   const prefix = settings.prefix ?? DEFAULT_PREFIX;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new QueueConfigError(`--queue-prefix ${prefix}: letters, digits, _ . - only (it becomes part of Redis keys).`);
   return prefix;
+}
+
+/**
+ * A connected, authenticated client, or a QueueConfigError that says what to fix (the server is
+ * down, wants a password, refused it, or its TLS certificate is not trusted). `flag` names the
+ * command-line option of the URL (--redis, --queue).
+ */
+export async function connectRedis(settings: RedisSettings, flag: string, extra: RedisOptions = {}): Promise<Redis> {
+  const where = redactUrl(resolveUrl(settings));
+  // While connecting: one try, so a bad password or certificate fails now instead of retrying forever.
+  const redis = new Redis({ ...redisOptions(settings), ...extra, lazyConnect: true, retryStrategy: () => null });
+  let last: Error | undefined;
+  const onError = (e: Error) => { last = e; };
+  redis.on('error', onError);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    redis.disconnect();
+    const why = (last ?? (e as Error)).message.replace(/\.+$/, '');
+    let fix = `start it (redis-server) or check ${flag}`;
+    if (/NOAUTH/.test(why)) fix = 'it wants a password: put it in the URL (redis://:PASSWORD@HOST) or in MNAS_REDIS_PASSWORD';
+    else if (/WRONGPASS|invalid password|invalid username-password/i.test(why)) fix = 'the user name or password was refused';
+    else if (/certificate|self[- ]signed|SSL|TLS/i.test(why)) fix = 'the TLS certificate is not trusted: pass the CA with --redis-tls-ca FILE';
+    throw new QueueConfigError(`cannot reach Redis at ${where}: ${why}; ${fix}.`);
+  }
+  redis.off('error', onError);
+  // From now on, reconnect forever (a restart pauses the run).
+  redis.options.retryStrategy = redisOptions(settings).retryStrategy;
+  return redis;
 }

@@ -14,7 +14,7 @@ import type { LatencySource as LatencySetting } from '../language/searchConfig';
 import type { TrainProgress } from '../train/trainer';
 import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../search/evaluator';
 import { type LatencySource, openLatencySource } from '../search/latency';
-import { prefixOf, QueueConfigError, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
+import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
 import {
   checkLatencyResult, checkTrainResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
 } from './payload';
@@ -71,13 +71,7 @@ export class QueueEvaluator implements Evaluator {
 
   static async start(opts: QueueEvaluatorOptions): Promise<QueueEvaluator> {
     const prefix = prefixOf(opts);
-    const redis = new Redis({ ...redisOptions(opts), lazyConnect: true });
-    try {
-      await redis.connect();
-    } catch (e) {
-      redis.disconnect();
-      throw new QueueConfigError(`cannot reach Redis at ${redactUrl(resolveUrl(opts))}: ${(e as Error).message}. Start it (redis-server) or check --queue.`);
-    }
+    const redis = await connectRedis(opts, '--queue');
     const inline = opts.latency.kind === 'profile' ? await openLatencySource(opts.latency, { baseDir: opts.baseDir }) : undefined;
     const ev = new QueueEvaluator(opts, redis, prefix, inline);
     // Redis away (restart, network): commands wait; say so once per outage.

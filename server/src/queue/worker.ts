@@ -21,7 +21,7 @@ import { defaultCacheDir, prepareDataset } from '../train/datasets';
 import type { TrainerBackend } from '../train/createTrainer';
 import type { DataSpec } from '../train/trainer';
 import { TrainerPool } from '../train/trainerPool';
-import { prefixOf, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
+import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
 import {
   checkLatencyJob, checkTrainJob, type DatasetRequest, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
 } from './payload';
@@ -77,13 +77,7 @@ export class QueueWorker {
   static async start(opts: QueueWorkerOptions): Promise<QueueWorker> {
     const prefix = prefixOf(opts);
     const url = redactUrl(resolveUrl(opts));
-    const redis = new Redis({ ...redisOptions(opts), lazyConnect: true });
-    try {
-      await redis.connect();
-    } catch (e) {
-      redis.disconnect();
-      throw new Error(`cannot reach Redis at ${url}: ${(e as Error).message}. Start it (redis-server) or check --redis.`);
-    }
+    const redis = await connectRedis(opts, '--redis');
     const cores = os.availableParallelism?.() ?? os.cpus().length;
     const concurrency = opts.concurrency ?? Math.max(1, Math.floor(cores / 2));
     const threads = opts.threads ?? Math.max(1, Math.floor(cores / Math.max(1, concurrency)));
