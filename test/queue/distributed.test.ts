@@ -87,6 +87,18 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
         assert.match(c.latencySource, new RegExp(`on ${os.hostname()}$`));
         assert.ok(c.accuracy > 0.1 && c.latencyMs > 0, JSON.stringify(c));
       }
+      // The trained files came back into the run folder (as in a local run); the workers kept no copy.
+      for (const c of children.filter((x) => x.cachedFrom === undefined)) {
+        assert.equal(c.weights, path.join(res.dir, 'children', String(c.id), 'weights.pt'));
+        assert.ok(fs.statSync(c.weights).size > 1000 && fs.existsSync(path.join(res.dir, 'children', String(c.id), 'arch.json')));
+        assert.ok(!fs.existsSync(path.join(env.MNAS_CACHE, 'worker', run, String(c.id))), 'the worker removed its copy');
+      }
+      assert.ok(fs.existsSync(path.join(env.MNAS_CACHE, 'worker', run)), 'the workers trained under their own work folder');
+      // ...so a child trained on another process exports like a local one.
+      const first = children.find((x) => x.cachedFrom === undefined)!;
+      const tflite = path.join(dir, 'child.tflite');
+      execFileSync(process.execPath, [CLI, 'export', '--weights', path.join(res.dir, String(first.id)), '-o', tflite], { env, encoding: 'utf8' });
+      assert.ok(fs.statSync(tflite).size > 1000);
       const trainedBy = new Set(children.filter((c) => c.cachedFrom === undefined).map((c) => c.workers!.train));
       assert.deepEqual([...trainedBy].sort(), ['w1', 'w2'], 'both workers trained children');
       for (const [id, by] of takes([w1, w2])) assert.equal(by.length, 1, `${id} taken once (by ${by.join(', ')})`);

@@ -9,6 +9,7 @@ import { ACT_NAMES, OP_NAMES, POOL_NAMES, SKIP_NAMES } from '../language/ast';
 import { LIMITS } from '../language/resolve';
 import { costOf } from '../cost/model';
 import { fieldOf } from '../schema';
+import { ARTIFACTS } from './artifacts';
 import type { LatencyMeasurement } from '../search/latency';
 import type { ChildEvaluation } from '../search/evaluator';
 import { DATASETS, type DatasetName, MAX_RESOLUTION } from '../train/datasets';
@@ -59,6 +60,8 @@ export interface WorkerStamp { worker: string; host: string }
 export interface TrainJobResult extends WorkerStamp {
   accuracy: number;
   train: ChildEvaluation['train'];
+  /** Files stored in Redis for the controller (artifacts.ts); absent or [] = they stayed on the worker. */
+  artifacts?: string[];
 }
 
 export interface LatencyJobResult extends WorkerStamp {
@@ -159,7 +162,7 @@ const STAMP = { worker: { type: 'string', maxLength: 300 }, host: { type: 'strin
 const TRAIN_RESULT_SCHEMA = {
   type: 'object', required: ['accuracy', 'train', 'worker', 'host'],
   properties: {
-    ...STAMP, accuracy: num(0, 1),
+    ...STAMP, accuracy: num(0, 1), artifacts: { type: 'array', maxItems: ARTIFACTS.length, items: { enum: [...ARTIFACTS] } },
     train: {
       type: 'object', required: ['trainSeconds', 'evalSeconds', 'imagesPerSecond', 'params', 'weightsPath', 'loss', 'diverged', 'threads'],
       properties: {

@@ -7,6 +7,8 @@
 // (restarted without persistence) is enqueued again, a finished one is picked up even when the
 // controller was down when it finished (resume), a failed one (attempts used up, stalled twice,
 // bad payload) fails its child with the worker's error.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Arch } from '../language/arch';
@@ -14,6 +16,7 @@ import type { LatencySource as LatencySetting } from '../language/searchConfig';
 import type { TrainProgress } from '../train/trainer';
 import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../search/evaluator';
 import { type LatencySource, openLatencySource } from '../search/latency';
+import { downloadArtifacts } from './artifacts';
 import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
 import {
   checkLatencyResult, checkTrainResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
@@ -134,8 +137,16 @@ export class QueueEvaluator implements Evaluator {
     if (t.status === 'rejected') throw asChildError(t.reason, 'training');
     if (l.status === 'rejected') throw asChildError(l.reason, 'latency');
     const { result, attempts } = t.value;
+    const summary = { ...result.train };
+    if (result.artifacts?.length) {
+      // The trained files into the run folder, as a local run has them.
+      await downloadArtifacts(this.redis, this.prefix, jobId(run, job.id, 'train'), result.artifacts, job.outDir)
+        .catch((e: Error) => this.opts.onWarning?.(`child ${job.id}: its trained files could not be fetched from Redis (${e.message}); they stay on ${result.worker}.`));
+    }
+    const local = path.join(job.outDir, 'weights.pt');
+    if (fs.existsSync(local)) summary.weightsPath = local;
     return {
-      accuracy: result.accuracy, train: result.train, latency: l.value.latency, attempts,
+      accuracy: result.accuracy, train: summary, latency: l.value.latency, attempts,
       jobs: { train: jobId(run, job.id, 'train'), ...(l.value.job ? { latency: l.value.job } : {}) },
       workers: { train: result.worker, ...(l.value.worker ? { latency: l.value.worker } : {}) },
     };

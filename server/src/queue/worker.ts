@@ -25,6 +25,7 @@ import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, re
 import {
   checkLatencyJob, checkTrainJob, type DatasetRequest, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
 } from './payload';
+import { uploadArtifacts } from './artifacts';
 import { advertise, type WorkerAd, type WorkerDevice } from './registry';
 import { describeTarget, latencyQueue, TRAIN_QUEUE } from './topology';
 
@@ -72,6 +73,7 @@ export class QueueWorker {
     private readonly redis: Redis,
     private readonly pool: TrainerPool | undefined,
     private readonly phones: WorkerDevice[],
+    private readonly prefix: string,
   ) {}
 
   static async start(opts: QueueWorkerOptions): Promise<QueueWorker> {
@@ -98,7 +100,7 @@ export class QueueWorker {
       id: opts.id ?? `${host}-${process.pid}`, host, pid: process.pid, started: new Date().toISOString(),
       backend: pool ? pool.backend : null, cores, concurrency: pool ? pool.size : 0, threads, latency, devices: phones, version: VERSION,
     };
-    const w = new QueueWorker(opts, ad, redis, pool, phones);
+    const w = new QueueWorker(opts, ad, redis, pool, phones, prefix);
     let down = false;
     redis.on('error', (e: Error) => { if (!down) opts.log?.(`Redis at ${url} is unreachable (${e.message}); waiting for it`); down = true; });
     redis.on('ready', () => { if (down) opts.log?.('Redis is back'); down = false; });
@@ -143,7 +145,10 @@ export class QueueWorker {
       void job.updateProgress({ epoch: p.epoch, step: p.step, steps: p.steps, loss: p.loss }).catch(() => undefined);
     });
     this.opts.log?.(`trained ${job.id}: accuracy ${(100 * r.accuracy).toFixed(2)}% in ${r.trainSeconds.toFixed(1)} s`);
-    return { accuracy: r.accuracy, train: trainSummary(r), worker: this.ad.id, host: this.ad.host };
+    // The trained files go back to the controller's run folder; this host keeps no copy then.
+    const artifacts = await uploadArtifacts(this.redis, this.prefix, String(job.id), outDir);
+    if (artifacts.length) fs.rmSync(outDir, { recursive: true, force: true });
+    return { accuracy: r.accuracy, train: trainSummary(r), worker: this.ad.id, host: this.ad.host, artifacts };
   }
 
   /** The worker prepares the dataset itself; it must match what the controller prepared. */
