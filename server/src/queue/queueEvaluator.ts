@@ -110,7 +110,8 @@ export class QueueEvaluator implements Evaluator {
       const events = new QueueEvents(name, { connection, prefix: this.prefix });
       queue.on('error', () => undefined);
       events.on('error', () => undefined);
-      const nudge = ({ jobId: id }: { jobId: string }) => { const p = this.pending.get(`${name}/${id}`); if (p) void this.settle(p); };
+      // A failed read is retried by the next reconcile pass.
+      const nudge = ({ jobId: id }: { jobId: string }) => { const p = this.pending.get(`${name}/${id}`); if (p) this.settle(p).catch(() => undefined); };
       events.on('completed', nudge);
       events.on('failed', nudge);
       events.on('progress', ({ jobId: id, data }) => this.pending.get(`${name}/${id}`)?.onProgress?.(data));
@@ -199,7 +200,7 @@ export class QueueEvaluator implements Evaluator {
     return new Promise((resolve, reject) => {
       const p: Pending = { queue, id, name, data, resolve, reject, onProgress, settled: false };
       this.pending.set(`${queue.name}/${id}`, p);
-      this.add(p).then(() => this.settle(p), (e) => this.finish(p, e as Error));
+      this.add(p).then(() => this.settle(p).catch(() => undefined), (e) => this.finish(p, e as Error));
     });
   }
 
