@@ -215,17 +215,21 @@ export class QueueEvaluator implements Evaluator {
   /** Reads the job's state and settles its promise when it is final. */
   private async settle(p: Pending): Promise<void> {
     if (p.settled) return;
-    const job = await Job.fromId(p.queue, p.id);
+    // State first, then the job: completed and failed are final, so what is read after them is
+    // the finished job (read the other way round, a job finishing in between has no result yet).
+    const state = await p.queue.getJobState(p.id);
     if (p.settled) return;
-    if (!job) {
+    if (state === 'unknown') {
       // Redis lost it (restarted without persistence, or flushed): enqueue it again.
       this.opts.onWarning?.(`job ${p.id} is no longer in Redis (restarted without persistence?); enqueued again.`);
       await this.add(p);
       return;
     }
-    const state = await job.getState();
+    if (state !== 'completed' && state !== 'failed') return;
+    const job = await Job.fromId(p.queue, p.id);
+    if (!job || p.settled) return;
     if (state === 'completed') this.finish(p, undefined, { value: job.returnvalue, attempts: Math.max(1, job.attemptsMade) });
-    else if (state === 'failed') this.finish(p, new ChildFailedError(`${job.failedReason || 'failed'} (after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'} on the queue)`));
+    else this.finish(p, new ChildFailedError(`${job.failedReason || 'failed'} (after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'} on the queue)`));
   }
 
   private finish(p: Pending, error?: Error, value?: { value: unknown; attempts: number }): void {
