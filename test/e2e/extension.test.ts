@@ -115,6 +115,8 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
         notes: `Packaged with \`vsce package --no-dependencies\` after production builds. Activation: the extension's own "activated in" line in the MNAS output channel (activate() start to end; the language client starts in the background and its own line gives language_server_ready). ${activationLine}`,
       }, null, 2) + '\n');
     }
+    // The workspace, runs, .vsix and code-server profile: gone unless asked to keep them.
+    if (base && !process.env.MNAS_E2E_KEEP) fs.rmSync(base, { recursive: true, force: true });
   });
 
   /** A test that leaves a picture of the workbench under test-results/e2e/ when it fails. */
