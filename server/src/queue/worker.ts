@@ -120,9 +120,17 @@ export class QueueWorker {
     const connection = redisOptions(this.opts);
     const lockDuration = this.opts.lockMs ?? 30_000;
     const common = { connection, prefix, lockDuration, stalledInterval: lockDuration, maxStalledCount: 1 };
+    // While Redis is away every connection reports each reconnect: one line per message a minute.
+    const said = new Map<string, number>();
+    const once = (line: string) => {
+      const now = Date.now();
+      if ((said.get(line) ?? 0) > now - 60_000) return;
+      said.set(line, now);
+      this.opts.log?.(line);
+    };
     const add = (queue: string, concurrency: number, processor: Processor) => {
       const worker = new Worker(queue, processor, { ...common, concurrency });
-      worker.on('error', (e) => this.opts.log?.(`queue ${queue}: ${e.message}`));
+      worker.on('error', (e) => once(`queue ${queue}: ${e.message}`));
       worker.on('failed', (job, e) => this.opts.log?.(`job ${job?.id ?? '?'} failed: ${e.message}`));
       this.workers.push(worker);
     };
