@@ -33,9 +33,15 @@ after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 /** Redis, workers and everything else a test starts, stopped in reverse order. */
 function scope() {
   const stops: (() => Promise<void>)[] = [];
+  const first: (() => void)[] = [];
   return {
     add<T extends { stop(): Promise<void> }>(x: T): T { stops.push(() => x.stop()); return x; },
-    async close() { for (const s of stops.reverse()) await s().catch(() => undefined); },
+    /** Runs before anything is stopped (aborting a search). */
+    onClose(f: () => void) { first.push(f); },
+    async close() {
+      for (const f of first) f();
+      for (const s of stops.reverse()) await s().catch(() => undefined);
+    },
   };
 }
 
@@ -114,6 +120,9 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
 
   test('kill -9 of a worker mid-job: the job is requeued, finished by the other worker, counted once', { timeout: 600_000 }, async () => {
     const s = scope();
+    // A failed assertion must not leave the search waiting on jobs (and the test file never exiting).
+    const stop = new AbortController();
+    s.onClose(() => stop.abort());
     try {
       const redis = s.add(await startRedis());
       // A short lock so the stalled job is taken over within seconds.
@@ -122,7 +131,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const dir = dirFor('kill');
       // Children that train for several seconds, so the kill lands mid-training.
       const file = writeSearch(dir, { children: 2, batch: 2, train: 3000, epochs: 2 });
-      const search = runSearch({ file, out: dir, cacheDir, queue: { url: redis.url } });
+      const search = runSearch({ file, out: dir, cacheDir, queue: { url: redis.url }, signal: stop.signal });
       const took = await doomed.waitFor(/took \S+\.train$/);
       const victim = /took (\S+)$/.exec(took)![1];
       // Give it a moment inside the PyTorch training loop, then kill it with its children.
@@ -174,6 +183,54 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       }
       assert.ok(!noPhone.lines.some((l) => /took \S+\.latency/.test(l)), 'no latency job went to the worker without a phone');
       assert.ok(withPhone.lines.some((l) => /took \S+\.latency/.test(l)));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('the last phone of a model goes away mid-benchmark: the job moves to another worker with that model; a new phone is served when plugged in', { timeout: 600_000, skip: tfliteRuntimePath() ? false : 'the TFLite runtime (@tensorflow/tfjs-tflite) is not installed: the loopback phone cannot run models' }, async () => {
+    const s = scope();
+    // A failed assertion must not leave the search waiting on jobs (and the test file never exiting).
+    const stop = new AbortController();
+    s.onClose(() => stop.abort());
+    try {
+      const redis = s.add(await startRedis());
+      const adb = s.add(await startAdbServer());
+      // Two phones of the same model; the first disappears when its first benchmark starts.
+      const doomed = s.add(await startLoopbackDevice({ vanishOnBenchmark: 1 }));
+      const steady = s.add(await startLoopbackDevice());
+      for (const d of [doomed, steady]) await connectDevice(adb, d);
+      const binary = writeFakeBenchmarkBinary(path.join(dirFor('bin'), 'benchmark_model'));
+      const phoneArgs = (serial: string) => ['--concurrency', '1', '--adb', `127.0.0.1:${adb.port}`, '--binary', binary, '--no-local-latency', '--warmup', '1', '--repeats', '5', '--rounds', '1', '--cooldown', '0', '--devices', serial];
+      const a = s.add(await startWorker(redis.url, 'host-a', [...phoneArgs(doomed.serial), '--rescan-seconds', '1'], env));
+      const dir = dirFor('phone-lost');
+      // Named by model: any worker with a Loopback 8 serves it.
+      const file = writeSearch(dir, { children: 4, batch: 4, latency: 'adb "Loopback 8"' });
+      const searching = runSearch({ file, out: dir, cacheDir, queue: { url: redis.url }, signal: stop.signal });
+      // host-a takes a latency job first; its only phone vanishes under it. Then host-b comes up.
+      const took = await a.waitFor(/took \S+\.latency$/);
+      const lostJob = /took (\S+)$/.exec(took)![1];
+      await a.waitFor(/no Loopback 8 left on this host/);
+      const b = s.add(await startWorker(redis.url, 'host-b', phoneArgs(steady.serial), env));
+      const res = await searching;
+      const { children, failed } = journalOf(res.dir);
+      assert.deepEqual(failed, [], 'no child failed: the job moved');
+      assert.equal(children.length, 4);
+      const moved = children.find((c) => c.jobs?.latency === lostJob);
+      assert.ok(moved, `the child of ${lostJob} is journaled`);
+      assert.equal(moved.workers?.latency, 'host-b');
+      for (const c of children.filter((x) => x.cachedFrom === undefined)) assert.equal(c.workers?.latency, 'host-b', 'host-a took no phone job after its phone went away');
+      assert.ok(b.lines.some((l) => l.includes(`took ${lostJob}`)));
+      // host-a advertises no phone now; a new phone of the model plugged into its adb server is picked up by the rescan.
+      const ads = () => JSON.parse(execFileSync(process.execPath, [CLI, 'workers', redis.url, '--json'], { encoding: 'utf8' })) as { id: string; latency: string[]; devices: { serial: string }[] }[];
+      assert.deepEqual(ads().find((w) => w.id === 'host-a')?.latency, []);
+      await a.stop();
+      const c = s.add(await startWorker(redis.url, 'host-c', [...phoneArgs('all').slice(0, -2), '--devices', 'all', '--rescan-seconds', '1'], env));
+      const fresh = s.add(await startLoopbackDevice());
+      await connectDevice(adb, fresh);
+      await c.waitFor(new RegExp(`serving Loopback 8: .*${fresh.serial.replace(/[.]/g, '\\.')}`), 60_000);
+      for (let i = 0; i < 100 && !ads().find((w) => w.id === 'host-c')?.devices.some((d) => d.serial === fresh.serial); i++) await new Promise((r) => setTimeout(r, 200));
+      assert.ok(ads().find((w) => w.id === 'host-c')?.devices.some((d) => d.serial === fresh.serial), 'the new phone is advertised');
     } finally {
       await s.close();
     }
@@ -261,6 +318,41 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const info = fs.readFileSync(path.join(res.dir, 'run.json'), 'utf8');
       assert.match(info, /"trainer": "queue rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+"/);
       for (const text of [info, JSON.stringify(events), w.lines.join('\n'), refused.stderr + refused.stdout, untrusted.stderr + untrusted.stdout]) assert.ok(!text.includes(password), 'the password is never printed or stored');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('stopping a queued search returns at once; --resume collects the jobs it left in the queue', { timeout: 600_000 }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      const dir = dirFor('stop');
+      const file = writeSearch(dir, { children: 2, batch: 2 });
+      // No worker yet: the jobs wait. Stop after the first batch is enqueued.
+      const stop = new AbortController();
+      let started = '';
+      const t0 = Date.now();
+      const first = await runSearch({
+        file, out: dir, cacheDir, queue: { url: redis.url }, signal: stop.signal,
+        onEvent: (e) => { if (e.event === 'start') { started = e.run; setTimeout(() => stop.abort(), 1500); } },
+      });
+      assert.equal(first.status, 'stopped');
+      assert.ok(Date.now() - t0 < 60_000, 'the stop did not wait for the jobs');
+      assert.equal(journalOf(started).children.length, 0);
+      const run = runQueueId(started);
+      const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
+      const train = new Queue('train', { connection, prefix: 'mnas' });
+      try {
+        assert.ok(await train.getJob(`${run}.0.train`), 'the jobs stay in Redis');
+      } finally {
+        await train.close();
+      }
+      const w = s.add(await startWorker(redis.url, 'late', ['--concurrency', '1', '--devices', 'none'], env));
+      const res = await runSearch({ resume: started, cacheDir, queue: { url: redis.url } });
+      assert.equal(res.status, 'done');
+      assert.deepEqual(journalOf(started).children.map((c) => c.id).sort(), [0, 1]);
+      for (const [id, by] of takes([w])) assert.equal(by.length, 1, `${id} taken once`);
     } finally {
       await s.close();
     }

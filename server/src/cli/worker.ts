@@ -33,7 +33,7 @@ export function redisSettings(url: string | undefined, o: RedisCliOptions): Redi
 
 interface WorkerCliOptions extends RedisCliOptions {
   redis?: string; concurrency?: string; threads?: string; backend?: string; python?: string; devices?: string[];
-  localLatency?: boolean; adb?: string; binary?: string; warmup?: string; repeats?: string; rounds?: string; cooldown?: string; work?: string; data?: string[]; lockSeconds?: string; id?: string;
+  localLatency?: boolean; rescanSeconds?: string; adb?: string; binary?: string; warmup?: string; repeats?: string; rounds?: string; cooldown?: string; work?: string; data?: string[]; lockSeconds?: string; id?: string;
 }
 
 function count(v: string | undefined, name: string, min: number): number | undefined {
@@ -58,6 +58,7 @@ export function workerOptions(o: WorkerCliOptions): QueueWorkerOptions {
   return {
     ...redisSettings(o.redis, o), concurrency: count(o.concurrency, 'concurrency', 0), threads: count(o.threads, 'threads', 1),
     backend: o.backend as TrainerBackend | undefined, python: o.python, localLatency: o.localLatency !== false, devices: devs,
+    rescanMs: count(o.rescanSeconds, 'rescan-seconds', 1) !== undefined ? count(o.rescanSeconds, 'rescan-seconds', 1)! * 1000 : undefined,
     adb: o.adb, binary: o.binary, bench, workDir: o.work, dataRoots: o.data, lockMs: lock !== undefined ? lock * 1000 : undefined, id: o.id,
   };
 }
@@ -110,6 +111,7 @@ export function register(program: Command): void {
     .option('--devices <serials...>', 'phones to serve latency jobs on: all (default: every attached one), none, or serials')
     .option('--no-local-latency', 'do not time `latency local` jobs on this host')
     .option('--adb <host:port>', 'adb server with the phones (default: the local one)')
+    .option('--rescan-seconds <n>', 'list the attached phones again this often: phones plugged in are served, unplugged ones dropped', '30')
     .option('--binary <path>', 'benchmark_model for the phones (default: MNAS_BENCHMARK_MODEL)')
     .option('--warmup <n>', 'phones: benchmark_model warm-up runs per round (default 10)')
     .option('--repeats <n>', 'phones: measured runs per round (default 50)')

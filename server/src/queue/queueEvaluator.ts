@@ -198,6 +198,7 @@ export class QueueEvaluator implements Evaluator {
 
   private submit(queue: Queue, id: string, name: string, data: TrainJobData | LatencyJobData, onProgress?: (p: unknown) => void): Promise<{ value: unknown; attempts: number }> {
     return new Promise((resolve, reject) => {
+      if (this.closed) { reject(new ChildFailedError('stopped')); return; }
       const p: Pending = { queue, id, name, data, resolve, reject, onProgress, settled: false };
       this.pending.set(`${queue.name}/${id}`, p);
       this.add(p).then(() => this.settle(p).catch(() => undefined), (e) => this.finish(p, e as Error));
@@ -248,6 +249,12 @@ export class QueueEvaluator implements Evaluator {
     } finally {
       this.reconciling = false;
     }
+  }
+
+  /** Stop waiting: the children in flight fail with 'stopped'; their jobs stay in Redis for --resume. */
+  abandon(): void {
+    this.closed = true;
+    for (const p of this.pending.values()) this.finish(p, new ChildFailedError('stopped'));
   }
 
   /** Jobs stay in Redis: workers finish what they hold and `--resume` collects the results. */

@@ -52,6 +52,8 @@ export interface QueueWorkerOptions extends RedisSettings {
   dataRoots?: string[];
   /** Dataset cache (default the user cache). */
   cacheDir?: string;
+  /** How often attached phones are listed again (phones that come, go, come back), ms (default 30000). */
+  rescanMs?: number;
   /** BullMQ job lock, ms: a killed worker's job is taken over after about this long (default 30000). */
   lockMs?: number;
   id?: string;
@@ -62,7 +64,11 @@ const VERSION = '0.1.0';
 
 export class QueueWorker {
   private readonly workers: Worker[] = [];
-  private readonly latency = new Map<string, Promise<LatencySource>>();
+  /** Open latency sources by target ("local", "adb:MODEL"); a stale one closes when its last measurement ends. */
+  private readonly latency = new Map<string, { source: Promise<LatencySource>; busy: number; stale: boolean }>();
+  /** The BullMQ worker of each latency target, paused while this host has no phone of that model. */
+  private readonly byTarget = new Map<string, Worker>();
+  private rescanTimer?: NodeJS.Timeout;
   private readonly datasets = new Map<string, Promise<DataSpec>>();
   private withdraw?: () => Promise<void>;
   private closing?: Promise<void>;
@@ -72,7 +78,7 @@ export class QueueWorker {
     readonly ad: Omit<WorkerAd, 'heartbeat'>,
     private readonly redis: Redis,
     private readonly pool: TrainerPool | undefined,
-    private readonly phones: WorkerDevice[],
+    private phones: WorkerDevice[],
     private readonly prefix: string,
   ) {}
 
@@ -128,15 +134,88 @@ export class QueueWorker {
       said.set(line, now);
       this.opts.log?.(line);
     };
-    const add = (queue: string, concurrency: number, processor: Processor) => {
+    this.addQueue = (target: string, queue: string, concurrency: number, processor: Processor) => {
       const worker = new Worker(queue, processor, { ...common, concurrency });
       worker.on('error', (e) => once(`queue ${queue}: ${e.message}`));
       worker.on('failed', (job, e) => this.opts.log?.(`job ${job?.id ?? '?'} failed: ${e.message}`));
       this.workers.push(worker);
+      this.byTarget.set(target, worker);
     };
-    if (this.pool) add(TRAIN_QUEUE, this.pool.size, (job) => this.train(job));
-    if (this.ad.latency.includes('local')) add(latencyQueue({ kind: 'local' }), 1, (job) => this.time(job));
-    for (const model of models) add(latencyQueue({ kind: 'adb', model }), this.phones.filter((d) => d.model === model).length, (job) => this.time(job));
+    if (this.pool) this.addQueue('train', TRAIN_QUEUE, this.pool.size, (job) => this.train(job));
+    if (this.ad.latency.includes('local')) this.addQueue('local', latencyQueue({ kind: 'local' }), 1, (job) => this.time(job));
+    for (const model of models) this.servePhones(model);
+    if (this.opts.devices !== 'none') {
+      this.rescanTimer = setInterval(() => void this.rescan(), this.opts.rescanMs ?? 30_000);
+      this.rescanTimer.unref();
+    }
+  }
+
+  private addQueue!: (target: string, queue: string, concurrency: number, processor: Processor) => void;
+
+  /** Takes latency jobs for this phone model, as many at once as this host has such phones. */
+  private servePhones(model: string): void {
+    const target = `adb:${model}`;
+    const n = this.phones.filter((d) => d.model === model).length;
+    const w = this.byTarget.get(target);
+    if (!w) this.addQueue(target, latencyQueue({ kind: 'adb', model }), n, (job) => this.time(job));
+    else {
+      w.concurrency = n;
+      if (w.isPaused()) w.resume();
+    }
+  }
+
+  /** What this host serves now: the advertisement follows the phones (the heartbeat publishes it). */
+  private advertisePhones(): void {
+    const models = [...new Set(this.phones.map((d) => d.model))];
+    this.ad.devices = this.phones;
+    this.ad.latency = [...(this.opts.localLatency === false ? [] : ['local']), ...models.map((m) => `adb:${m}`)];
+  }
+
+  /** Stops taking a phone model's jobs (no phone of it left here); they go to other hosts. */
+  private dropModel(model: string, why: string): void {
+    const target = `adb:${model}`;
+    void this.byTarget.get(target)?.pause(true);
+    this.phones = this.phones.filter((d) => d.model !== model);
+    this.advertisePhones();
+    this.retire(target);
+    this.opts.log?.(`no ${model} left on this host (${why}): its latency jobs go to other workers until one is back`);
+  }
+
+  /** Marks a latency source stale: it is closed when its last measurement ends, the next job opens a fresh one. */
+  private retire(target: string): void {
+    const e = this.latency.get(target);
+    if (!e) return;
+    e.stale = true;
+    this.latency.delete(target);
+    if (e.busy === 0) void e.source.then((x) => x.close(), () => undefined);
+  }
+
+  /** Phones plugged in, unplugged or back: serve what is attached now. */
+  private async rescan(): Promise<void> {
+    if (this.closing) return;
+    let now: WorkerDevice[];
+    try {
+      now = await findPhones({ ...this.opts, lenient: true });
+    } catch {
+      return; // adb server away: keep what we have; jobs on lost phones fail over on their own
+    }
+    if (this.closing) return;
+    const key = (ds: WorkerDevice[], m: string) => ds.filter((d) => d.model === m).map((d) => d.serial).sort().join();
+    const models = new Set([...this.phones, ...now].map((d) => d.model));
+    const before = this.phones;
+    this.phones = now;
+    for (const m of models) {
+      if (key(before, m) === key(now, m)) continue;
+      this.retire(`adb:${m}`);
+      if (now.some((d) => d.model === m)) {
+        this.servePhones(m);
+        this.opts.log?.(`serving ${m}: ${key(now, m)}`);
+      } else {
+        void this.byTarget.get(`adb:${m}`)?.pause(true);
+        this.opts.log?.(`no ${m} left on this host (unplugged): its latency jobs go to other workers until one is back`);
+      }
+    }
+    this.advertisePhones();
   }
 
   private async train(job: Job): Promise<TrainJobResult> {
@@ -186,31 +265,52 @@ export class QueueWorker {
     this.opts.log?.(`took ${job.id}`);
     const data = validated(() => checkLatencyJob(job.data));
     const key = describeTarget(data.target);
-    if (!this.ad.latency.includes(key)) throw new UnrecoverableError(`worker ${this.ad.id} does not serve latency ${key}`);
-    let source = this.latency.get(key);
-    if (!source) {
+    if (!this.ad.latency.includes(key)) throw new Error(`worker ${this.ad.id} does not serve latency ${key} (now); the job goes back to the queue`);
+    let entry = this.latency.get(key);
+    if (!entry) {
       const t = data.target;
-      source = t.kind === 'local'
+      const phones = t.kind === 'adb' ? this.phones.filter((d) => d.model === t.model) : [];
+      if (t.kind === 'adb' && phones.length === 0) throw new Error(`no ${t.model} on ${this.ad.host} any more; the job goes back to the queue`);
+      const source = t.kind === 'local'
         ? openLatencySource({ kind: 'local' }, { python: this.opts.python })
-        : import('../device/adbLatency').then(({ AdbLatency }) => AdbLatency.open(this.phones.find((d) => d.model === t.model)!.serial, {
-          ...this.opts.bench, adb: this.opts.adb, binary: this.opts.binary, python: this.opts.python, only: this.phones.map((d) => d.serial), log: this.opts.log,
+        : import('../device/adbLatency').then(({ AdbLatency }) => AdbLatency.open(phones[0].serial, {
+          ...this.opts.bench, adb: this.opts.adb, binary: this.opts.binary, python: this.opts.python, only: phones.map((d) => d.serial), log: this.opts.log,
         }));
-      this.latency.set(key, source);
-      source.catch(() => this.latency.delete(key));
+      const fresh = { source, busy: 0, stale: false };
+      entry = fresh;
+      this.latency.set(key, fresh);
+      source.catch(() => { if (this.latency.get(key) === fresh) this.latency.delete(key); });
     }
-    const latency = await (await source).measure(data.arch);
-    this.opts.log?.(`timed ${job.id}: ${latency.ms.toFixed(3)} ms (${latency.source})`);
-    return { latency: { ...latency, source: `${latency.source} on ${this.ad.host}` }, worker: this.ad.id, host: this.ad.host };
+    const e = entry;
+    e.busy++;
+    try {
+      const src = await e.source;
+      const latency = await src.measure(data.arch).catch((err: Error) => {
+        // Every phone of the model went away from this host: stop taking its jobs, hand this one back.
+        const pool = (src as Partial<{ pool: { size: number; model: string } }>).pool;
+        if (pool && pool.size === 0 && data.target.kind === 'adb') {
+          this.dropModel(data.target.model, err.message);
+          throw new Error(`every ${data.target.model} on ${this.ad.host} went away (${err.message}); the job goes back to the queue`);
+        }
+        throw err;
+      });
+      this.opts.log?.(`timed ${job.id}: ${latency.ms.toFixed(3)} ms (${latency.source})`);
+      return { latency: { ...latency, source: `${latency.source} on ${this.ad.host}` }, worker: this.ad.id, host: this.ad.host };
+    } finally {
+      e.busy--;
+      if (e.stale && e.busy === 0) void e.source.then((x) => x.close(), () => undefined);
+    }
   }
 
   /** Stops taking jobs, lets the running ones finish (force: abandons them to the stalled check), withdraws the ad. */
   close(force = false): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.rescanTimer);
       await this.withdraw?.();
       await Promise.all(this.workers.map((w) => w.close(force).catch(() => undefined)));
       if (force) this.pool?.kill();
       else await this.pool?.close();
-      await Promise.all([...this.latency.values()].map((s) => s.then((x) => x.close(), () => undefined)));
+      await Promise.all([...this.latency.values()].map((e) => e.source.then((x) => x.close(), () => undefined)));
       this.redis.disconnect();
     })();
     return this.closing;
@@ -256,7 +356,7 @@ function realPath(p: string): string {
   }
 }
 
-async function findPhones(opts: QueueWorkerOptions): Promise<WorkerDevice[]> {
+async function findPhones(opts: QueueWorkerOptions & { lenient?: boolean }): Promise<WorkerDevice[]> {
   const want = opts.devices ?? 'all';
   if (want === 'none') return [];
   const client = new AdbClient(opts.adb ? parseServerAddress(opts.adb) : {});
@@ -270,6 +370,8 @@ async function findPhones(opts: QueueWorkerOptions): Promise<WorkerDevice[]> {
   }
   const ready = all.filter((d) => d.state === 'device' && d.model);
   if (want === 'all') return ready.map((d) => ({ serial: d.serial, model: d.model!, abi: d.abi }));
+  // Rescans: the asked-for phones that are ready now.
+  if (opts.lenient) return ready.filter((d) => want.includes(d.serial)).map((d) => ({ serial: d.serial, model: d.model!, abi: d.abi }));
   return want.map((serial) => {
     const d = all.find((x) => x.serial === serial);
     if (!d) throw new Error(`--devices ${serial}: not on the adb server ${client.address} (it has: ${all.map((x) => x.serial).join(', ') || 'none'}); see \`mnas devices\``);

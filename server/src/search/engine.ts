@@ -223,7 +223,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   }
 
   const onWarning = (message: string) => emit({ event: 'warning', message });
-  const evaluator = opts.evaluator ?? (opts.queue
+  const evaluator: Evaluator = opts.evaluator ?? (opts.queue
     ? await (await import('../queue/queueEvaluator')).QueueEvaluator.start({
       ...opts.queue, run: runQueueId(dir), latency: config.latency, baseDir: path.dirname(info.file), onWarning,
     })
@@ -237,6 +237,8 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     ...(config.dataset.resolution !== undefined ? { resolution: config.dataset.resolution } : {}),
     ...(config.dataset.channels !== undefined ? { channels: config.dataset.channels } : {}),
   };
+  const onAbort = () => evaluator.abandon?.();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   info.backend = { trainer: evaluator.backend, controller: controllerBackend, latency: config.latency.kind };
   info.dataset = { split: data.split, train: data.train, test: data.test, classes: data.classes, shape: data.shape };
   writeAtomic(p.info, JSON.stringify(info, null, 2) + '\n');
@@ -317,6 +319,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       writeSummaries(dir, [...children.values()], [...failed.values()]);
     }
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
     if (status === 'stopped' && evaluator instanceof LocalEvaluator) evaluator.kill();
     else if (!opts.evaluator) await evaluator.close();
     journal.close();

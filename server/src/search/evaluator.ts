@@ -42,6 +42,12 @@ export class ChildFailedError extends Error {}
 export interface Evaluator {
   readonly backend: string;
   evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation>;
+  /**
+   * The search was stopped: give up waiting for the children in flight (they fail with 'stopped'
+   * and are not journaled). Evaluators whose work survives the stop implement it (the queue:
+   * the jobs stay in Redis and --resume collects them); the local pool finishes its children.
+   */
+  abandon?(): void;
   close(): Promise<void>;
 }
 
