@@ -14,7 +14,7 @@ import { readJournal } from '../../server/src/search/journal';
 import type { ChildRecord, FailedRecord } from '../../server/src/search/runFolder';
 import { runQueueId } from '../../server/src/queue/topology';
 import { QueueEvaluator } from '../../server/src/queue/queueEvaluator';
-import { CLI, makeCerts, redisMissing, type RedisHandle, startRedis, startWorker, type WorkerProcess, writeSearch } from '../fixtures/queue/harness';
+import { CLI, hostsMissing, makeCerts, redisMissing, startHost, type RedisHandle, startRedis, startWorker, type WorkerProcess, writeSearch } from '../fixtures/queue/harness';
 import { connectDevice, startAdbServer, startLoopbackDevice, tfliteRuntimePath } from '../fixtures/loopback-device/harness';
 import { writeFakeBenchmarkBinary } from '../fixtures/loopback-device/models';
 
@@ -113,6 +113,37 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       // The run folder is a normal one: the report reads it.
       const report = execFileSync(process.execPath, [CLI, 'report', res.dir], { encoding: 'utf8' });
       assert.match(report, /6\/6 children, 0 failed/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a worker on another host (own network namespace and hostname) over a real link, with a password', { timeout: 600_000, skip: hostsMissing() ?? false }, async () => {
+    const s = scope();
+    try {
+      const remote = s.add(startHost('mnas-remote-host'));
+      const password = 'link-secret-19';
+      const redis = s.add(await startRedis({ bind: ['127.0.0.1', remote.gateway], password }));
+      const there = `redis://${remote.gateway}:${redis.port}`;
+      // That host cannot reach this one's loopback: it is another machine as far as the network goes.
+      const isolated = spawnSync(remote.wrap[0], [...remote.wrap.slice(1), process.execPath, CLI, 'workers', `redis://127.0.0.1:${redis.port}`], { env, encoding: 'utf8', timeout: 60_000 });
+      assert.notEqual(isolated.status, 0);
+      assert.match(isolated.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+      const w = s.add(await startWorker(there, 'remote', ['--concurrency', '1', '--devices', 'none'], { ...env, MNAS_REDIS_PASSWORD: password }, remote));
+      const dir = dirFor('remote');
+      const file = writeSearch(dir, { children: 2, batch: 2 });
+      const res = await runSearch({ file, out: dir, cacheDir, queue: { url: `redis://:${password}@127.0.0.1:${redis.port}` } });
+      assert.equal(res.status, 'done');
+      const { children } = journalOf(res.dir);
+      assert.equal(children.length, 2);
+      for (const c of children.filter((x) => x.cachedFrom === undefined)) {
+        assert.equal(c.workers?.train, 'remote');
+        assert.match(c.latencySource, /on mnas-remote-host$/, 'timed on the other host');
+        assert.ok(fs.existsSync(c.weights!), 'its weights crossed the link into the run folder');
+      }
+      const ads = JSON.parse(execFileSync(process.execPath, [CLI, 'workers', `redis://:${password}@127.0.0.1:${redis.port}`, '--json'], { encoding: 'utf8' })) as { id: string; host: string }[];
+      assert.equal(ads.find((a) => a.id === 'remote')?.host, 'mnas-remote-host');
+      assert.ok(w.lines.some((l) => l.includes(`worker remote on ${there}`)));
     } finally {
       await s.close();
     }
