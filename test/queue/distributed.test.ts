@@ -110,6 +110,13 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       for (const [id, by] of takes([w1, w2])) assert.equal(by.length, 1, `${id} taken once (by ${by.join(', ')})`);
       const start = events.find((e) => e.event === 'start');
       assert.match(start?.event === 'start' ? start.backend.trainer : '', /^queue redis:\/\/127\.0\.0\.1:\d+$/);
+      // `mnas workers`: who serves the queue, and the jobs per queue (all done now).
+      const listing = execFileSync(process.execPath, [CLI, 'workers', redis.url], { encoding: 'utf8' });
+      assert.match(listing, /^w1 .* local /m);
+      assert.match(listing, /^w2 .* none /m);
+      const trained = children.filter((c) => c.cachedFrom === undefined).length;
+      assert.match(listing, new RegExp(`^train\\s+0\\s+0\\s+0\\s+0\\s+${trained}$`, 'm'), listing);
+      assert.match(listing, new RegExp(`^latency-local\\s+0\\s+0\\s+0\\s+0\\s+${trained}$`, 'm'), listing);
       // The run folder is a normal one: the report reads it.
       const report = execFileSync(process.execPath, [CLI, 'report', res.dir], { encoding: 'utf8' });
       assert.match(report, /6\/6 children, 0 failed/);

@@ -2,7 +2,9 @@
 // a queue: hosts, backends, phones). The Redis options are shared with `mnas search --queue`.
 import type { Command } from 'commander';
 import { connectRedis, prefixOf, QueueConfigError, redactUrl, redisOptions, type RedisSettings, resolveUrl } from '../queue/connection';
+import { Queue } from 'bullmq';
 import { listWorkers, type WorkerAd } from '../queue/registry';
+import { latencyQueue, TRAIN_QUEUE } from '../queue/topology';
 import { QueueWorker, type QueueWorkerOptions } from '../queue/worker';
 import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';
 import { CliError } from './load';
@@ -80,13 +82,35 @@ async function runWorker(o: WorkerCliOptions): Promise<void> {
   log('stopped');
 }
 
-export function renderWorkers(ws: WorkerAd[], where: string): string {
-  if (ws.length === 0) return `no workers on ${where}: start one with \`mnas worker --redis ${where}\`.`;
+export interface QueueDepth { queue: string; waiting: number; active: number; delayed: number; failed: number; completed: number }
+
+export function renderWorkers(ws: WorkerAd[], where: string, depths: QueueDepth[] = []): string {
+  const jobs = depths.length
+    ? '\n\n' + table(['queue', 'waiting', 'active', 'retrying', 'failed', 'done (kept 7 days)'],
+      depths.map((d) => [d.queue, String(d.waiting), String(d.active), String(d.delayed), String(d.failed), String(d.completed)]), [false, true, true, true, true, true])
+    : '';
+  if (ws.length === 0) return `no workers on ${where}: start one with \`mnas worker --redis ${where}\`.${jobs}`;
   const rows = ws.map((w) => [
     w.id, w.backend ? `${w.concurrency} x ${w.backend} (${w.threads} thr)` : 'no training', String(w.cores), w.latency.join(', ') || 'none',
     w.devices.map((d) => `${d.serial} (${d.model})`).join(', '), `${Math.round((Date.now() - w.heartbeat) / 1000)} s ago`,
   ]);
-  return table(['worker', 'training', 'cores', 'latency', 'phones', 'heartbeat'], rows);
+  return table(['worker', 'training', 'cores', 'latency', 'phones', 'heartbeat'], rows) + jobs;
+}
+
+/** Jobs per queue: the training queue, local latency, and the phone models the workers advertise. */
+async function queueDepths(settings: RedisSettings, ws: WorkerAd[]): Promise<QueueDepth[]> {
+  const models = [...new Set(ws.flatMap((w) => w.devices.map((d) => d.model)))];
+  const names = [TRAIN_QUEUE, latencyQueue({ kind: 'local' }), ...models.map((model) => latencyQueue({ kind: 'adb', model }))];
+  const connection = { ...redisOptions(settings), maxRetriesPerRequest: 1 };
+  return Promise.all(names.map(async (name) => {
+    const q = new Queue(name, { connection, prefix: prefixOf(settings) });
+    try {
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+      return { queue: name, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
+    } finally {
+      await q.close();
+    }
+  }));
 }
 
 export async function workersCommand(url: string | undefined, o: RedisCliOptions & { json?: boolean }): Promise<string> {
@@ -94,7 +118,8 @@ export async function workersCommand(url: string | undefined, o: RedisCliOptions
   const redis = await connectRedis(settings, '[url]', { maxRetriesPerRequest: 1 }).catch((e: Error) => { throw new CliError(e.message); });
   try {
     const ws = await listWorkers(redis, prefixOf(settings));
-    return o.json ? JSON.stringify(ws, null, 2) : renderWorkers(ws, redactUrl(resolveUrl(settings)));
+    if (o.json) return JSON.stringify(ws, null, 2);
+    return renderWorkers(ws, redactUrl(resolveUrl(settings)), await queueDepths(settings, ws));
   } finally {
     redis.disconnect();
   }
