@@ -28,6 +28,7 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
   if (o.events && o.events !== 'ndjson') throw new CliError(`--events takes 'ndjson', got '${o.events}'.`);
   if (o.strategy && o.strategy !== 'rl' && o.strategy !== 'random') throw new CliError(`--strategy is 'rl' or 'random', got '${o.strategy}'.`);
   if (o.backend && !isTrainerBackend(o.backend)) throw new CliError(`--backend is 'torch', 'tfjs' or 'auto', got '${o.backend}'.`);
+  if (o.queue && o.workers !== undefined) throw new CliError('--workers sizes the local pool; with --queue, start `mnas worker --redis URL --concurrency N` on each machine instead.');
   if (!file && !o.resume) throw new CliError('give a .mnas file (`mnas search examples/search-quickstart.mnas`) or --resume RUN.');
   const controller = new AbortController();
   let interrupted = 0;
