@@ -125,3 +125,20 @@ export async function connectRedis(settings: RedisSettings, flag: string, extra:
   redis.options.retryStrategy = redisOptions(settings).retryStrategy;
   return redis;
 }
+
+/**
+ * Calls `say(message)` once when Redis goes away (with why) and once when it is back: a client
+ * reconnecting forever reports each try, which nobody wants to read.
+ */
+export function reportOutages(redis: Redis, say: (down: boolean, why: string) => void): void {
+  let down = false;
+  redis.on('error', (e: Error) => {
+    if (down) return;
+    down = true;
+    say(true, e.message);
+  });
+  redis.on('ready', () => {
+    if (down) say(false, '');
+    down = false;
+  });
+}

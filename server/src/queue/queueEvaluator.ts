@@ -17,7 +17,7 @@ import type { TrainProgress } from '../train/trainer';
 import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../search/evaluator';
 import { type LatencySource, openLatencySource } from '../search/latency';
 import { downloadArtifacts } from './artifacts';
-import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
+import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, reportOutages, resolveUrl } from './connection';
 import {
   checkLatencyResult, checkTrainResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
 } from './payload';
@@ -78,16 +78,9 @@ export class QueueEvaluator implements Evaluator {
     const inline = opts.latency.kind === 'profile' ? await openLatencySource(opts.latency, { baseDir: opts.baseDir }) : undefined;
     const ev = new QueueEvaluator(opts, redis, prefix, inline);
     // Redis away (restart, network): commands wait; say so once per outage.
-    let down = false;
-    redis.on('error', (e: Error) => {
-      if (down) return;
-      down = true;
-      opts.onWarning?.(`Redis at ${redactUrl(resolveUrl(opts))} is unreachable (${e.message}); the run waits for it.`);
-    });
-    redis.on('ready', () => {
-      if (down) opts.onWarning?.('Redis is back; the run continues.');
-      down = false;
-    });
+    reportOutages(redis, (down, why) => opts.onWarning?.(down
+      ? `Redis at ${redactUrl(resolveUrl(opts))} is unreachable (${why}); the run waits for it.`
+      : 'Redis is back; the run continues.'));
     await ev.queueFor(TRAIN_QUEUE);
     const ws = await ev.workers();
     if (!ws.some((w) => w.backend)) {

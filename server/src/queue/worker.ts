@@ -21,7 +21,7 @@ import { defaultCacheDir, prepareDataset } from '../train/datasets';
 import type { TrainerBackend } from '../train/createTrainer';
 import type { DataSpec } from '../train/trainer';
 import { TrainerPool } from '../train/trainerPool';
-import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, resolveUrl } from './connection';
+import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, reportOutages, resolveUrl } from './connection';
 import {
   checkLatencyJob, checkTrainJob, type DatasetRequest, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
 } from './payload';
@@ -87,29 +87,26 @@ export class QueueWorker {
     const url = redactUrl(resolveUrl(opts));
     const redis = await connectRedis(opts, '--redis');
     const cores = os.availableParallelism?.() ?? os.cpus().length;
-    const concurrency = opts.concurrency ?? Math.max(1, Math.floor(cores / 2));
-    const threads = opts.threads ?? Math.max(1, Math.floor(cores / Math.max(1, concurrency)));
     let pool: TrainerPool | undefined;
     let phones: WorkerDevice[] = [];
     try {
-      pool = concurrency > 0 ? await TrainerPool.start({ size: concurrency, threads, backend: opts.backend, python: opts.python, onWarning: opts.log }) : undefined;
+      pool = opts.concurrency === 0 ? undefined : await TrainerPool.start({ size: opts.concurrency, threads: opts.threads, backend: opts.backend, python: opts.python, onWarning: opts.log });
       phones = await findPhones(opts);
     } catch (e) {
       await pool?.close();
       redis.disconnect();
       throw e;
     }
+    const threads = pool?.threads ?? opts.threads ?? cores;
     const host = os.hostname();
-    const models = [...new Set(phones.map((d) => d.model))];
-    const latency = [...(opts.localLatency === false ? [] : ['local']), ...models.map((m) => `adb:${m}`)];
+    const models = modelsOf(phones);
+    const latency = latencyTargets(opts, models);
     const ad = {
       id: opts.id ?? `${host}-${process.pid}`, host, pid: process.pid, started: new Date().toISOString(),
       backend: pool ? pool.backend : null, cores, concurrency: pool ? pool.size : 0, threads, latency, devices: phones, version: VERSION,
     };
     const w = new QueueWorker(opts, ad, redis, pool, phones, prefix);
-    let down = false;
-    redis.on('error', (e: Error) => { if (!down) opts.log?.(`Redis at ${url} is unreachable (${e.message}); waiting for it`); down = true; });
-    redis.on('ready', () => { if (down) opts.log?.('Redis is back'); down = false; });
+    reportOutages(redis, (down, why) => opts.log?.(down ? `Redis at ${url} is unreachable (${why}); waiting for it` : 'Redis is back'));
     try {
       w.listen(prefix, models);
       w.withdraw = await advertise(redis, prefix, ad);
@@ -154,7 +151,7 @@ export class QueueWorker {
 
   /** Takes latency jobs for this phone model, as many at once as this host has such phones. */
   private servePhones(model: string): void {
-    const target = `adb:${model}`;
+    const target = phoneTarget(model);
     const n = this.phones.filter((d) => d.model === model).length;
     const w = this.byTarget.get(target);
     if (!w) this.addQueue(target, latencyQueue({ kind: 'adb', model }), n, (job) => this.time(job));
@@ -166,18 +163,20 @@ export class QueueWorker {
 
   /** What this host serves now: the advertisement follows the phones (the heartbeat publishes it). */
   private advertisePhones(): void {
-    const models = [...new Set(this.phones.map((d) => d.model))];
     this.ad.devices = this.phones;
-    this.ad.latency = [...(this.opts.localLatency === false ? [] : ['local']), ...models.map((m) => `adb:${m}`)];
+    this.ad.latency = latencyTargets(this.opts, modelsOf(this.phones));
   }
 
   /** Stops taking a phone model's jobs (no phone of it left here); they go to other hosts. */
   private dropModel(model: string, why: string): void {
-    const target = `adb:${model}`;
-    void this.byTarget.get(target)?.pause(true);
     this.phones = this.phones.filter((d) => d.model !== model);
     this.advertisePhones();
-    this.retire(target);
+    this.retire(phoneTarget(model));
+    this.stopServing(model, why);
+  }
+
+  private stopServing(model: string, why: string): void {
+    void this.byTarget.get(phoneTarget(model))?.pause(true);
     this.opts.log?.(`no ${model} left on this host (${why}): its latency jobs go to other workers until one is back`);
   }
 
@@ -206,13 +205,12 @@ export class QueueWorker {
     this.phones = now;
     for (const m of models) {
       if (key(before, m) === key(now, m)) continue;
-      this.retire(`adb:${m}`);
+      this.retire(phoneTarget(m));
       if (now.some((d) => d.model === m)) {
         this.servePhones(m);
         this.opts.log?.(`serving ${m}: ${key(now, m)}`);
       } else {
-        void this.byTarget.get(`adb:${m}`)?.pause(true);
-        this.opts.log?.(`no ${m} left on this host (unplugged): its latency jobs go to other workers until one is back`);
+        this.stopServing(m, 'unplugged');
       }
     }
     this.advertisePhones();
@@ -315,6 +313,14 @@ export class QueueWorker {
     })();
     return this.closing;
   }
+}
+
+const phoneTarget = (model: string) => describeTarget({ kind: 'adb', model });
+const modelsOf = (phones: WorkerDevice[]) => [...new Set(phones.map((d) => d.model))];
+
+/** The latency targets a worker serves: "local" unless --no-local-latency, and "adb:MODEL" per phone model. */
+function latencyTargets(opts: QueueWorkerOptions, models: string[]): string[] {
+  return [...(opts.localLatency === false ? [] : [describeTarget({ kind: 'local' })]), ...models.map(phoneTarget)];
 }
 
 function validated<T>(f: () => T): T {

@@ -2,7 +2,6 @@
 // full-size network for LAT(m). The local implementation is a pool of PyTorch worker
 // processes sized to the machine; the queue-backed one (queue/queueEvaluator.ts) hands the
 // same jobs to `mnas worker` processes on other machines through Redis.
-import * as os from 'node:os';
 import PQueue from 'p-queue';
 import type { Arch } from '../language/arch';
 import type { LatencySource as LatencySetting } from '../language/searchConfig';
@@ -76,12 +75,9 @@ export class LocalEvaluator implements Evaluator {
   ) {}
 
   static async start(opts: LocalEvaluatorOptions): Promise<LocalEvaluator> {
-    const cores = os.availableParallelism?.() ?? os.cpus().length;
-    const n = opts.backend === 'tfjs' ? 1 : Math.max(1, opts.workers ?? Math.max(1, Math.floor(cores / 2)));
-    const threads = opts.threads ?? Math.max(1, Math.floor(cores / n));
     const latency = await openLatencySource(opts.latency, { python: opts.python, repeats: opts.latencyRepeats, baseDir: opts.baseDir });
     try {
-      const pool = await TrainerPool.start({ size: n, threads, backend: opts.backend, python: opts.python, onWarning: opts.onWarning });
+      const pool = await TrainerPool.start({ size: opts.workers, threads: opts.threads, backend: opts.backend, python: opts.python, onWarning: opts.onWarning });
       return new LocalEvaluator(opts, pool, latency);
     } catch (e) {
       await latency.close();

@@ -2,6 +2,7 @@
 // one child per trainer at a time. A trainer that dies mid-child (killed, out of memory) is
 // replaced by a fresh one and the child fails with TrainerDiedError; whoever owns the retry
 // policy (the local evaluator, or BullMQ's attempts in a queue worker) decides what comes next.
+import * as os from 'node:os';
 import PQueue from 'p-queue';
 import { createTrainer, type TrainerBackend } from './createTrainer';
 import type { Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
@@ -9,9 +10,10 @@ import type { Trainer, TrainProgress, TrainRequest, TrainResult } from './traine
 export class TrainerDiedError extends Error {}
 
 export interface TrainerPoolOptions {
-  size: number;
-  /** Intra-op threads per trainer. */
-  threads: number;
+  /** Trainers (children at once); default one per 2 cores; tfjs: always 1. */
+  size?: number;
+  /** Intra-op threads per trainer; default cores / size. */
+  threads?: number;
   backend?: TrainerBackend;
   python?: string;
   onWarning?: (message: string) => void;
@@ -30,10 +32,12 @@ export class TrainerPool {
   }
 
   static async start(opts: TrainerPoolOptions): Promise<TrainerPool> {
+    const cores = os.availableParallelism?.() ?? os.cpus().length;
     // tfjs trains in this process on one engine: one trainer.
-    const size = opts.backend === 'tfjs' ? 1 : Math.max(1, opts.size);
-    const trainers = await Promise.all(Array.from({ length: size }, () => TrainerPool.newTrainer(opts)));
-    return new TrainerPool({ ...opts, size }, trainers);
+    const size = opts.backend === 'tfjs' ? 1 : Math.max(1, opts.size ?? Math.floor(cores / 2));
+    const sized = { ...opts, size, threads: opts.threads ?? Math.max(1, Math.floor(cores / size)) };
+    const trainers = await Promise.all(Array.from({ length: size }, () => TrainerPool.newTrainer(sized)));
+    return new TrainerPool(sized, trainers);
   }
 
   private static newTrainer(opts: TrainerPoolOptions): Promise<Trainer> {
@@ -41,11 +45,11 @@ export class TrainerPool {
   }
 
   get size(): number {
-    return this.opts.size;
+    return this.opts.size!;
   }
 
   get threads(): number {
-    return this.opts.threads;
+    return this.opts.threads!;
   }
 
   get backend(): string {
