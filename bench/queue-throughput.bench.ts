@@ -11,7 +11,7 @@ import { decisions as spaceDecisions, sample } from '../server/src/language/spac
 import { redisOptions } from '../server/src/queue/connection';
 import { runSearch, type SearchOptions, type SearchResult } from '../server/src/search/engine';
 import { LocalEvaluator } from '../server/src/search/evaluator';
-import { Rng } from '../server/src/search/rng';
+import { Rng } from '../server/src/util/rng';
 import { loadSearch } from '../server/src/search/searchInput';
 import { redisMissing, startRedis, startWorker, type RedisHandle, type WorkerProcess, writeSearch } from '../test/fixtures/queue/harness';
 import { type BenchResult, type Metric, report, round, summarize } from './lib/result';

@@ -5,7 +5,7 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { costOf } from '../server/src/cost/model';
-import { loadTf } from '../server/src/search/backend';
+import { loadTf } from '../server/src/platform/tfjs';
 import { runSearch } from '../server/src/search/engine';
 import type { ChildEvaluation, ChildJob, Evaluator } from '../server/src/search/evaluator';
 import { type BenchResult, type Metric, report, round } from './lib/result';

@@ -5,11 +5,11 @@
 // a short loop on a controller of the same space and settings for more repeats.
 import { loadSearch } from '../server/src/search/searchInput';
 import { decisions as spaceDecisions } from '../server/src/language/space';
-import { loadTf } from '../server/src/search/backend';
+import { loadTf } from '../server/src/platform/tfjs';
 import { Controller } from '../server/src/search/controller';
 import { runSearch } from '../server/src/search/engine';
 import { LocalEvaluator } from '../server/src/search/evaluator';
-import { Rng } from '../server/src/search/rng';
+import { Rng } from '../server/src/util/rng';
 import { type BenchResult, type Metric, report, round, summarize, time } from './lib/result';
 import { deriveQuickstart, LoadSampler, loadavg, pythonFacts, runsDir, useBenchCache } from './lib/search';
 

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { parseBenchmarkOutput, parseStatLine, BenchmarkOutputError } from '../../server/src/device/adb/benchmarkOutput';
 import { shJoin, shQuote } from '../../server/src/device/adb/quote';
 import { bigCores, coreMask, parseProbe } from '../../server/src/device/adb/deviceInfo';
-import { summarizeMs } from '../../server/src/device/adb/stats';
+import { summarizeMs } from '../../server/src/util/timing';
 import { DeviceFs } from '../fixtures/loopback-device/deviceFs';
 import { Shell } from '../fixtures/loopback-device/shell';
 import * as fs from 'node:fs';

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AdbClient } from '../../server/src/device/adb/client';
 import { DevicePool } from '../../server/src/device/adb/pool';
-import { AdbLatency } from '../../server/src/device/adbLatency';
+import { AdbLatency } from '../../server/src/latency/adbLatency';
 import type { Arch } from '../../server/src/language/arch';
 import { connectDevice, startAdbServer, startLoopbackDevice, tfliteRuntimePath, waitForState, type AdbServer, type LoopbackHandle } from '../fixtures/loopback-device/harness';
 import { convModelBytes, writeConvModel, writeFakeBenchmarkBinary } from '../fixtures/loopback-device/models';

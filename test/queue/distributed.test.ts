@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Job, Queue } from 'bullmq';
 import { runSearch, type SearchEvent } from '../../server/src/search/engine';
-import { readJournal } from '../../server/src/search/journal';
+import { readJournal } from '../../server/src/util/journal';
 import type { ChildRecord, FailedRecord } from '../../server/src/search/runFolder';
 import { runQueueId } from '../../server/src/queue/topology';
 import { QueueEvaluator } from '../../server/src/queue/queueEvaluator';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { calibrate, journalOf, spaceUnits } from '../../server/src/cost/latency/calibration';
+import { calibrate, journalOf, spaceUnits } from '../../server/src/latency/calibration';
 import { estimate } from '../../server/src/cost/latency/estimate';
 import { compile, readProfile } from '../../server/src/cost/latency/profile';
 import { calibrateCommand } from '../../server/src/cli/calibrate';
@@ -14,9 +14,9 @@ import { load } from '../../server/src/cli/load';
 import type { SpaceEntry } from '../../server/src/language/analysis';
 import { toArch } from '../../server/src/language/arch';
 import { sample } from '../../server/src/language/space';
-import { readJournal } from '../../server/src/search/journal';
-import { LocalTorchLatency } from '../../server/src/search/latency';
-import { ProfileLatency } from '../../server/src/device/profileLatency';
+import { readJournal } from '../../server/src/util/journal';
+import { LocalTorchLatency } from '../../server/src/latency/torchLatency';
+import { ProfileLatency } from '../../server/src/latency/profileLatency';
 
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'tiny-search.mnas');
 

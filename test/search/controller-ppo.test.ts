@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as TfTypes from '@tensorflow/tfjs';
-import { loadTf } from '../../server/src/search/backend';
+import { loadTf } from '../../server/src/platform/tfjs';
 import { Controller, gatherRows, lstmSequence, packHeads, type Decision } from '../../server/src/search/controller';
 import { ppoLoss, ppoSurrogate, ppoSurrogateTensor } from '../../server/src/search/ppo';
-import { Rng } from '../../server/src/search/rng';
+import { Rng } from '../../server/src/util/rng';
 import { decisions, sample, type ResolvedSpace } from '../../server/src/language/space';
 import type { SpaceEntry } from '../../server/src/language/analysis';
 import { analyzeText } from '../helpers/analyze';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadTf } from '../../server/src/search/backend';
+import { loadTf } from '../../server/src/platform/tfjs';
 import { Controller, CONTROLLER_DEFAULTS, type Decision } from '../../server/src/search/controller';
-import { Rng } from '../../server/src/search/rng';
+import { Rng } from '../../server/src/util/rng';
 
 // Small spaces and a small LSTM keep this file fast on the cpu backend; the defaults
 // (hidden 100) are exercised by the determinism and JSON tests.

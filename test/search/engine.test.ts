@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runSearch, type SearchEvent } from '../../server/src/search/engine';
-import { readJournal } from '../../server/src/search/journal';
+import { readJournal } from '../../server/src/util/journal';
 import type { ChildRecord, RunInfo } from '../../server/src/search/runFolder';
 import { analyzeText } from '../helpers/analyze';
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Journal, JournalError, readJournal, writeAtomic } from '../../server/src/search/journal';
+import { writeAtomic } from '../../server/src/util/atomicWrite';
+import { Journal, JournalError, readJournal } from '../../server/src/util/journal';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-journal-'));
 

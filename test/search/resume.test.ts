@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { readJournal } from '../../server/src/search/journal';
+import { readJournal } from '../../server/src/util/journal';
 import { execFileSync } from 'node:child_process';
 
 const FIXTURE = path.resolve('test/fixtures/tiny-search.mnas');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../server/src/search/rng';
+import { Rng } from '../../server/src/util/rng';
 
 const draw = (r: Rng, n: number) => Array.from({ length: n }, () => r.next());
 

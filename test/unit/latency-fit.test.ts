@@ -1,9 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitLinear, solve, trimmedMean } from '../../server/src/cost/latency/fit';
-import { accuracyOf, fitFallback, fitOverhead } from '../../server/src/cost/latency/calibration';
+import { fitLinear, solve } from '../../server/src/cost/latency/fit';
+import { trimmedMean } from '../../server/src/util/timing';
+import { accuracyOf, fitFallback, fitOverhead } from '../../server/src/latency/calibration';
 import { FEATURES, type Unit } from '../../server/src/cost/latency/keys';
-import { Rng } from '../../server/src/search/rng';
+import { Rng } from '../../server/src/util/rng';
 
 describe('least squares for the fallback', () => {
   test('solve() and a singular system', () => {

@@ -8,8 +8,8 @@ import { toArch } from '../../server/src/language/arch';
 import { decisions, sample } from '../../server/src/language/space';
 import { costOf } from '../../server/src/cost/model';
 import { layerKey, unitArch, unitsOf } from '../../server/src/cost/latency/keys';
-import { atResolution, spaceUnits } from '../../server/src/cost/latency/calibration';
-import { Rng } from '../../server/src/search/rng';
+import { atResolution, spaceUnits } from '../../server/src/latency/calibration';
+import { Rng } from '../../server/src/util/rng';
 
 const EX = path.resolve(import.meta.dirname, '..', '..', 'examples');
 const read = (f: string) => fs.readFileSync(path.join(EX, f), 'utf8');

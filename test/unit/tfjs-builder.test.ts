@@ -8,7 +8,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { costOf } from '../../server/src/cost/model';
 import type { ActName, OpName, SkipName } from '../../server/src/language/ast';
 import { type Arch, type BlockArch, roundFilters } from '../../server/src/language/arch';
-import type { Tf } from '../../server/src/search/backend';
+import type { Tf } from '../../server/src/platform/tfjs';
 import { mulberry32 } from '../../server/src/train/datasets';
 import { BN_EPSILON, buildTfjsModel } from '../../server/src/train/tfjsBuilder';
 import { loadPureTf } from '../../server/src/train/tfjsTrainer';

@@ -4,14 +4,15 @@
 // measurements go to PROFILE.json.journal and a re-run reuses them.
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { calibrate, type CalibrationResult, journalOf, spaceUnits, atResolution } from '../cost/latency/calibration';
+import { calibrate, type CalibrationResult, journalOf, spaceUnits, atResolution } from '../latency/calibration';
 import { userProfileDir } from '../cost/latency/store';
 import type { SpaceEntry } from '../language/analysis';
 import type { ResolvedSpace } from '../language/space';
-import { LocalTorchLatency, type LatencySource, type LocalLatencyOptions } from '../search/latency';
+import type { LatencySource, LocalLatencyOptions } from '../latency/source';
+import { LocalTorchLatency } from '../latency/torchLatency';
 import { CliError, load } from './load';
-import { AdbLatency } from '../device/adbLatency';
-import { TfliteLatency } from '../device/tfliteLatency';
+import { AdbLatency } from '../latency/adbLatency';
+import { TfliteLatency } from '../latency/tfliteLatency';
 
 export interface CalibrateCliOptions {
   device: string;

@@ -11,7 +11,7 @@ import type { ModelEntry } from '../language/analysis';
 import { costOf } from '../cost/model';
 import { exportWithWorker, torchForward } from '../device/tflite/index';
 import { loadTflite } from '../device/tfliteRuntime';
-import { readJournal } from '../search/journal';
+import { readJournal } from '../util/journal';
 import { runPaths, type ChildRecord, type RunInfo } from '../search/runFolder';
 import { TorchTrainer } from '../train/torchTrainer';
 import { mulberry32 } from '../train/datasets';

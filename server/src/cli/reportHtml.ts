@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readJournal } from '../search/journal';
+import { readJournal } from '../util/journal';
 import { childDetail, type ChildDetail, prepareReport, type ReportData, type ReportRunInfo, type RunStatus } from '../search/reportData';
 import { type ChildRecord, runPaths } from '../search/runFolder';
-import { findUp } from '../train/locate';
+import { findUp } from '../platform/locate';
 import { CliError } from './load';
 
 export const WEBVIEW_BUNDLE = path.join('dist', 'webview', 'results.js');

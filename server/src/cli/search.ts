@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import { runSearch, type SearchEvent, type SearchOptions } from '../search/engine';
-import { readJournal } from '../search/journal';
+import { readJournal } from '../util/journal';
 import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search/runFolder';
 import { CliError } from './load';
 import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';

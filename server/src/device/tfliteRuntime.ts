@@ -31,8 +31,8 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import { DecodeError, decodeModel } from './tflite/schema';
-import { startDirs } from '../train/locate';
-import { trimmedMean } from '../cost/latency/fit';
+import { startDirs } from '../platform/locate';
+import { trimmedMean } from '../util/timing';
 
 export const TFLITE_PACKAGE = '@tensorflow/tfjs-tflite';
 export const TFLITE_PACKAGE_VERSION = '0.0.1-alpha.10';

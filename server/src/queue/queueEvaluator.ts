@@ -15,7 +15,8 @@ import type { Arch } from '../language/arch';
 import type { LatencySource as LatencySetting } from '../language/searchConfig';
 import type { TrainProgress } from '../train/trainer';
 import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../search/evaluator';
-import { type LatencySource, openLatencySource } from '../search/latency';
+import { openLatencySource } from '../latency/open';
+import type { LatencySource } from '../latency/source';
 import { downloadArtifacts } from './artifacts';
 import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, reportOutages, resolveUrl } from './connection';
 import {

@@ -14,8 +14,8 @@ import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AdbClient, parseServerAddress } from '../device/adb/client';
 import type { BenchOptions } from '../device/adb/bench';
-import type { LatencySource } from '../search/latency';
-import { openLatencySource } from '../search/latency';
+import type { LatencySource } from '../latency/source';
+import { openLatencySource } from '../latency/open';
 import { trainSummary } from '../search/evaluator';
 import { defaultCacheDir, prepareDataset } from '../train/datasets';
 import type { TrainerBackend } from '../train/createTrainer';
@@ -271,7 +271,7 @@ export class QueueWorker {
       if (t.kind === 'adb' && phones.length === 0) throw new Error(`no ${t.model} on ${this.ad.host} any more; the job goes back to the queue`);
       const source = t.kind === 'local'
         ? openLatencySource({ kind: 'local' }, { python: this.opts.python })
-        : import('../device/adbLatency').then(({ AdbLatency }) => AdbLatency.open(phones[0].serial, {
+        : import('../latency/adbLatency').then(({ AdbLatency }) => AdbLatency.open(phones[0].serial, {
           ...this.opts.bench, adb: this.opts.adb, binary: this.opts.binary, python: this.opts.python, only: phones.map((d) => d.serial), log: this.opts.log,
         }));
       const fresh = { source, busy: 0, stale: false };

@@ -7,9 +7,9 @@
 // its moments are part of `toJSON()`. A killed search resumes exactly from
 // `Controller.fromJSON(tf, json)` plus the journaled `rng.state`.
 import type * as TfTypes from '@tensorflow/tfjs';
-import type { Tf } from './backend';
+import type { Tf } from '../platform/tfjs';
 import { ppoSurrogateTensor } from './ppo';
-import type { Rng } from './rng';
+import type { Rng } from '../util/rng';
 
 type Tensor = TfTypes.Tensor;
 type Tensor1D = TfTypes.Tensor1D;

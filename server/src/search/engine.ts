@@ -12,12 +12,13 @@ import { costOf } from '../cost/model';
 import { prepareDataset } from '../train/datasets';
 import type { DataSpec, TrainRecipe } from '../train/trainer';
 import type { TrainerBackend } from '../train/createTrainer';
-import { loadTf } from './backend';
+import { loadTf } from '../platform/tfjs';
 import { Controller } from './controller';
 import { ChildFailedError, type Evaluator, LocalEvaluator } from './evaluator';
-import { Journal, readJournal, writeAtomic } from './journal';
+import { writeAtomic } from '../util/atomicWrite';
+import { Journal, readJournal } from '../util/journal';
 import { reward as rewardOf } from './reward';
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 import {
   type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, RUN_FORMAT, type RunInfo, runPaths,
   type UpdateRecord, writeSummaries,

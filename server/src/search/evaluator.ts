@@ -9,7 +9,9 @@ import type { DatasetRequest } from '../queue/payload';
 import type { TrainerBackend } from '../train/createTrainer';
 import type { DataSpec, TrainProgress, TrainRecipe, TrainResult } from '../train/trainer';
 import { TrainerDiedError, TrainerPool } from '../train/trainerPool';
-import { type LatencyMeasurement, type LatencySource, openLatencySource } from './latency';
+import { openLatencySource } from '../latency/open';
+import type { LatencySource } from '../latency/source';
+import type { LatencyMeasurement } from '../util/timing';
 
 export interface ChildJob {
   id: number;

@@ -3,7 +3,7 @@
 // and the loss is its negation. `ppoSurrogate` / `ppoLoss` are the scalar reference (tests check
 // them by hand); `ppoSurrogateTensor` is the same formula on tf tensors, used by the controller.
 import type * as TfTypes from '@tensorflow/tfjs';
-import type { Tf } from './backend';
+import type { Tf } from '../platform/tfjs';
 
 /** min(r A, clip(r, 1-eps, 1+eps) A) with r = exp(newLogProb - oldLogProb): to be maximised. */
 export function ppoSurrogate(newLogProb: number, oldLogProb: number, advantage: number, clip: number): number {

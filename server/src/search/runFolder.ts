@@ -7,7 +7,7 @@ import type { ModelSpec } from '../language/arch';
 import type { ResolvedSpace } from '../language/space';
 import type { SearchConfig } from '../language/searchConfig';
 import { printModel } from '../language/print';
-import { writeAtomic } from './journal';
+import { writeAtomic } from '../util/atomicWrite';
 
 export const RUN_FORMAT = 'mnas-run';
 

@@ -17,7 +17,7 @@ import { checkCifarSizes, encodeCifar, scanCifar } from './datasets/cifar10';
 import { checkFolderSize, encodeImageFolder, scanImageFolder } from './datasets/folder';
 import { type Picked, stratifiedSplit } from './datasets/split';
 import { type EncodedDataset, writeDataset } from './datasets/write';
-import { findUp } from './locate';
+import { findUp } from '../platform/locate';
 import type { DataSpec } from './trainer';
 
 export { allocate, mulberry32, stratifiedSplit } from './datasets/split';

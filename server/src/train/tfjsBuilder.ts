@@ -20,7 +20,7 @@ import type { LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import { costOf, type Shape, seWidth } from '../cost/model';
 import type { ActName } from '../language/ast';
 import type { Arch } from '../language/arch';
-import type { Tf } from '../search/backend';
+import type { Tf } from '../platform/tfjs';
 import { mulberry32 } from './datasets/split';
 
 /** TF MnasNet's BN epsilon (the PyTorch worker uses the same). */

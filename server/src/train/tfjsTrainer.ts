@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import type { Arch } from '../language/arch';
-import { loadTf, type Tf, type TfRuntime } from '../search/backend';
+import { loadTf, type Tf, type TfRuntime } from '../platform/tfjs';
 import { DATASET_FORMAT } from './datasets/write';
 import { mulberry32 } from './datasets/split';
 import { buildTfjsModel } from './tfjsBuilder';

@@ -3,12 +3,12 @@
 // child at a time; requests queue in the worker in the order sent.
 import { spawn } from 'node:child_process';
 import type { Arch } from '../language/arch';
-import { LineRpc, type Reply } from './lineRpc';
-import { workerPythonPath } from './locate';
-import { findPython } from './python';
+import { LineRpc, type Reply } from '../platform/lineRpc';
+import { workerPythonPath } from '../platform/locate';
+import { findPython } from '../platform/python';
 import type { HelloInfo, Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
 
-export { findPython, TORCH_FIX } from './python';
+export { findPython, TORCH_FIX } from '../platform/python';
 
 export interface TorchTrainerOptions {
   /** Interpreter; default findPython() (MNAS_PYTHON, /usr/bin/python3, python3). */

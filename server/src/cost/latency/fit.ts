@@ -78,11 +78,3 @@ export function dot(a: readonly number[], b: readonly number[]): number {
   for (let i = 0; i < a.length; i++) s += a[i] * (b[i] ?? 0);
   return s;
 }
-
-/** Trimmed mean: `cut` of the samples dropped at each end (default 10%). */
-export function trimmedMean(samples: readonly number[], cut = 0.1): number {
-  const s = [...samples].sort((a, b) => a - b);
-  const k = Math.floor(s.length * cut);
-  const kept = s.slice(k, s.length - k);
-  return kept.reduce((a, v) => a + v, 0) / Math.max(1, kept.length);
-}

@@ -3,7 +3,7 @@
 // reads. Format reference: docs/device.md, "Latency predictor and profiles".
 import * as fs from 'node:fs';
 import Ajv, { type ErrorObject } from 'ajv';
-import { fieldOf } from '../../schema';
+import { fieldOf } from '../../util/schema';
 import { FEATURES, UNIT_KINDS, type UnitKind } from './keys';
 
 export const PROFILE_FORMAT = 'mnas-device-profile';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import builtinJson from '../../../../profiles/pixel1-published.json' with { type: 'json' };
-import { findUp } from '../../train/locate';
+import { findUp } from '../../platform/locate';
 import { checkProfile, compile, type CompiledProfile, ProfileError, readProfile } from './profile';
 
 export const BUILTIN_PROFILE = 'pixel1-published';

@@ -11,8 +11,8 @@ import type { DeviceInfo } from './deviceInfo';
 import { AdbError } from './errors';
 import { BenchmarkOutputError, parseBenchmarkOutput, type BenchmarkOutput } from './benchmarkOutput';
 import { shJoin, shQuote } from './quote';
-import { summarizeMs } from './stats';
-import type { LatencyMeasurement } from '../../search/latency';
+import { summarizeMs } from '../../util/timing';
+import type { LatencyMeasurement } from '../../util/timing';
 
 export interface BenchOptions {
   /** TFLite benchmark_model for the phone's ABI: a file, or a folder with ABI/benchmark_model (default MNAS_BENCHMARK_MODEL). */

@@ -1,12 +1,13 @@
 // LAT(m) from the real TFLite runtime on this machine: the full-size arch is exported with
 // seeded random weights (the worker's `export`; latency does not depend on the values) and
 // timed in the wasm TFLite runtime with XNNPACK, 1 thread (the paper times one big core).
-// Wiring (search/latency.ts, `openLatencySource`): `TfliteLatency.start(opts)`.
+// Wiring (open.ts, `openLatencySource`, case 'local'): `TfliteLatency.start(opts)`.
 import type { Arch } from '../language/arch';
-import type { LatencyMeasurement, LatencySource } from '../search/latency';
+import type { LatencySource } from './source';
+import type { LatencyMeasurement } from '../util/timing';
 import { TorchTrainer } from '../train/torchTrainer';
-import { exportWithWorker } from './tflite/index';
-import { loadTflite, timeTflite } from './tfliteRuntime';
+import { exportWithWorker } from '../device/tflite/index';
+import { loadTflite, timeTflite } from '../device/tfliteRuntime';
 
 export interface TfliteLatencyOptions {
   python?: string;

@@ -5,7 +5,8 @@ import type { Arch } from '../language/arch';
 import { estimate } from '../cost/latency/estimate';
 import type { CompiledProfile } from '../cost/latency/profile';
 import { loadProfile } from '../cost/latency/store';
-import type { LatencyMeasurement, LatencySource } from '../search/latency';
+import type { LatencySource } from './source';
+import type { LatencyMeasurement } from '../util/timing';
 
 export class ProfileLatency implements LatencySource {
   readonly name: string;

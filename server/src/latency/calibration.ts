@@ -7,16 +7,18 @@
 // and a re-run reuses what was measured.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { blockArch, toArch, type BlockSpec, type ModelSpec } from '../../language/arch';
-import { type BlockChoices, decisions, factorFilters, type ResolvedSpace, sample } from '../../language/space';
-import type { LatencyMeasurement, LatencySource } from '../../search/latency';
-import { Journal, writeAtomic } from '../../search/journal';
-import { Rng } from '../../search/rng';
-import { blockCost, costOf, type Shape } from '../model';
-import { fitLinear } from './fit';
-import { FEATURES, headUnit, layerUnit, stemUnit, type Unit, UNIT_KINDS, unitArch, type UnitKind } from './keys';
-import { compile, type DeviceProfile, type KindFit, type ModelCheck, PROFILE_FORMAT, PROFILE_VERSION, type TableEntry } from './profile';
-import { estimate } from './estimate';
+import { blockArch, toArch, type BlockSpec, type ModelSpec } from '../language/arch';
+import { type BlockChoices, decisions, factorFilters, type ResolvedSpace, sample } from '../language/space';
+import type { LatencySource } from './source';
+import type { LatencyMeasurement } from '../util/timing';
+import { writeAtomic } from '../util/atomicWrite';
+import { Journal } from '../util/journal';
+import { Rng } from '../util/rng';
+import { blockCost, costOf, type Shape } from '../cost/model';
+import { fitLinear } from '../cost/latency/fit';
+import { FEATURES, headUnit, layerUnit, stemUnit, type Unit, UNIT_KINDS, unitArch, type UnitKind } from '../cost/latency/keys';
+import { compile, type DeviceProfile, type KindFit, type ModelCheck, PROFILE_FORMAT, PROFILE_VERSION, type TableEntry } from '../cost/latency/profile';
+import { estimate } from '../cost/latency/estimate';
 
 /** Every concrete block a block's choices allow, activation choices included. */
 function* blockVariants(base: BlockSpec, c: BlockChoices): Generator<BlockSpec> {

@@ -1,17 +1,18 @@
 // LAT(m) from phones over adb (`latency adb SERIAL`): each Arch is exported to .tflite and timed
 // with TFLite's benchmark_model on a pool of phones of the same model as SERIAL (pool.ts: jobs
-// spread over the devices, requeued when one disappears).
-// Wiring (search/latency.ts, `openLatencySource`, case 'adb'): `AdbLatency.open(setting.serial, opts)`.
+// spread over the devices, requeued when one disappears; device/adb/).
+// Wiring (open.ts, `openLatencySource`, case 'adb'): `AdbLatency.open(setting.serial, opts)`.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Arch } from '../language/arch';
-import type { LatencyMeasurement, LatencySource } from '../search/latency';
+import type { LatencySource } from './source';
+import type { LatencyMeasurement } from '../util/timing';
 import { TorchTrainer } from '../train/torchTrainer';
-import { AdbClient, parseServerAddress } from './adb/client';
-import type { BenchOptions, BenchResult } from './adb/bench';
-import { DevicePool } from './adb/pool';
-import { exportWithWorker } from './tflite/index';
+import { AdbClient, parseServerAddress } from '../device/adb/client';
+import type { BenchOptions, BenchResult } from '../device/adb/bench';
+import { DevicePool } from '../device/adb/pool';
+import { exportWithWorker } from '../device/tflite/index';
 
 export type ToTflite = (arch: Arch) => Promise<Uint8Array | string>;
 
