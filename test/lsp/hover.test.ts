@@ -109,6 +109,36 @@ describe('hover on models, spaces, choices, settings and keywords', { timeout: 3
     assert.match((await hoverText(uri, A1.replace('b1 { sepconv k3 s1 f16 x1 skip', 'b1 { sepconv k3 s1 f16 x1 sk<|>ip')))!, /residual shortcut/);
   });
 
+  test('the value of `input` shows the shape and what the model costs at it', async () => {
+    const md = await hoverText(exampleUri('mnasnet-a1.mnas'), A1.replace('input 224x224x3', 'input 224x<|>224x3'));
+    assert.match(md!, /\*\*input 224x224x3\*\*: height 224, width 224, 3 channels/);
+    assert.match(md!, /150,528 values per image/);
+    assert.match(md!, /costs \*\*311,579,072\*\* mult-adds \(311\.6M\)/);
+    assert.match(md!, /Feature maps: 224x224x3 -> 112x112x32 \(stem\) -> 7x7x320 \(b7\) -> 1x1x1000 \(output\)/);
+  });
+
+  test('a position that is not whole numbers is refused with InvalidParams, and the server lives on', async () => {
+    const uri = exampleUri('mnasnet-a1.mnas');
+    await client.open(uri, A1);
+    for (const position of [{ line: 1.5, character: 0 }, { line: 0, character: -1 }, { line: '1', character: 0 }]) {
+      await assert.rejects(client.request('textDocument/hover', { textDocument: { uri }, position }), (e: { code: number; message: string }) => {
+        assert.equal(e.code, -32602);
+        assert.match(e.message, /whole numbers/);
+        return true;
+      });
+    }
+    await assert.rejects(client.request('textDocument/completion', { textDocument: { uri }, position: { line: 2.5, character: 1 } }), { code: -32602 });
+    assert.ok(await client.request('textDocument/hover', { textDocument: { uri }, position: { line: 1, character: 8 } }) !== undefined);
+  });
+
+  test('a refused layer delta is never built: the hover says it is not valid, at once', async () => {
+    const uri = 'file:///virtual/big-delta.mnas';
+    const text = example('search-quickstart.mnas').replace('block b2 { x + [-1, 0, 1] }', 'block b2 { x + [-1, 0, <|>10000000] }');
+    const md = await hoverText(uri, text);
+    assert.match(md!, /\*\*▶ x \+ 10000000\*\* \| not valid: Layer delta 10000000 must be a whole number within \+-256/);
+    assert.match(md!, /\| x \+ 0 \(x2\) \| `28x28x16 -> 14x14x24` \| 13,968 \|/);
+  });
+
   test('nothing to say on whitespace or inside a comment', async () => {
     assert.equal(await hoverText('file:///virtual/empty.mnas', '// a <|>comment\n\n'), null);
   });

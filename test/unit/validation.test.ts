@@ -209,3 +209,13 @@ test('search dataset errors: paths, channels, sizes', () => {
   assert.match(p[0].message, /Did you mean `cifar10`/);
   ds('dataset ⟦"imgs"⟧', ['bad-setting']);
 });
+
+test('multipliers cannot scale a checked value past its limit: depth over 256 layers, width over 65536 filters', () => {
+  const deep = expectProblems('model A { input 8x8x1 depth ⟦16⟧ block b1 { conv f8 x16 } block b2 { conv f8 x17 } }', ['too-large']);
+  assert.match(deep[0].message, /Depth 16 gives block `b2` 272 layers, over the limit of 256/);
+  const wide = expectProblems('model A { input 8x8x1 width ⟦2⟧ stem conv k3 f40000 block b1 { conv f8 } }', ['too-large']);
+  assert.match(wide[0].message, /Width 2 gives the stem 80000 filters/);
+  // A space's deltas and factors count the skeleton's multipliers too.
+  const sp = expectProblems('model A { input 8x8x1 depth 2 block b1 { conv f8 x100 } }\nspace S from A { block b1 { x + ⟦[0, 29]⟧ } }', ['too-large']);
+  assert.match(sp[0].message, /more than 256 layers \(after the depth multiplier 2\) with delta 29/);
+});

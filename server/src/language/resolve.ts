@@ -2,7 +2,7 @@
 // lenient: a missing or invalid field gets a fallback and a diagnostic, so the cost model
 // (and hover) still works on the valid parts of a broken model.
 import type { BlockNode, HeadNode, LayerSpecNode, Located, ModelNode, Span } from './ast';
-import { type BlockSpec, type HeadSpec, type ModelSpec, type StemSpec, roundFilters } from './arch';
+import { type BlockSpec, type HeadSpec, type ModelSpec, type StemSpec, roundFilters, roundLayers } from './arch';
 import { error, type Problem, type QuickFix } from './problems';
 
 export interface ResolvedModel {
@@ -127,8 +127,8 @@ export function resolveModel(node: ModelNode): ResolvedModel {
     problems.push(error('too-large', node.input.span, `Input ${input.h}x${input.w}x${input.c} is over the limits (${LIMITS.input}x${LIMITS.input}x${LIMITS.channels}).`));
     input = { h: 224, w: 224, c: 3 };
   }
-  const width = multiplier(node.width, 'width', problems);
-  const depth = multiplier(node.depth, 'depth', problems);
+  let width = multiplier(node.width, 'width', problems);
+  let depth = multiplier(node.depth, 'depth', problems);
   const act = node.act?.value ?? 'relu';
 
   let stem: StemSpec | null = null;
@@ -157,6 +157,18 @@ export function resolveModel(node: ModelNode): ResolvedModel {
   }
   if (node.blocks.length === 0) {
     problems.push(error('no-blocks', node.name.span, `Model \`${name}\` has no blocks. Add one, e.g. \`block b1 { mbconv e6 k3 s1 f16 }\`.`));
+  }
+  // The multipliers scale checked values past their limits: refuse them before anything is built.
+  const deepest = blocks.find((b) => roundLayers(b.x, depth) > LIMITS.x);
+  if (deepest && node.depth) {
+    problems.push(error('too-large', node.depth.span, `Depth ${depth} gives block \`${deepest.name}\` ${roundLayers(deepest.x, depth)} layers, over the limit of ${LIMITS.x}. Use a smaller depth multiplier or fewer layers.`));
+    depth = 1;
+  }
+  const widest = [...(stem ? [{ name: 'the stem', f: stem.f }] : []), ...blocks].find((b) => roundFilters(b.f, width) > LIMITS.f);
+  if (widest && node.width) {
+    const who = widest.name === 'the stem' ? 'the stem' : `block \`${widest.name}\``;
+    problems.push(error('too-large', node.width.span, `Width ${width} gives ${who} ${roundFilters(widest.f, width)} filters, over the limit of ${LIMITS.f}. Use a smaller width multiplier or fewer filters.`));
+    width = 1;
   }
   const headSpec = node.head ? head(node.head, problems) : null;
   const spec: ModelSpec = { name, input, width, depth, act, stem, blocks, head: headSpec };

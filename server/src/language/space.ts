@@ -2,10 +2,10 @@
 // controller's view of it (an ordered list of decisions) and sampling decisions into a
 // concrete ModelSpec: the one definition of what an action sequence means.
 import {
-  ACT_NAMES, type ActName, type ChoiceField, type ChoiceNode, type Located, OP_NAMES, type OpName,
+  ACT_NAMES, type ActName, type ChoiceField, type ChoiceNode, OP_NAMES, type OpName,
   SKIP_NAMES, type SkipName, type SpaceNode, type Span,
 } from './ast';
-import type { BlockSpec, ModelSpec } from './arch';
+import { type BlockSpec, type ModelSpec, roundFilters, roundLayers } from './arch';
 import { error, type Problem, type QuickFix, suggest, warning } from './problems';
 import { LIMITS } from './resolve';
 
@@ -128,32 +128,74 @@ const FIELD_HELP: Record<ChoiceField, string> = {
   x: 'layer deltas to the skeleton: `x + [-1, 0, 1]`',
 };
 
+/**
+ * Why a value cannot be a choice of `field` at all, or undefined when it can. The one rule
+ * for diagnostics, hover and code lens: nothing is built from a value this refuses.
+ */
+export function choiceValueProblem(field: ChoiceField, v: number | string): string | undefined {
+  const words: Record<string, readonly string[]> = { op: OP_NAMES, skip: SKIP_NAMES, act: ACT_NAMES };
+  if (words[field]) return typeof v === 'string' && words[field].includes(v) ? undefined : `\`${v}\` is not a valid ${field}.`;
+  if (typeof v !== 'number') return `\`${v}\` is not a number.`;
+  const n = v;
+  if (field === 'k' && (!Number.isInteger(n) || n < 1 || n % 2 === 0 || n > LIMITS.k)) return `Kernel ${n} is not an odd size up to ${LIMITS.k}: 'same' padding needs an odd kernel.`;
+  if (field === 'e' && !(n >= 1 && n <= LIMITS.e)) return `Expansion ${n} must be between 1 and ${LIMITS.e}.`;
+  if (field === 's' && (!Number.isInteger(n) || n < 1 || n > LIMITS.s)) return `Stride ${n} must be a whole number from 1 to ${LIMITS.s}.`;
+  if (field === 'se' && !(n >= 0 && n <= 1)) return `SE ratio ${n} is outside [0, 1].`;
+  if (field === 'f' && !(n > 0 && n <= 16)) return `Filter factor ${n} must be > 0 (and at most 16).`;
+  if (field === 'x' && !(Number.isInteger(n) && Math.abs(n) <= LIMITS.x)) return `Layer delta ${n} must be a whole number within +-${LIMITS.x}.`;
+  return undefined;
+}
+
+/**
+ * Why a valid `f` factor or `x` delta cannot apply to one skeleton block (what it builds is
+ * out of range once the skeleton's width and depth multipliers apply), or undefined.
+ */
+export function choiceOnBlockProblem(field: ChoiceField, v: number | string, base: BlockSpec, skeleton: Pick<ModelSpec, 'width' | 'depth'>):
+  { code: 'too-large' | 'layers-below-one' | 'filters-round-to-zero'; reason: string } | undefined {
+  if (typeof v !== 'number') return undefined;
+  if (field === 'x') {
+    const layers = base.x + v;
+    if (layers < 1) return { code: 'layers-below-one', reason: `x${base.x} + ${v} leaves no layer.` };
+    if (layers > LIMITS.x || roundLayers(layers, skeleton.depth) > LIMITS.x) return { code: 'too-large', reason: `x${base.x} + ${v} builds more than ${LIMITS.x} layers.` };
+  }
+  if (field === 'f') {
+    const filters = factorFilters(base.f, v);
+    if (filters === 0) return { code: 'filters-round-to-zero', reason: `f${base.f} x ${v} rounds to 0 filters.` };
+    if (filters > LIMITS.f || roundFilters(filters, skeleton.width) > LIMITS.f) return { code: 'too-large', reason: `f${base.f} x ${v} builds more than ${LIMITS.f} filters.` };
+  }
+  return undefined;
+}
+
+/**
+ * A skeleton block with one field set to a choice value (the other fields as in the
+ * skeleton), or why that value is not valid there. Hover builds costs only from these.
+ */
+export function applyChoice(base: BlockSpec, field: ChoiceField, v: number | string, skeleton: Pick<ModelSpec, 'width' | 'depth'>): BlockSpec | { invalid: string } {
+  const why = choiceValueProblem(field, v) ?? choiceOnBlockProblem(field, v, base, skeleton)?.reason;
+  if (why) return { invalid: why };
+  const b: BlockSpec = { ...base };
+  switch (field) {
+    case 'op':
+      b.op = v as OpName;
+      if (b.op === 'mbconv' && base.op !== 'mbconv') b.e = 6;
+      return b;
+    case 'f': return { ...b, f: factorFilters(base.f, v as number) };
+    case 'x': return { ...b, x: base.x + (v as number) };
+    default: return { ...b, [field]: v };
+  }
+}
+
 function checkValues(c: ChoiceNode, problems: Problem[]): (number | string)[] | undefined {
   const field = c.field.value;
   const words: Record<string, readonly string[]> = { op: OP_NAMES, skip: SKIP_NAMES, act: ACT_NAMES };
   const out: (number | string)[] = [];
   let ok = true;
-  const bad = (v: Located<number | string>, why: string, fixes?: QuickFix[]) => {
-    problems.push(error('bad-choice', v.span, `${why} \`${field}\` takes ${FIELD_HELP[field]}.`, fixes));
-    ok = false;
-  };
   for (const v of c.values) {
-    if (words[field]) {
-      if (typeof v.value !== 'string' || !words[field].includes(v.value)) {
-        const s = suggest(String(v.value), words[field], v.span);
-        bad(v, `\`${v.value}\` is not a valid ${field}.${s.hint}`, s.fixes);
-      } else out.push(v.value);
-      continue;
-    }
-    if (typeof v.value !== 'number') { bad(v, `\`${v.value}\` is not a number.`); continue; }
-    const n = v.value;
-    if (field === 'k' && (!Number.isInteger(n) || n < 1 || n % 2 === 0 || n > LIMITS.k)) bad(v, `Kernel ${n} is not an odd size up to ${LIMITS.k}: 'same' padding needs an odd kernel.`);
-    else if ((field === 'e') && !(n >= 1 && n <= LIMITS.e)) bad(v, `Expansion ${n} must be between 1 and ${LIMITS.e}.`);
-    else if (field === 's' && (!Number.isInteger(n) || n < 1 || n > LIMITS.s)) bad(v, `Stride ${n} must be a whole number from 1 to ${LIMITS.s}.`);
-    else if (field === 'se' && !(n >= 0 && n <= 1)) bad(v, `SE ratio ${n} is outside [0, 1].`);
-    else if (field === 'f' && !(n > 0 && n <= 16)) bad(v, `Filter factor ${n} must be > 0 (and at most 16).`);
-    else if (field === 'x' && !(Number.isInteger(n) && Math.abs(n) <= LIMITS.x)) bad(v, `Layer delta ${n} must be a whole number within +-${LIMITS.x}.`);
-    else out.push(n);
+    const why = choiceValueProblem(field, v.value);
+    if (!why) { out.push(v.value); continue; }
+    const s = words[field] ? suggest(String(v.value), words[field], v.span) : { hint: '', fixes: undefined as QuickFix[] | undefined };
+    problems.push(error('bad-choice', v.span, `${why}${s.hint} \`${field}\` takes ${FIELD_HELP[field]}.`, s.fixes));
+    ok = false;
   }
   if (c.values.length === 0) {
     problems.push(error('empty-choice', c.list, `The choice list for \`${field}\` is empty. List at least one value: ${FIELD_HELP[field]}.`));
@@ -234,12 +276,13 @@ export function resolveSpace(node: SpaceNode, skeleton: ModelSpec | undefined): 
     const base = skeleton.blocks[t];
     const xs = source[t].get('x');
     if (choices.x && xs) {
-      const over = choices.x.filter((d) => base.x + d > LIMITS.x);
+      const over = choices.x.filter((d) => choiceOnBlockProblem('x', d, base, skeleton)?.code === 'too-large');
       if (over.length) {
-        problems.push(error('too-large', xs.list, `Block \`${base.name}\` would get more than ${LIMITS.x} layers with delta ${over.join(', ')}. Use smaller deltas.`));
+        const depth = skeleton.depth === 1 ? '' : ` (after the depth multiplier ${skeleton.depth})`;
+        problems.push(error('too-large', xs.list, `Block \`${base.name}\` would get more than ${LIMITS.x} layers${depth} with delta ${over.join(', ')}. Use smaller deltas.`));
         delete choices.x;
       }
-      const bad = (choices.x ?? []).filter((d) => base.x + d < 1);
+      const bad = (choices.x ?? []).filter((d) => choiceOnBlockProblem('x', d, base, skeleton)?.code === 'layers-below-one');
       if (bad.length) {
         const fromStar = node.blocks.some((b) => b.name.value === '*' && b.choices.includes(xs));
         problems.push(error('layers-below-one', xs.list, `Block \`${base.name}\` has ${base.x} layer${base.x === 1 ? '' : 's'}; delta ${bad.join(', ')} would leave none. Every block keeps at least one layer: ${fromStar ? `override it with \`block ${base.name} { x + [0, 1] }\`` : 'drop the negative delta'}.`));
@@ -249,9 +292,10 @@ export function resolveSpace(node: SpaceNode, skeleton: ModelSpec | undefined): 
     const fs = source[t].get('f');
     if (choices.f && fs) {
       const filters = choices.f.map((v) => factorFilters(base.f, v));
-      const zero = choices.f.filter((_, i) => filters[i] === 0);
-      if (filters.some((f) => f > LIMITS.f)) {
-        problems.push(error('too-large', fs.list, `In block \`${base.name}\`, a factor gives more than ${LIMITS.f} filters. Use smaller factors.`));
+      const zero = choices.f.filter((v) => choiceOnBlockProblem('f', v, base, skeleton)?.code === 'filters-round-to-zero');
+      if (choices.f.some((v) => choiceOnBlockProblem('f', v, base, skeleton)?.code === 'too-large')) {
+        const width = skeleton.width === 1 ? '' : ` (after the width multiplier ${skeleton.width})`;
+        problems.push(error('too-large', fs.list, `In block \`${base.name}\`, a factor gives more than ${LIMITS.f} filters${width}. Use smaller factors.`));
         delete choices.f;
         return;
       }

@@ -5,7 +5,7 @@ import type { BlockArch, BlockSpec, ModelSpec } from '../language/arch';
 import { blockArch, toArch } from '../language/arch';
 import type { ChoiceNode } from '../language/ast';
 import type { ModelEntry, SpaceEntry } from '../language/analysis';
-import { factorFilters } from '../language/space';
+import { applyChoice, factorFilters } from '../language/space';
 import { blockCost, costOf, type BlockCost, type ModelCost, type OpCost } from '../cost/model';
 import { estimate, type LatencyEstimate } from '../cost/latency/estimate';
 import type { CompiledProfile } from '../cost/latency/profile';
@@ -89,6 +89,30 @@ export function modelMarkdown(e: ModelEntry, latency?: LatencyContext): string {
   return lines.join('\n');
 }
 
+/** The input as written, and what the model costs at that resolution. */
+export function inputMarkdown(e: ModelEntry, latency?: LatencyContext): string {
+  const written = e.node.input!.value;
+  const c = e.cost;
+  const head = `**input ${shape(written)}**: height ${written.h}, width ${written.w}, ${written.c} channel${written.c === 1 ? '' : 's'}`;
+  const used = e.resolved.spec.input;
+  if (used.h !== written.h || used.w !== written.w || used.c !== written.c) {
+    return `${head}\n\nNot a valid input (see the error on it): no cost is shown until it is fixed.`;
+  }
+  const values = written.h * written.w * written.c;
+  const maps = [`${shape(c.input)}`, ...(c.stem ? [`${shape(c.stem.out)} (stem)`] : []),
+    ...(c.blocks.length ? [`${shape(c.blocks[c.blocks.length - 1].out)} (${c.blocks[c.blocks.length - 1].name})`] : []), `${shape(c.output)} (output)`];
+  return [
+    head,
+    '',
+    `${grouped(values)} values per image (${grouped(values * 4)} bytes as float32, ${grouped(values)} as uint8)`,
+    '',
+    `At this input \`${e.node.name.value}\` costs **${grouped(c.multAdds)}** mult-adds (${millions(c.multAdds)}); its ${grouped(c.params)} params do not depend on the input size.`,
+    ...modelLatencyLine(latency, e).map((l) => `\n${l}`),
+    '',
+    `Feature maps: ${maps.join(' -> ')}`,
+  ].join('\n');
+}
+
 function opLine(o: OpCost): string {
   return `${o.label}: ${grouped(o.params)} params · ${grouped(o.multAdds)} mult-adds`;
 }
@@ -147,25 +171,11 @@ export function spaceMarkdown(e: SpaceEntry): string {
   return lines.join('\n');
 }
 
-/** The skeleton block with one field set to a choice value, or undefined if it cannot apply. */
-export function withChoice(base: BlockSpec, field: string, v: number | string): BlockSpec | undefined {
-  const b: BlockSpec = { ...base };
-  switch (field) {
-    case 'op':
-      b.op = v as BlockSpec['op'];
-      if (b.op === 'mbconv' && base.op !== 'mbconv') b.e = 6;
-      return b;
-    case 'f': return typeof v === 'number' && factorFilters(base.f, v) > 0 ? { ...b, f: factorFilters(base.f, v) } : undefined;
-    case 'x': return typeof v === 'number' && base.x + v >= 1 ? { ...b, x: base.x + v } : undefined;
-    case 'skip': case 'act': return { ...b, [field]: v };
-    default: return typeof v === 'number' ? { ...b, [field]: v } : undefined;
-  }
-}
-
+/** `f * 0.75 (f18)`, `x + 1 (x3)`, `k5`, `op mbconv`; the built value only when `base` is given. */
 function valueLabel(c: ChoiceNode, v: number | string, base: BlockSpec | undefined): string {
   const f = c.field.value;
-  if (f === 'f' && base && typeof v === 'number') return `f * ${v} (f${factorFilters(base.f, v)})`;
-  if (f === 'x' && base && typeof v === 'number') return `x + ${v} (x${base.x + v})`;
+  if (f === 'f') return `f * ${v}${base && typeof v === 'number' ? ` (f${factorFilters(base.f, v)})` : ''}`;
+  if (f === 'x') return `x + ${v}${base && typeof v === 'number' ? ` (x${base.x + v})` : ''}`;
   if (['e', 'k', 's'].includes(f)) return `${f}${v}`;
   return `${f} ${v}`;
 }
@@ -181,8 +191,14 @@ export function choiceMarkdown(skeleton: ModelSpec, skeletonCost: ModelCost, blo
     lines.push(`**\`${c.field.value}\` in every block of \`${skeleton.name}\`**: the whole model under each value`, '',
       '| value | params | mult-adds |', '|---|--:|--:|');
     c.values.forEach((v, i) => {
-      const blocks = skeleton.blocks.map((b) => withChoice(b, c.field.value, v.value) ?? b);
-      const cost = costOf(toArch({ ...skeleton, blocks }));
+      const blocks = skeleton.blocks.map((b) => applyChoice(b, c.field.value, v.value, skeleton));
+      const invalid = blocks.findIndex((b) => 'invalid' in b);
+      if (invalid >= 0) {
+        const why = (blocks[invalid] as { invalid: string }).invalid;
+        lines.push(`| ${mark(i, valueLabel(c, v.value, undefined))} | not valid${blocks.length > 1 ? ` in block ${skeleton.blocks[invalid].name}` : ''}: ${why} | |`);
+        return;
+      }
+      const cost = costOf(toArch({ ...skeleton, blocks: blocks as BlockSpec[] }));
       lines.push(`| ${mark(i, valueLabel(c, v.value, undefined))} | ${grouped(cost.params)} | ${grouped(cost.multAdds)} |`);
     });
     return lines.join('\n');
@@ -195,9 +211,9 @@ export function choiceMarkdown(skeleton: ModelSpec, skeletonCost: ModelCost, blo
   lines.push(`**block ${blockName}** under each \`${c.field.value}\` (other fields as in \`${skeleton.name}\`)`, '',
     '| value | shape | params | mult-adds |', '|---|---|--:|--:|');
   c.values.forEach((v, i) => {
-    const variant = withChoice(base, c.field.value, v.value);
-    if (!variant) {
-      lines.push(`| ${mark(i, valueLabel(c, v.value, base))} | not valid here | | |`);
+    const variant = applyChoice(base, c.field.value, v.value, skeleton);
+    if ('invalid' in variant) {
+      lines.push(`| ${mark(i, valueLabel(c, v.value, undefined))} | not valid: ${variant.invalid} | | |`);
       return;
     }
     const bc = blockCost(blockArch(variant, skeleton), input);

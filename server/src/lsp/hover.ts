@@ -5,7 +5,7 @@ import type { IToken } from 'chevrotain';
 import type { Analysis, Entry, ModelEntry, SpaceEntry } from '../language/analysis';
 import type { SettingNode, SettingValue, Span } from '../language/ast';
 import { BLOCK_KEYS, SEARCH_KEYS } from '../language/searchConfig';
-import { blockMarkdown, choiceMarkdown, type LatencyContext, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
+import { blockMarkdown, choiceMarkdown, inputMarkdown, type LatencyContext, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
 import { wordDoc } from './keywordDocs';
 import { targetAt, tokenAt } from './nodeAt';
 import { offsetOf, rangeOf } from './positions';
@@ -51,6 +51,11 @@ export function hover(a: Analysis, params: { position: Position }, options: Hove
       const md = e && blockMarkdown(e, target.index, options.showLayers, options.latency);
       value = target.onName ? md : withDoc(md);
       if (!tok || tok.image === '{' || tok.image === '}') span = target.block.span;
+      break;
+    }
+    case 'input': {
+      const e = localModel(a, target.model.name.value, target.model.span.start);
+      value = e && inputMarkdown(e, options.latency);
       break;
     }
     case 'stem': case 'head': {

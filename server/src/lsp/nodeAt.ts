@@ -9,6 +9,7 @@ import type { Analysis } from '../language/analysis';
 export type Target =
   | { kind: 'model-name'; model: ModelNode }
   | { kind: 'block'; model: ModelNode; block: BlockNode; index: number; onName: boolean }
+  | { kind: 'input'; model: ModelNode }
   | { kind: 'stem'; model: ModelNode }
   | { kind: 'head'; model: ModelNode }
   | { kind: 'model-body'; model: ModelNode }
@@ -52,6 +53,7 @@ export function targetAt(a: Analysis, offset: number): Target | undefined {
   for (const m of f.models) {
     if (!inside(m.span, offset)) continue;
     if (on(m.name.span, offset)) return { kind: 'model-name', model: m };
+    if (on(m.input?.span, offset)) return { kind: 'input', model: m };
     const index = m.blocks.findIndex((b) => inside(b.span, offset));
     if (index >= 0) {
       const block = m.blocks[index];

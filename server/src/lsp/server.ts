@@ -18,7 +18,7 @@ import { hover } from './hover';
 import { prepareRename, rename, type RenameOutcome } from './rename';
 import { LEGEND, semanticTokens } from './semanticTokens';
 import { documentSymbols } from './symbols';
-import { guard, guardVoid } from './safe';
+import { checkPosition, checkRange, guard, guardVoid } from './safe';
 import { type Settings, SettingsCache } from './settings';
 import { loadProfile } from '../cost/latency/store';
 import type { LatencyContext } from './costMarkdown';
@@ -144,6 +144,7 @@ export function startServer(connection: Connection): void {
   }));
 
   connection.onHover(guard(connection, 'hover', null, async (p) => {
+    checkPosition(p.position);
     const a = workspace.get(p.textDocument.uri);
     if (!a) return null;
     const s = await settings.get(p.textDocument.uri);
@@ -151,11 +152,13 @@ export function startServer(connection: Connection): void {
   }));
 
   connection.onCodeAction(guard(connection, 'codeAction', [], (p) => {
+    checkRange(p.range);
     const a = workspace.get(p.textDocument.uri);
     return a ? codeActions(a, p) : [];
   }));
 
   connection.onCompletion(guard(connection, 'completion', [], (p) => {
+    checkPosition(p.position);
     const a = workspace.get(p.textDocument.uri);
     return a ? completion(a, p, { snippets: support.snippets }) : [];
   }));
@@ -166,6 +169,7 @@ export function startServer(connection: Connection): void {
   }));
 
   connection.onDefinition(guard(connection, 'definition', null, (p) => {
+    checkPosition(p.position);
     const a = workspace.get(p.textDocument.uri);
     return a ? definition(a, { uri: p.textDocument.uri, position: p.position }, files) : null;
   }));
@@ -193,10 +197,12 @@ export function startServer(connection: Connection): void {
     return r.ok;
   };
   connection.onPrepareRename(guard(connection, 'prepareRename', null, (p) => {
+    checkPosition(p.position);
     const a = workspace.get(p.textDocument.uri);
     return a ? orRefuse(prepareRename(a, p)) : null;
   }));
   connection.onRenameRequest(guard(connection, 'rename', null, (p) => {
+    checkPosition(p.position);
     const a = workspace.get(p.textDocument.uri);
     if (!a) return null;
     return orRefuse(rename(a, { uri: p.textDocument.uri, position: p.position, newName: p.newName }, workspace.openAnalyses(), files));
