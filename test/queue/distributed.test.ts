@@ -237,10 +237,15 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       // Two phones of the same model; the first disappears when its first benchmark starts.
       const doomed = s.add(await startLoopbackDevice({ vanishOnBenchmark: 1 }));
       const steady = s.add(await startLoopbackDevice());
-      for (const d of [doomed, steady]) await connectDevice(adb, d);
+      // A phone of another model that answers getprop 3 s late: every listing of the adb server
+      // (host-a's rescan each second) is still under way when the doomed phone goes, and comes
+      // back showing it ready. That listing must not serve the lost phone again.
+      const slow = s.add(await startLoopbackDevice({ getpropDelayMs: 3000, product: { model: 'Loopback Slow', device: 'loopslow' } }));
+      for (const d of [doomed, steady, slow]) await connectDevice(adb, d);
       const binary = writeFakeBenchmarkBinary(path.join(dirFor('bin'), 'benchmark_model'));
       const phoneArgs = (serial: string) => ['--concurrency', '1', '--adb', `127.0.0.1:${adb.port}`, '--binary', binary, '--no-local-latency', '--warmup', '1', '--repeats', '5', '--rounds', '1', '--cooldown', '0', '--devices', serial];
       const a = s.add(await startWorker(redis.url, 'host-a', [...phoneArgs(doomed.serial), '--rescan-seconds', '1'], env));
+      const ads = () => JSON.parse(execFileSync(process.execPath, [CLI, 'workers', redis.url, '--json'], { encoding: 'utf8' })) as { id: string; latency: string[]; devices: { serial: string }[] }[];
       const dir = dirFor('phone-lost');
       // Named by model: any worker with a Loopback 8 serves it.
       const file = writeSearch(dir, { children: 4, batch: 4, latency: 'adb "Loopback 8"' });
@@ -248,7 +253,12 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       // host-a takes a latency job first; its only phone vanishes under it. Then host-b comes up.
       const took = await a.waitFor(/took \S+\.latency$/);
       const lostJob = /took (\S+)$/.exec(took)![1];
-      await a.waitFor(/no Loopback 8 left on this host/);
+      const lost = await a.waitFor(/no Loopback 8 left on this host/);
+      // Every listing that started before the loss has come back by now (they take 3 s).
+      await new Promise((r) => setTimeout(r, 4000));
+      const afterLoss = a.lines.slice(a.lines.indexOf(lost) + 1);
+      assert.deepEqual(afterLoss.filter((l) => /serving Loopback 8/.test(l)), [], `a listing from before the loss served the lost phone again:\n${a.lines.join('\n')}`);
+      assert.deepEqual(ads().find((w) => w.id === 'host-a')?.latency, [], 'the advertisement follows the loss at once');
       const b = s.add(await startWorker(redis.url, 'host-b', phoneArgs(steady.serial), env));
       const res = await searching;
       const { children, failed } = journalOf(res.dir);
@@ -260,7 +270,6 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       for (const c of children.filter((x) => x.cachedFrom === undefined)) assert.equal(c.workers?.latency, 'host-b', 'host-a took no phone job after its phone went away');
       assert.ok(b.lines.some((l) => l.includes(`took ${lostJob}`)));
       // host-a advertises no phone now; a new phone of the model plugged into its adb server is picked up by the rescan.
-      const ads = () => JSON.parse(execFileSync(process.execPath, [CLI, 'workers', redis.url, '--json'], { encoding: 'utf8' })) as { id: string; latency: string[]; devices: { serial: string }[] }[];
       assert.deepEqual(ads().find((w) => w.id === 'host-a')?.latency, []);
       await a.stop();
       const c = s.add(await startWorker(redis.url, 'host-c', [...phoneArgs('all').slice(0, -2), '--devices', 'all', '--rescan-seconds', '1'], env));

@@ -30,8 +30,15 @@ const TTL_MS = 3 * HEARTBEAT_MS;
 const setKey = (prefix: string) => `${prefix}:workers`;
 const adKey = (prefix: string, id: string) => `${prefix}:worker:${id}`;
 
-/** Publishes `ad` now and every HEARTBEAT_MS; the returned function withdraws it. */
-export async function advertise(redis: Redis, prefix: string, ad: Omit<WorkerAd, 'heartbeat'>): Promise<() => Promise<void>> {
+export interface Registration {
+  /** Publishes the ad now (it changed); the heartbeat republishes it anyway. */
+  publish(): Promise<void>;
+  /** Removes the ad and stops the heartbeat. */
+  withdraw(): Promise<void>;
+}
+
+/** Publishes `ad` (read at each beat: changes to it are published) now and every HEARTBEAT_MS. */
+export async function advertise(redis: Redis, prefix: string, ad: Omit<WorkerAd, 'heartbeat'>): Promise<Registration> {
   const beat = async () => {
     const now = Date.now();
     await redis.multi().set(adKey(prefix, ad.id), JSON.stringify({ ...ad, heartbeat: now }), 'PX', TTL_MS).zadd(setKey(prefix), now, ad.id).exec();
@@ -39,9 +46,14 @@ export async function advertise(redis: Redis, prefix: string, ad: Omit<WorkerAd,
   await beat();
   const timer = setInterval(() => { beat().catch(() => undefined); }, HEARTBEAT_MS);
   timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await redis.multi().del(adKey(prefix, ad.id)).zrem(setKey(prefix), ad.id).exec().catch(() => undefined);
+  let withdrawn = false;
+  return {
+    publish: async () => { if (!withdrawn) await beat(); },
+    withdraw: async () => {
+      withdrawn = true;
+      clearInterval(timer);
+      await redis.multi().del(adKey(prefix, ad.id)).zrem(setKey(prefix), ad.id).exec().catch(() => undefined);
+    },
   };
 }
 

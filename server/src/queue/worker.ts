@@ -26,7 +26,7 @@ import {
   checkLatencyJob, checkTrainJob, type DatasetRequest, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
 } from './payload';
 import { uploadArtifacts } from './artifacts';
-import { advertise, type WorkerAd, type WorkerDevice } from './registry';
+import { advertise, type Registration, type WorkerAd, type WorkerDevice } from './registry';
 import { describeTarget, latencyQueue, TRAIN_QUEUE } from './topology';
 
 export interface QueueWorkerOptions extends RedisSettings {
@@ -70,7 +70,11 @@ export class QueueWorker {
   private readonly byTarget = new Map<string, Worker>();
   private rescanTimer?: NodeJS.Timeout;
   private readonly datasets = new Map<string, Promise<DataSpec>>();
-  private withdraw?: () => Promise<void>;
+  private registration?: Registration;
+  /** A rescan in progress (listing the adb server's devices takes a round trip per phone). */
+  private scanning = false;
+  /** Phones lost mid-job so far: a rescan that started before a loss discards its listing. */
+  private losses = 0;
   private closing?: Promise<void>;
 
   private constructor(
@@ -109,7 +113,7 @@ export class QueueWorker {
     reportOutages(redis, (down, why) => opts.log?.(down ? `Redis at ${url} is unreachable (${why}); waiting for it` : 'Redis is back'));
     try {
       w.listen(prefix, models);
-      w.withdraw = await advertise(redis, prefix, ad);
+      w.registration = await advertise(redis, prefix, ad);
     } catch (e) {
       await w.close();
       throw e;
@@ -161,14 +165,16 @@ export class QueueWorker {
     }
   }
 
-  /** What this host serves now: the advertisement follows the phones (the heartbeat publishes it). */
+  /** What this host serves now: the advertisement follows the phones, published at once. */
   private advertisePhones(): void {
     this.ad.devices = this.phones;
     this.ad.latency = latencyTargets(this.opts, modelsOf(this.phones));
+    void this.registration?.publish().catch(() => undefined); // Redis away: the heartbeat publishes it when back
   }
 
   /** Stops taking a phone model's jobs (no phone of it left here); they go to other hosts. */
   private dropModel(model: string, why: string): void {
+    this.losses++;
     this.phones = this.phones.filter((d) => d.model !== model);
     this.advertisePhones();
     this.retire(phoneTarget(model));
@@ -189,31 +195,42 @@ export class QueueWorker {
     if (e.busy === 0) void e.source.then((x) => x.close(), () => undefined);
   }
 
-  /** Phones plugged in, unplugged or back: serve what is attached now. */
+  /** Phones plugged in, unplugged or back: serve what is attached now. One listing at a time. */
   private async rescan(): Promise<void> {
-    if (this.closing) return;
-    let now: WorkerDevice[];
+    if (this.closing || this.scanning) return;
+    this.scanning = true;
     try {
-      now = await findPhones({ ...this.opts, lenient: true });
-    } catch {
-      return; // adb server away: keep what we have; jobs on lost phones fail over on their own
-    }
-    if (this.closing) return;
-    const key = (ds: WorkerDevice[], m: string) => ds.filter((d) => d.model === m).map((d) => d.serial).sort().join();
-    const models = new Set([...this.phones, ...now].map((d) => d.model));
-    const before = this.phones;
-    this.phones = now;
-    for (const m of models) {
-      if (key(before, m) === key(now, m)) continue;
-      this.retire(phoneTarget(m));
-      if (now.some((d) => d.model === m)) {
-        this.servePhones(m);
-        this.opts.log?.(`serving ${m}: ${key(now, m)}`);
-      } else {
-        this.stopServing(m, 'unplugged');
+      const seen = this.losses;
+      let now: WorkerDevice[];
+      try {
+        now = await findPhones({ ...this.opts, lenient: true });
+      } catch {
+        return; // adb server away: keep what we have; jobs on lost phones fail over on their own
       }
+      // A phone lost while adb was listing (dropModel): the listing predates the loss and may
+      // still show that phone ready. Serving it again would take its model's jobs back from the
+      // hosts that have one; the next tick lists again.
+      if (this.closing || seen !== this.losses) return;
+      const key = (ds: WorkerDevice[], m: string) => ds.filter((d) => d.model === m).map((d) => d.serial).sort().join();
+      const models = new Set([...this.phones, ...now].map((d) => d.model));
+      const before = this.phones;
+      this.phones = now;
+      let changed = false;
+      for (const m of models) {
+        if (key(before, m) === key(now, m)) continue;
+        changed = true;
+        this.retire(phoneTarget(m));
+        if (now.some((d) => d.model === m)) {
+          this.servePhones(m);
+          this.opts.log?.(`serving ${m}: ${key(now, m)}`);
+        } else {
+          this.stopServing(m, 'unplugged');
+        }
+      }
+      if (changed) this.advertisePhones();
+    } finally {
+      this.scanning = false;
     }
-    this.advertisePhones();
   }
 
   private async train(job: Job): Promise<TrainJobResult> {
@@ -304,7 +321,7 @@ export class QueueWorker {
   close(force = false): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.rescanTimer);
-      await this.withdraw?.();
+      await this.registration?.withdraw();
       await Promise.all(this.workers.map((w) => w.close(force).catch(() => undefined)));
       if (force) this.pool?.kill();
       else await this.pool?.close();
