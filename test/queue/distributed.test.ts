@@ -184,6 +184,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const child = children.find((c) => c.jobs?.train === victim);
       assert.ok(child, `the killed job ${victim} has its child in the journal`);
       assert.equal(child.workers?.train, 'rescuer', 'the killed job was finished by the other worker');
+      assert.equal(child.attempts, 2, 'the journal records both attempts: the killed one and the one that finished');
       assert.ok(!doomed.lines.some((l) => l.includes(`trained ${victim}`)), 'the killed worker never finished it');
       assert.deepEqual(takes([rescuer]).get(victim), ['rescuer']);
     } finally {

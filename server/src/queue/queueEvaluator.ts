@@ -223,8 +223,11 @@ export class QueueEvaluator implements Evaluator {
     if (state !== 'completed' && state !== 'failed') return;
     const job = await Job.fromId(p.queue, p.id);
     if (!job || p.settled) return;
-    if (state === 'completed') this.finish(p, undefined, { value: job.returnvalue, attempts: Math.max(1, job.attemptsMade) });
-    else this.finish(p, new ChildFailedError(`${job.failedReason || 'failed'} (after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'} on the queue)`));
+    // Attempts started, not attemptsMade: a job taken over from a killed worker (stalled) never
+    // failed, yet it ran twice.
+    const attempts = Math.max(1, job.attemptsStarted ?? 0, job.attemptsMade);
+    if (state === 'completed') this.finish(p, undefined, { value: job.returnvalue, attempts });
+    else this.finish(p, new ChildFailedError(`${job.failedReason || 'failed'} (after ${attempts} attempt${attempts === 1 ? '' : 's'} on the queue)`));
   }
 
   private finish(p: Pending, error?: Error, value?: { value: unknown; attempts: number }): void {
