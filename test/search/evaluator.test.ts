@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { ChildFailedError, LocalEvaluator, type ChildJob } from '../../server/src/search/evaluator';
 import { prepareDataset } from '../../server/src/train/datasets';
 import { toArch } from '../../server/src/language/arch';
+import { TrainerDiedError, TrainerPool } from '../../server/src/train/trainerPool';
 import type { DataSpec } from '../../server/src/train/trainer';
 
 let ev: LocalEvaluator;
@@ -49,4 +50,21 @@ test('a worker killed twice: the child fails clearly, the next child still runs'
   assert.equal(killed.size, 2);
   const ok = await ev.evaluate(job(3));
   assert.equal(ok.attempts, 1);
+});
+
+test('a pool killed with a child in training and one waiting: both fail with "stopped", none hangs', { timeout: 120_000 }, async () => {
+  const pool = await TrainerPool.start({ size: 1, threads: 1 });
+  const long = (id: number) => ({ ...job(id), recipe: { ...job(id).recipe, epochs: 50 } });
+  let training!: () => void;
+  const started = new Promise<void>((r) => { training = r; });
+  const first = pool.train({ arch: long(4).proxy, data, recipe: long(4).recipe, seed: 4, outDir: long(4).outDir }, () => training());
+  const waiting = pool.train({ arch: long(5).proxy, data, recipe: long(5).recipe, seed: 5, outDir: long(5).outDir });
+  await started;
+  pool.kill();
+  const settled = await Promise.allSettled([first, waiting]);
+  for (const s of settled) {
+    assert.equal(s.status, 'rejected');
+    assert.ok(s.status === 'rejected' && s.reason instanceof TrainerDiedError && s.reason.message === 'stopped', String(s.status === 'rejected' && s.reason));
+  }
+  assert.ok(!fs.existsSync(path.join(long(4).outDir, 'weights.pt')), 'the killed child wrote no weights');
 });

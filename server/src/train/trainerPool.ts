@@ -85,16 +85,17 @@ export class TrainerPool {
     }) as Promise<TrainResult>;
   }
 
+  // Neither close nor kill clears the queue: a cleared request would never settle (its caller
+  // would wait forever); each waiting one starts, sees `closed` and fails with 'stopped'.
+
   async close(): Promise<void> {
     this.closed = true;
-    this.queue.clear();
     await Promise.all([...this.all].map((t) => t.close()));
   }
 
-  /** Stops now: kills the trainer processes (in-flight children fail). */
+  /** Stops now: kills the trainer processes; children in training and waiting fail with 'stopped'. */
   kill(): void {
     this.closed = true;
-    this.queue.clear();
     for (const t of this.all) (t as Partial<Killable>).kill?.();
   }
 }
