@@ -56,6 +56,21 @@ test('process exit rejects pending requests with the exit status and stderr tail
   await doomed.close();
 });
 
+test('Ctrl-C (SIGINT to the process group) does not kill the worker: its owner decides what a stop means', { timeout: 120_000 }, async () => {
+  const w = await TorchTrainer.start();
+  try {
+    // A request in progress, as when Ctrl-C lands mid-training.
+    const big = { ...tinyArch(), input: { h: 1024, w: 1024, c: 1 } };
+    const busy = w.count(big);
+    w.kill('SIGINT');
+    assert.ok((await busy) > 0, 'the request in progress finished');
+    assert.equal((await w.hello()).protocol, 1);
+    assert.equal(w.alive, true);
+  } finally {
+    await w.close();
+  }
+});
+
 test('findPython: an interpreter without torch is refused with the exact fix', () => {
   assert.throws(() => findPython('/nonexistent/python3'), /cannot import torch .*apt-get install -y python3-torch.*MNAS_PYTHON/s);
   assert.throws(() => findPython(undefined, { MNAS_PYTHON: '/nonexistent/python3' }), /Python from MNAS_PYTHON cannot import torch/);

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
 import traceback
 from typing import Mapping, TextIO, cast
@@ -74,6 +75,11 @@ def handle(line: str, reply: Replier) -> None:
 
 
 def main() -> int:
+    # Ctrl-C in a terminal reaches the whole process group. The process that started this worker
+    # decides what a stop means (the search journals what finished and kills its workers; `mnas
+    # worker` finishes the jobs in hand): a KeyboardInterrupt here would only look like a crash,
+    # and the child would be retried on a fresh worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Protocol replies own the real stdout; stray prints from libraries land on stderr.
     reply = Replier(sys.stdout)
     sys.stdout = sys.stderr
