@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ChildEvaluation, ChildJob, Evaluator } from '../../server/src/search/evaluator';
+import { type ChildEvaluation, ChildFailedError, type ChildJob, type Evaluator } from '../../server/src/search/evaluator';
 import type { TrainProgress } from '../../server/src/train/trainer';
 import { GENERATED, ROOT } from './generate';
 
@@ -149,4 +149,24 @@ export class LoadSampler {
     const r = (v: number) => Number(v.toFixed(2));
     return { min: r(Math.min(...this.samples)), median: r(median(this.samples)), max: r(Math.max(...this.samples)) };
   }
+}
+
+/**
+ * One evaluator shared by several concurrent searches that can all be stopped at once: on
+ * `abandon()` (the engine calls it when its signal aborts) every pending evaluation fails with
+ * 'stopped' at once instead of waiting for the pool; the caller then kills the inner pool.
+ */
+export class SharedEvaluator implements Evaluator {
+  private stop!: (e: Error) => void;
+  private readonly stopped: Promise<never>;
+  constructor(readonly inner: Evaluator) {
+    this.stopped = new Promise<never>((_, reject) => { this.stop = reject; });
+    this.stopped.catch(() => undefined);
+  }
+  get backend(): string { return this.inner.backend; }
+  evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
+    return Promise.race([this.inner.evaluate(job, onProgress), this.stopped]);
+  }
+  abandon(): void { this.stop(new ChildFailedError('stopped')); }
+  close(): Promise<void> { return Promise.resolve(); }
 }

@@ -1,0 +1,170 @@
+// Shared by bench/search-quality.bench.ts (real runs) and bench/search-quality-surrogate.bench.ts:
+// the derived quickstart, what a finished run folder says (children, T, entropy per update), the
+// figures both report, the trained-children file and the plots.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { decisions as spaceDecisions } from '../../server/src/language/space';
+import type { ModelSpec } from '../../server/src/language/arch';
+import { readJournal } from '../../server/src/search/journal';
+import type { ChildRecord, RunInfo } from '../../server/src/search/runFolder';
+import { deriveQuickstart, mean, ROOT } from './search';
+
+export const SMOKE = process.env.MNAS_BENCH_SMOKE === '1';
+export const IMG = path.join(ROOT, 'docs', 'img');
+/** Every really trained child of the real runs, one JSON line each (committed). */
+export const CHILDREN_FILE = path.join(ROOT, 'bench', 'results', 'search-quality-children.jsonl');
+/** Children trained by the proxy-rank benchmark: the surrogate uses them too when dataset and budget match. */
+export const EXTRA_CHILDREN = [path.join(ROOT, 'bench', 'results', 'proxy-rank-children.jsonl')];
+
+export interface Hyper { lr: number; batch: number }
+/** The controller settings of the real RL runs: the small-budget defaults under test (docs/search.md). */
+export const RL: Hyper = { lr: 0.003, batch: 4 };
+/** Children per real run (the most; a deadline may stop every run at the same smaller count). */
+export const CHILDREN = SMOKE ? 8 : 64;
+
+export type Kind = 'rl' | 'random' | 'rl-hard';
+export interface Run {
+  kind: Kind;
+  seed: number;
+  dir: string;
+  children: ChildRecord[];
+  targetMs: number;
+  /** Controller entropy after each update, by children sampled so far. */
+  entropy: { children: number; entropy: number }[];
+  /** Entropy of the uniform policy (random search): sum over decisions of ln(options). */
+  uniformEntropy: number;
+  batch: number;
+}
+
+/** The quickstart with a budget, controller settings, reward and (optionally) target set here. */
+export function derive(name: string, children: number, h: Hyper, reward: 'soft' | 'hard', targetMs?: number): string {
+  return deriveQuickstart(name, [
+    [/children \d+/, `children ${children}`],
+    [/controller \{[^}]*\}/, `controller {\n    seed 1\n    lr ${h.lr}\n    batch ${h.batch}\n  }`],
+    [/reward soft/, `reward ${reward}`],
+    ...(targetMs !== undefined ? [[/target [^\n]+/, `target ${targetMs.toPrecision(4)}ms`]] as [RegExp, string][] : []),
+    // Smoke: a few hundred images per child, so the harness runs in minutes on a loaded machine.
+    ...(SMOKE ? [[/train \d+/, 'train 500'], [/test \d+/, 'test 300']] as [RegExp, string][] : []),
+  ]);
+}
+
+export function runInfo(dir: string): RunInfo {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunInfo;
+}
+
+/** What a search left in its folder; only children with id < `limit` (a common budget) count. */
+export function readRun(kind: Kind, seed: number, dir: string, children: ChildRecord[], limit = Infinity): Run {
+  const info = runInfo(dir);
+  const uniformEntropy = spaceDecisions(info.space).reduce((a, d) => a + Math.log(d.options), 0);
+  const batch = info.config.controller.batch;
+  const entropy: Run['entropy'] = [];
+  for (const e of readJournal(path.join(dir, 'journal.jsonl')).entries as { type: string; step: number; stats?: Record<string, number> }[]) {
+    if (e.type === 'update' && e.stats?.entropy !== undefined && e.step * batch <= limit) entropy.push({ children: e.step * batch, entropy: e.stats.entropy });
+  }
+  const kept = children.filter((c) => c.id < limit).sort((a, b) => a.id - b.id);
+  return { kind, seed, dir, children: kept, targetMs: info.config.targetMs, entropy, uniformEntropy, batch };
+}
+
+/** Mean reward of the last quarter of the run's children (sample order). */
+export const lastQuarter = (r: Run): number => mean(r.children.slice(-Math.max(1, Math.floor(r.children.length / 4))).map((c) => c.reward));
+export const best = (r: Run): number => Math.max(...r.children.map((c) => c.reward));
+/** Share of values in [lo, hi]. */
+export const share = (xs: number[], lo: number, hi: number): number => xs.filter((x) => x >= lo && x <= hi).length / xs.length;
+/** Latency over T of every sampled child (repeats included: they are what the controller chose). */
+export const ratios = (rs: Run[]): number[] => rs.flatMap((r) => r.children.map((c) => c.latencyMs / r.targetMs));
+
+/** Dataset and training budget: children are comparable only when these match. */
+export function datasetKey(info: RunInfo): Record<string, unknown> {
+  const d = info.config.dataset;
+  return { name: d.name, train: d.train, test: d.test, width: d.width ?? 1, resolution: d.resolution ?? null, epochs: info.config.budget.epochs, batch: info.config.budget.batch };
+}
+
+export interface TrainedChild {
+  source: string;
+  run?: string;
+  seed?: number;
+  child?: number;
+  dataset: Record<string, unknown>;
+  accuracy: number;
+  latencyMs?: number;
+  spec: ModelSpec;
+}
+
+/** One line per really trained (not cache-reused) child of the runs. */
+export function childRows(runs: Run[]): Record<string, unknown>[] {
+  return runs.flatMap((r) => {
+    const info = runInfo(r.dir);
+    return r.children.filter((c) => c.cachedFrom === undefined).map((c) => ({
+      source: 'search-quality', run: `${r.kind}-s${r.seed}`, strategy: info.strategy, rewardPreset: info.config.reward.preset, seed: r.seed, child: c.id,
+      dataset: datasetKey(info), targetMs: r.targetMs, accuracy: c.accuracy, latencyMs: c.latencyMs, latencySpread: c.latencySpread,
+      latencySource: c.latencySource, params: c.params, multAdds: c.multAdds, proxyParams: c.proxyParams, reward: c.reward,
+      trainSeconds: c.trainSeconds, imagesPerSecond: c.imagesPerSecond, time: c.time, spec: c.spec,
+    }));
+  });
+}
+
+export function readChildren(file: string): TrainedChild[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TrainedChild)
+    .filter((c) => c.spec && typeof c.accuracy === 'number' && c.dataset);
+}
+
+export const sameDataset = (a: Record<string, unknown>, b: Record<string, unknown>): boolean => Object.keys(a).every((k) => a[k] === b[k]);
+
+export async function svg(spec: TopLevelSpec, file: string): Promise<void> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  fs.mkdirSync(IMG, { recursive: true });
+  fs.writeFileSync(path.join(IMG, file), await view.toSVG());
+  view.finalize();
+}
+
+export function movingAverage(xs: number[], w: number): number[] {
+  const out: number[] = [];
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) {
+    s += xs[i];
+    if (i >= w) s -= xs[i - w];
+    out.push(s / Math.min(i + 1, w));
+  }
+  return out;
+}
+
+/** Histogram rows of log2(LAT/T), clipped to [-3, 3]. */
+export function histogramRows(label: string, xs: number[]): { reward: string; log2ratio: number }[] {
+  return xs.map((x) => ({ reward: label, log2ratio: Math.max(-3, Math.min(3, Math.log2(x))) }));
+}
+
+/** Soft vs hard (and more) as stacked histograms of LAT/T on a log2 axis with T marked. */
+export async function latencyHistogram(rows: { reward: string; log2ratio: number }[], title: string, file: string): Promise<void> {
+  await svg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    data: { values: rows },
+    facet: { row: { field: 'reward', type: 'nominal', title: null, sort: null, header: { labelAngle: 0, labelAlign: 'left', labelLimit: 260 } } },
+    spec: {
+      width: 420, height: 70,
+      layer: [
+        { mark: 'bar', encoding: { x: { field: 'log2ratio', type: 'quantitative', bin: { extent: [-3, 3], step: 0.25 }, title: 'log2(LAT / T): 0 = at the target, -1 = half of T' }, y: { aggregate: 'count', type: 'quantitative', title: 'children' } } },
+        { mark: { type: 'rule', color: 'black', strokeDash: [4, 3] }, encoding: { x: { datum: 0 } } },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec, file);
+}
+
+/** Entropy of the controller over time, as a share of the uniform policy's. */
+export async function entropyPlot(runs: Run[], title: string, file: string, label: (r: Run) => string): Promise<void> {
+  const rows = runs.flatMap((r) => r.entropy.map((e) => ({ run: label(r), children: e.children, share: e.entropy / r.uniformEntropy })));
+  await svg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 520, height: 200,
+    data: { values: rows },
+    layer: [
+      { mark: { type: 'line' }, encoding: { x: { field: 'children', type: 'quantitative', title: 'children sampled' }, y: { field: 'share', type: 'quantitative', title: 'entropy / uniform entropy', scale: { domain: [0, 1.05] } }, color: { field: 'run', type: 'nominal' } } },
+      { mark: { type: 'rule', color: 'grey', strokeDash: [4, 3] }, encoding: { y: { datum: 1 } } },
+    ],
+  } as TopLevelSpec, file);
+}

@@ -1,0 +1,210 @@
+// SURROGATE search quality at the paper's scale, which cannot be trained here (issue 13, part 5):
+// NAS-Bench-301's method. A regressor is fitted on every really trained child of the quickstart
+// signal (bench/results/search-quality-children.jsonl from search-quality, plus the proxy-rank
+// benchmark's children when dataset and budget match), scored on architectures it never saw; a
+// latency profile is calibrated here for the quickstart space (`mnas calibrate --device local`).
+// Then the real search engine runs RL vs random for thousands of children and several seeds
+// against surrogate accuracy (with seed noise) and predicted latency, plus one RL run with the
+// hard reward and a learning-rate x controller-batch sweep at the real runs' budget. Every figure
+// and plot is labelled SURROGATE. Plots: docs/img/search-quality-surrogate*.svg.
+//
+// MNAS_BENCH_SMOKE=1: tiny budgets (checks the harness; results not for committing).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import { toArch } from '../server/src/language/arch';
+import { ProfileLatency } from '../server/src/device/profileLatency';
+import { runSearch } from '../server/src/search/engine';
+import { type BenchResult, type Metric, report, round } from './lib/result';
+import { GENERATED, loadavg, LoadSampler, mean, median, ROOT, RUNS, spearman, useBenchCache } from './lib/search';
+import {
+  best, CHILDREN_FILE, derive, entropyPlot, EXTRA_CHILDREN, histogramRows, type Hyper, type Kind, lastQuarter, latencyHistogram,
+  movingAverage, ratios, readChildren, readRun, RL, type Run, sameDataset, share, SMOKE, svg, type TrainedChild,
+} from './lib/searchQuality';
+import { archFeatures, archGroup, Surrogate, SurrogateEvaluator, type SurrogateRow } from './lib/surrogate';
+
+/** Children per surrogate run and seeds: the paper sampled about 8K; 2,000 fit here. */
+const S_CHILDREN = SMOKE ? 120 : 2000;
+const S_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4, 5];
+/** The controller batch of the long runs (an update per 8 children, 250 updates per run). */
+const S_HYPER: Hyper = { lr: RL.lr, batch: 8 };
+/** The sweep at the real runs' budget (their common children per run, as search-quality recorded it). */
+const SWEEP_CHILDREN = SMOKE ? 16 : realBudget() ?? 48;
+const SWEEP_LR = SMOKE ? [0.00035, 0.003] : [0.00035, 0.001, 0.003, 0.01, 0.03];
+const SWEEP_BATCH = SMOKE ? [4] : [4, 8];
+const SWEEP_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4, 5, 6];
+
+function realBudget(): number | undefined {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'results', 'search-quality.json'), 'utf8')) as { metrics?: { name: string; value: number }[] };
+    return r.metrics?.find((m) => m.name === 'children_per_run')?.value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calibrates a local latency profile of the quickstart space (min statistic) with `mnas calibrate`. */
+function calibrateProfile(file: string): { profile: string; seconds: number; summary: string } {
+  const out = path.join(GENERATED, 'search-quality-profile.json');
+  fs.rmSync(out, { force: true });
+  fs.rmSync(`${out}.journal`, { force: true });
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'mnas.cjs'), 'calibrate', '--device', 'local', '--space', file, '--out', out, '--statistic', 'min', '--samples', '20'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mnas calibrate failed: ${r.stderr || r.stdout}`);
+  return { profile: out, seconds: (performance.now() - t0) / 1000, summary: (r.stdout.trim().split('\n').pop() ?? '').replace(/^wrote \S+: /, '') };
+}
+
+/** Architectures trained with the same seed and child id are one training (identical result): keep one. */
+function distinctTrainings(children: TrainedChild[]): TrainedChild[] {
+  const seen = new Set<string>();
+  return children.filter((c) => {
+    const k = `${archGroup(toArch(c.spec))}|${c.source}|${c.seed ?? ''}|${c.child ?? ''}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export async function run(): Promise<BenchResult> {
+  const cacheDir = useBenchCache();
+  const load0 = loadavg();
+  const sampler = new LoadSampler();
+  const t0 = performance.now();
+  const metrics: Metric[] = [];
+
+  // The real children and their signal (dataset + budget of the real runs).
+  const own = readChildren(SMOKE ? path.join(GENERATED, 'search-quality-children.jsonl') : CHILDREN_FILE);
+  if (own.length === 0) throw new Error('no trained children: run the search-quality benchmark first');
+  const key = own[0].dataset;
+  const extra = EXTRA_CHILDREN.flatMap(readChildren).filter((c) => sameDataset(key, c.dataset));
+  const trained = distinctTrainings([...own, ...extra]);
+  const rows: SurrogateRow[] = trained.map((c) => { const a = toArch(c.spec); return { x: archFeatures(a), y: c.accuracy, group: archGroup(a) }; });
+  const surrogate = await Surrogate.fit(rows, 1);
+  const sum = surrogate.summary;
+  const chosen = sum.models[sum.chosen];
+
+  // Predicted latency: a profile of this machine, checked against the real runs' measurements.
+  const soft0 = derive('search-quality-surrogate-calibrate', SWEEP_CHILDREN, RL, 'soft');
+  const cal = calibrateProfile(soft0);
+  const profile = ProfileLatency.open(cal.profile);
+  const measured = own.filter((c) => typeof c.latencyMs === 'number');
+  const predicted = await Promise.all(measured.map(async (c) => (await profile.measure(toArch(c.spec))).ms));
+  const latErr = measured.map((c, i) => Math.abs(predicted[i] / c.latencyMs! - 1));
+  const latRho = spearman(predicted, measured.map((c) => c.latencyMs!));
+  // T in the predicted world: the real runs' T over their measured latencies, times the median prediction.
+  const realT = median((own as (TrainedChild & { targetMs?: number })[]).map((c) => c.targetMs ?? NaN).filter(Number.isFinite));
+  const T = realT * median(measured.map((c, i) => predicted[i] / c.latencyMs!));
+
+  const root = path.join(RUNS, 'search-quality', 'surrogate');
+  fs.rmSync(root, { recursive: true, force: true });
+  const surrogateRun = async (kind: Kind, seed: number, children: number, h: Hyper): Promise<Run> => {
+    const reward = kind === 'rl-hard' ? 'hard' : 'soft';
+    const file = derive(`search-quality-surrogate-${reward}-${h.lr}-${h.batch}-${children}`, children, h, reward, T);
+    const evaluator = new SurrogateEvaluator(surrogate, profile, { noiseSd: sum.noise_sd, seed });
+    const res = await runSearch({ file, out: path.join(root, `${kind}-${h.lr}-${h.batch}-${children}-s${seed}`), seed, strategy: kind === 'random' ? 'random' : 'rl', cacheDir, evaluator });
+    return readRun(kind, seed, res.dir, res.children);
+  };
+
+  const sRl: Run[] = [];
+  const sRnd: Run[] = [];
+  const sweep: { lr: number; batch: number; seed: number; diff: number }[] = [];
+  let sHard: Run;
+  try {
+    for (const seed of S_SEEDS) {
+      sRl.push(await surrogateRun('rl', seed, S_CHILDREN, S_HYPER));
+      sRnd.push(await surrogateRun('random', seed, S_CHILDREN, S_HYPER));
+    }
+    sHard = await surrogateRun('rl-hard', S_SEEDS[0], S_CHILDREN, S_HYPER);
+    for (const seed of SWEEP_SEEDS) {
+      const random = lastQuarter(await surrogateRun('random', seed, SWEEP_CHILDREN, RL));
+      for (const batch of SWEEP_BATCH) {
+        for (const lr of SWEEP_LR) sweep.push({ lr, batch, seed, diff: lastQuarter(await surrogateRun('rl', seed, SWEEP_CHILDREN, { lr, batch })) - random });
+      }
+    }
+  } finally {
+    await surrogate.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const load = sampler.stop();
+
+  const per = S_SEEDS.map((seed, i) => ({ seed, rlLq: lastQuarter(sRl[i]), rndLq: lastQuarter(sRnd[i]), rlBest: best(sRl[i]), rndBest: best(sRnd[i]) }));
+  const wins = per.filter((s) => s.rlLq > s.rndLq).length;
+  const table = SWEEP_BATCH.flatMap((batch) => SWEEP_LR.map((lr) => {
+    const xs = sweep.filter((s) => s.lr === lr && s.batch === batch);
+    return { lr, batch, meanDiff: mean(xs.map((s) => s.diff)), wins: xs.filter((s) => s.diff > 0).length, n: xs.length };
+  }));
+  const top = table.reduce((a, b) => (b.meanDiff > a.meanDiff ? b : a));
+  const mine = table.find((c) => c.lr === RL.lr && c.batch === RL.batch);
+  const sS = ratios(sRl.slice(0, 1));
+  const sH = ratios([sHard]);
+  metrics.push(
+    report('surrogate_trained_children', rows.length, 'children'),
+    report('surrogate_distinct_architectures', sum.groups, 'architectures'),
+    report('surrogate_heldout_spearman', chosen.test_spearman, 'rho'),
+    report('surrogate_heldout_r2', chosen.test_r2, 'R2'),
+    report('surrogate_heldout_rmse', chosen.test_rmse, 'accuracy'),
+    report('surrogate_seed_noise_sd', sum.noise_sd, 'accuracy'),
+    report('surrogate_profile_vs_measured_spearman', latRho, 'rho'),
+    report('surrogate_profile_vs_measured_within_10pct', share(latErr, 0, 0.1), 'fraction'),
+    report('surrogate_rl_above_random_last_quarter_seeds', wins, `of ${S_SEEDS.length} seeds`),
+    report('surrogate_rl_last_quarter_reward_mean', mean(per.map((s) => s.rlLq)), 'reward'),
+    report('surrogate_random_last_quarter_reward_mean', mean(per.map((s) => s.rndLq)), 'reward'),
+    report('surrogate_rl_best_reward_mean', mean(per.map((s) => s.rlBest)), 'reward'),
+    report('surrogate_random_best_reward_mean', mean(per.map((s) => s.rndBest)), 'reward'),
+    report('surrogate_rl_entropy_end_share', mean(sRl.map((r) => (r.entropy[r.entropy.length - 1]?.entropy ?? NaN) / r.uniformEntropy)), 'fraction'),
+    report('surrogate_soft_share_within_0.8_1_T', share(sS, 0.8, 1), 'fraction'),
+    report('surrogate_hard_share_within_0.8_1_T', share(sH, 0.8, 1), 'fraction'),
+    report('surrogate_soft_share_over_T', share(sS, 1 + 1e-9, Infinity), 'fraction'),
+    report('surrogate_hard_share_over_T', share(sH, 1 + 1e-9, Infinity), 'fraction'),
+    report('surrogate_sweep_best_lr', top.lr, 'lr'),
+    report('surrogate_sweep_best_batch', top.batch, 'children'),
+    ...(mine ? [report('surrogate_sweep_default_minus_random', mine.meanDiff, 'reward')] : []),
+  );
+
+  // Plots, every one titled SURROGATE.
+  const curve = [...sRl, ...sRnd].flatMap((r) => {
+    const ma = movingAverage(r.children.map((c) => c.reward), 100);
+    return ma.flatMap((v, i) => (i % 10 === 9 ? [{ strategy: r.kind, seed: r.seed, child: i + 1, reward: v }] : []));
+  });
+  await svg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `SURROGATE (not trained): reward, RL vs random, ${S_CHILDREN} children x ${S_SEEDS.length} seeds (moving average of 100)`,
+    width: 520, height: 240,
+    data: { values: curve },
+    mark: { type: 'line', strokeWidth: 1.5, opacity: 0.8 },
+    encoding: { x: { field: 'child', type: 'quantitative', title: 'child (sample order)' }, y: { field: 'reward', type: 'quantitative', scale: { zero: false }, title: 'SURROGATE reward' }, color: { field: 'strategy', type: 'nominal' }, detail: { field: 'seed', type: 'nominal' } },
+  } as TopLevelSpec, 'search-quality-surrogate.svg');
+  await entropyPlot(sRl, `SURROGATE: controller entropy after each update (lr ${S_HYPER.lr}, batch ${S_HYPER.batch})`, 'search-quality-surrogate-entropy.svg', (r) => `seed ${r.seed}`);
+  await latencyHistogram(
+    [...histogramRows(`SURROGATE RL, soft (${sS.length})`, sS), ...histogramRows(`SURROGATE RL, hard (${sH.length})`, sH), ...histogramRows(`SURROGATE random (${sRnd[0].children.length})`, ratios(sRnd.slice(0, 1)))],
+    `SURROGATE: predicted latency of sampled children relative to T (seed ${S_SEEDS[0]}, ${S_CHILDREN} children)`, 'search-quality-surrogate-latency.svg',
+  );
+  await svg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `SURROGATE sweep at ${SWEEP_CHILDREN} children: last-quarter reward, RL minus random (mean of ${SWEEP_SEEDS.length} seeds)`,
+    width: 360, height: 200,
+    data: { values: table.map((c) => ({ lr: String(c.lr), batch: `batch ${c.batch}`, diff: c.meanDiff })) },
+    layer: [
+      { mark: { type: 'line', point: true }, encoding: { x: { field: 'lr', type: 'ordinal', sort: null, title: 'controller learning rate' }, y: { field: 'diff', type: 'quantitative', title: 'RL - random (SURROGATE reward)' }, color: { field: 'batch', type: 'nominal' } } },
+      { mark: { type: 'rule', color: 'grey', strokeDash: [4, 3] }, encoding: { y: { datum: 0 } } },
+    ],
+  } as TopLevelSpec, 'search-quality-surrogate-sweep.svg');
+
+  return {
+    benchmark: 'search-quality-surrogate',
+    metrics: metrics.map((m) => ({ ...m, value: round(m.value, 4) })),
+    machine: { load_start: load0.join(' '), load1_during: `${load.min}-${load.max} (median ${load.median})` },
+    notes:
+      `SURROGATE, not training. Accuracy: ${rows.length} really trained children (${own.length} of search-quality${extra.length ? `, ${extra.length} of proxy-rank` : ''}; one row per distinct training), ${sum.groups} distinct architectures; ` +
+      `encoding per block [mbconv, expansion, kernel, SE, log2 filters, layers] + log10 params and mult-adds of the full network; 20% of the architectures held out (grouped: an architecture is never on both sides), ` +
+      `model chosen by 5-fold grouped CV Spearman on the rest: ${Object.entries(sum.models).map(([n, m]) => `${n} CV ${m.cv_spearman.toFixed(3)}, held-out Spearman ${m.test_spearman.toFixed(3)} / R2 ${m.test_r2.toFixed(3)} / RMSE ${m.test_rmse.toFixed(4)}`).join('; ')}; ` +
+      `chosen ${sum.chosen}, refitted on all. Seed noise sd ${sum.noise_sd.toFixed(4)} (pooled over ${sum.pairs} architectures trained more than once) is added to every prediction (seeded), as NAS-Bench-301's noisy surrogate. ` +
+      `Latency: a local profile from \`mnas calibrate --device local --statistic min\` of the quickstart space (${cal.summary}; ${cal.seconds.toFixed(0)} s); against the real runs' measurements Spearman ${latRho.toFixed(3)}, within ±10% ${(100 * share(latErr, 0, 0.1)).toFixed(0)}%. ` +
+      `T = ${T.toFixed(4)} ms (the real runs' T ${realT.toFixed(4)} ms scaled by the median predicted/measured ratio). ` +
+      `Search: the real engine with an injected evaluator; ${S_CHILDREN} children x seeds ${S_SEEDS.join(', ')} for rl (lr ${S_HYPER.lr}, batch ${S_HYPER.batch}) and random, one rl-hard run (seed ${S_SEEDS[0]}). ` +
+      `Last quarter rl vs random per seed: ${per.map((s) => `${s.rlLq.toFixed(4)} vs ${s.rndLq.toFixed(4)}`).join(', ')}. ` +
+      `Sweep at ${SWEEP_CHILDREN} children (seeds ${SWEEP_SEEDS.join(', ')}; mean last-quarter reward rl minus random, seeds won): ` +
+      `${table.map((c) => `lr ${c.lr} batch ${c.batch} ${c.meanDiff >= 0 ? '+' : ''}${c.meanDiff.toFixed(4)} (${c.wins}/${c.n})`).join('; ')}. ${seconds.toFixed(0)} s in all.`,
+  };
+}

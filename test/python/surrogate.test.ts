@@ -1,0 +1,88 @@
+// The surrogate pipeline of bench/search-quality-surrogate.bench.ts: the architecture encoding,
+// the grouped held-out fit in bench/lib/surrogate.py (python3-sklearn) and the evaluator that
+// answers a search from it; plus SharedEvaluator, which stops concurrent searches at once.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import type { Arch, BlockArch } from '../../server/src/language/arch';
+import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../../server/src/search/evaluator';
+import { Rng } from '../../server/src/search/rng';
+import { SharedEvaluator } from '../../bench/lib/search';
+import { archFeatures, archGroup, Surrogate, type SurrogateRow } from '../../bench/lib/surrogate';
+
+const PYTHON = '/usr/bin/python3';
+const sklearn = spawnSync(PYTHON, ['-c', 'import sklearn'], { encoding: 'utf8' }).status === 0;
+const NO_SKLEARN = 'python3-sklearn is not installed (apt-get install -y python3-sklearn)';
+
+function arch(rng: Rng): Arch {
+  const blocks: BlockArch[] = [16, 24, 40, 80].map((f, i) => {
+    const op = rng.int(2) ? 'mbconv' : 'sepconv';
+    return {
+      name: `b${i + 1}`, op, e: op === 'mbconv' ? [3, 6][rng.int(2)] : 1, k: [3, 5][rng.int(2)], s: i === 1 || i === 2 ? 2 : 1,
+      f: f * [0.75, 1, 1.25][rng.int(3)], x: 1 + rng.int(3), se: [0, 0.25][rng.int(2)], skip: 'identity', act: 'relu',
+    } as BlockArch;
+  });
+  return { name: 'a', input: { h: 28, w: 28, c: 1 }, stem: { k: 3, s: 1, f: 16, act: 'relu' }, blocks, head: { f: 320, pool: 'avg', classes: 10, dropout: 0 } };
+}
+
+test('archFeatures: fixed length, equal for equal architectures, moved by every searched field', () => {
+  const rng = new Rng(3);
+  const a = arch(rng);
+  const x = archFeatures(a);
+  assert.equal(x.length, 6 * a.blocks.length + 2);
+  assert.deepEqual(archFeatures(structuredClone(a)), x);
+  assert.equal(archGroup(structuredClone(a)), archGroup(a));
+  for (const field of ['k', 'se', 'f', 'x'] as const) {
+    const b = structuredClone(a);
+    b.blocks[2][field] = field === 'se' ? (a.blocks[2].se ? 0 : 0.25) : a.blocks[2][field] + 1;
+    assert.notDeepEqual(archFeatures(b), x, field);
+    assert.notEqual(archGroup(b), archGroup(a), field);
+  }
+});
+
+test('surrogate fit: held-out Spearman on unseen architectures, seed noise from repeats, predictions served', { skip: !sklearn && NO_SKLEARN, timeout: 120_000 }, async () => {
+  // A known accuracy: rises with log params and kernel 5 in block 3, plus seed noise of sd 0.01;
+  // every architecture trained twice (two rows, one group).
+  const rng = new Rng(11);
+  const gauss = () => Math.sqrt(-2 * Math.log(Math.max(rng.next(), 1e-12))) * Math.cos(2 * Math.PI * rng.next());
+  const truth = (a: Arch) => { const x = archFeatures(a); return 0.5 + 0.08 * x[x.length - 2] + 0.02 * (a.blocks[2].k === 5 ? 1 : 0); };
+  const rows: SurrogateRow[] = [];
+  const archs: Arch[] = [];
+  for (let i = 0; i < 150; i++) {
+    const a = arch(rng);
+    archs.push(a);
+    for (let r = 0; r < 2; r++) rows.push({ x: archFeatures(a), y: truth(a) + 0.01 * gauss(), group: archGroup(a) });
+  }
+  const s = await Surrogate.fit(rows, 1, PYTHON);
+  try {
+    const m = s.summary.models[s.summary.chosen];
+    assert.deepEqual(Object.keys(s.summary.models).sort(), ['gbt', 'gp', 'ridge']);
+    assert.ok(m.test_spearman > 0.8, `held-out Spearman ${m.test_spearman}`);
+    assert.ok(s.summary.groups <= 150 && s.summary.train + s.summary.test === rows.length);
+    assert.ok(s.summary.noise_sd > 0.006 && s.summary.noise_sd < 0.015, `noise sd ${s.summary.noise_sd} (true 0.01)`);
+    assert.ok(s.summary.pairs >= 100);
+    const fresh = Array.from({ length: 40 }, () => arch(rng));
+    const [p1, p2] = await Promise.all([s.predict(fresh.slice(0, 20).map(archFeatures)), s.predict(fresh.slice(20).map(archFeatures))]);
+    const pred = [...p1, ...p2];
+    assert.equal(pred.length, 40);
+    const err = pred.map((p, i) => Math.abs(p - truth(fresh[i])));
+    assert.ok(err.reduce((a, b) => a + b, 0) / err.length < 0.02, `mean error ${err.reduce((a, b) => a + b, 0) / err.length}`);
+  } finally {
+    await s.close();
+  }
+});
+
+test('surrogate fit: too few architectures is a clear error', { skip: !sklearn && NO_SKLEARN, timeout: 60_000 }, async () => {
+  const rng = new Rng(5);
+  const rows = Array.from({ length: 6 }, () => { const a = arch(rng); return { x: archFeatures(a), y: 0.5, group: archGroup(a) }; });
+  await assert.rejects(Surrogate.fit(rows, 1, PYTHON), /need at least 10 distinct architectures, got 6/);
+});
+
+test('SharedEvaluator: abandon fails every pending evaluation with "stopped" at once', async () => {
+  const never: Evaluator = { backend: 'never', evaluate: () => new Promise<ChildEvaluation>(() => undefined), close: () => Promise.resolve() };
+  const shared = new SharedEvaluator(never);
+  const pending = [1, 2, 3].map((id) => shared.evaluate({ id } as ChildJob));
+  shared.abandon();
+  for (const p of pending) await assert.rejects(p, (e: Error) => e instanceof ChildFailedError && e.message === 'stopped');
+  await assert.rejects(shared.evaluate({ id: 4 } as ChildJob), /stopped/);
+});
