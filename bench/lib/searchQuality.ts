@@ -75,10 +75,14 @@ export const share = (xs: number[], lo: number, hi: number): number => xs.filter
 /** Latency over T of every sampled child (repeats included: they are what the controller chose). */
 export const ratios = (rs: Run[]): number[] => rs.flatMap((r) => r.children.map((c) => c.latencyMs / r.targetMs));
 
-/** Dataset and training budget: children are comparable only when these match. */
+/** Dataset, training budget and recipe: children's accuracies are comparable only when these match. */
 export function datasetKey(info: RunInfo): Record<string, unknown> {
   const d = info.config.dataset;
-  return { name: d.name, train: d.train, test: d.test, width: d.width ?? 1, resolution: d.resolution ?? null, epochs: info.config.budget.epochs, batch: info.config.budget.batch };
+  const r = info.recipe as { lr?: number; optimizer?: string; schedule?: string };
+  return {
+    name: d.name, train: d.train, test: d.test, width: d.width ?? 1, resolution: d.resolution ?? null, epochs: info.config.budget.epochs, batch: info.config.budget.batch,
+    lr: r.lr ?? null, optimizer: r.optimizer ?? null, schedule: r.schedule ?? null,
+  };
 }
 
 export interface TrainedChild {
