@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { toArch } from '../server/src/language/arch';
-import { ProfileLatency } from '../server/src/device/profileLatency';
+import { ProfileLatency } from '../server/src/latency/profileLatency';
 import { runSearch } from '../server/src/search/engine';
 import { type BenchResult, type Metric, report, round } from './lib/result';
 import { GENERATED, loadavg, LoadSampler, mean, median, ROOT, RUNS, spearman, useBenchCache } from './lib/search';

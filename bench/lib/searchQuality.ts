@@ -7,7 +7,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { decisions as spaceDecisions } from '../../server/src/language/space';
 import type { ModelSpec } from '../../server/src/language/arch';
-import { readJournal } from '../../server/src/search/journal';
+import { readJournal } from '../../server/src/util/journal';
 import type { ChildRecord, RunInfo } from '../../server/src/search/runFolder';
 import { deriveQuickstart, mean, ROOT } from './search';
 

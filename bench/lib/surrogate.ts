@@ -9,9 +9,9 @@ import * as readline from 'node:readline';
 import type { Arch, ModelSpec } from '../../server/src/language/arch';
 import { toArch } from '../../server/src/language/arch';
 import { costOf } from '../../server/src/cost/model';
-import type { ProfileLatency } from '../../server/src/device/profileLatency';
+import type { ProfileLatency } from '../../server/src/latency/profileLatency';
 import type { ChildEvaluation, ChildJob, Evaluator } from '../../server/src/search/evaluator';
-import { Rng } from '../../server/src/search/rng';
+import { Rng } from '../../server/src/util/rng';
 import { PYTHON, ROOT } from './search';
 
 /**

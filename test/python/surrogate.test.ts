@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import type { Arch, BlockArch } from '../../server/src/language/arch';
 import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../../server/src/search/evaluator';
-import { Rng } from '../../server/src/search/rng';
+import { Rng } from '../../server/src/util/rng';
 import { SharedEvaluator } from '../../bench/lib/search';
 import { archFeatures, archGroup, Surrogate, type SurrogateRow } from '../../bench/lib/surrogate';
 
