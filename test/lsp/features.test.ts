@@ -58,6 +58,18 @@ describe('completion, outline, semantic tokens, definition, code lens', { timeou
     assert.deepEqual(await complete('search Q {\n  budget {\n    epochs 1\n    <|>\n  }\n}\n'), ['children', 'batch']);
   });
 
+  test('after `dataset`: every dataset, each with its doc', async () => {
+    const c = cursor('search Q {\n  dataset <|>\n}\n');
+    const uri = 'file:///virtual/complete-dataset.mnas';
+    await client.open(uri, c.text);
+    const r = await client.request<CompletionItem[] | CompletionList | null>('textDocument/completion', { textDocument: { uri }, position: c.position });
+    const items = Array.isArray(r) ? r : r?.items ?? [];
+    assert.deepEqual(items.map((i) => i.label), ['mnist', 'fashion-mnist', 'folder', 'cifar10', 'idx']);
+    const doc = (l: string) => JSON.stringify(items.find((i) => i.label === l)?.documentation);
+    assert.match(doc('fashion-mnist'), /Debian package dataset-fashion-mnist \(`sudo apt-get install dataset-fashion-mnist`\)/);
+    assert.match(doc('idx'), /MNIST-format data/);
+  });
+
   test('document symbols: models with blocks, spaces with blocks, searches with settings', async () => {
     const uri = exampleUri('search-quickstart.mnas');
     await client.open(uri, read('search-quickstart.mnas'));

@@ -100,6 +100,9 @@ describe('hover on models, spaces, choices, settings and keywords', { timeout: 3
     assert.match((await hoverText(uri, base))!, /Target latency T with units/);
     assert.match((await hoverText(uri, base.replace('<|>target 0.5s', 'target <|>0.5s')))!, /\*\*500 ms\*\*/);
     assert.match((await hoverText(uri, 'search Q {\n  budget {\n    <|>children 4\n  }\n}\n'))!, /Child models to sample/);
+    // A dataset name: what it is and where it comes from.
+    assert.match((await hoverText(uri, 'search Q {\n  dataset fashion-<|>mnist { train 4000 }\n}\n'))!, /`fashion-mnist`: Fashion-MNIST: 60,000 \+ 10,000 .*dataset-fashion-mnist/);
+    assert.match((await hoverText(uri, 'search Q {\n  dataset <|>idx "data/mnist"\n}\n'))!, /`idx`: Any MNIST-format data/);
   });
 
   test('keywords and fields get a short doc', async () => {

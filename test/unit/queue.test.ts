@@ -81,6 +81,8 @@ describe('payload: training jobs', () => {
     assert.doesNotThrow(() => checkTrainJob({ ...j, arch: A1 }));
     // And a folder dataset with its path.
     assert.doesNotThrow(() => checkTrainJob({ ...j, dataset: { name: 'folder', path: '/data/images', train: 10, test: 5, seed: 1 } }));
+    assert.doesNotThrow(() => checkTrainJob({ ...j, dataset: { name: 'idx', path: '/data/mnist', train: 10, test: 5, seed: 1 } }));
+    assert.doesNotThrow(() => checkTrainJob({ ...j, dataset: { name: 'fashion-mnist', train: 4000, test: 1000, seed: 1 } }));
   });
 
   test('every example model passes as a latency job', () => {
@@ -134,6 +136,10 @@ describe('payload: training jobs', () => {
     trainRejects((j) => { j.dataset = { name: 'folder', train: 10, test: 5, seed: 1 }; }, /dataset\.path is missing/);
     trainRejects((j) => { j.dataset = { name: 'cifar10', train: 10, test: 5, seed: 1 }; }, /dataset\.path is missing/);
     trainRejects((j) => { j.dataset = { name: 'folder', path: '', train: 10, test: 5, seed: 1 }; }, /dataset\.path/);
+    // idx reads a folder (so it is held to the worker's --data folders); fashion-mnist and mnist read nothing a job names.
+    trainRejects((j) => { j.dataset = { name: 'idx', train: 10, test: 5, seed: 1 }; }, /dataset\.path is missing \(idx reads files\)/);
+    trainRejects((j) => { j.dataset = { name: 'fashion-mnist', path: '/etc', train: 10, test: 5, seed: 1 }; }, /dataset\.path is given but fashion-mnist takes no path \(only folder, cifar10, idx do\)/);
+    trainRejects((j) => { j.dataset = { name: 'mnist', path: '/etc', train: 10, test: 5, seed: 1 }; }, /mnist takes no path/);
     trainRejects((j) => { j.dataset.resolution = 100_000; }, /dataset\.resolution/);
     trainRejects((j) => { j.recipe.epochs = 0; }, /recipe\.epochs/);
     trainRejects((j) => { (j.recipe as { optimizer: string }).optimizer = 'lbfgs'; }, /recipe\.optimizer/);
@@ -410,6 +416,12 @@ describe('checkDataRoot', () => {
     // A root given through a symlink, and a path through it.
     assert.doesNotThrow(() => checkDataRoot(req(path.join(root, 'images')), [rootLink]));
     assert.doesNotThrow(() => checkDataRoot(req(path.join(rootLink, 'images')), [root]));
+  });
+
+  test('an idx folder is held to the same rule', () => {
+    const idx = (p: string) => ({ name: 'idx' as const, path: p, train: 10, test: 5, seed: 0 });
+    assert.doesNotThrow(() => checkDataRoot(idx(path.join(root, 'images')), [root]));
+    assert.throws(() => checkDataRoot(idx(outside), [root]), (e: Error) => e instanceof UnrecoverableError && /not under this worker's data folders/.test(e.message));
   });
 
   test('refuses siblings, ".." escapes, symlinks out of the root, and everything without roots', () => {

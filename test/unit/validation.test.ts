@@ -160,7 +160,7 @@ test('the analysis cache sees an edit two imports away', async () => {
   assert.deepEqual(again.problems.map((p) => p.code), ['unknown-name']);
 });
 
-test('search dataset: mnist, folder "path" and cifar10 "path" forms resolve into the config', () => {
+test('search dataset: mnist, fashion-mnist, folder "path", cifar10 "path" and idx "path" forms resolve into the config', () => {
   const space = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] } }\n`;
   const cfg = (d: string) => {
     const a = analyzeText(`${space}search Q {\n  space S\n  target 75ms\n  ${d}\n}`);
@@ -179,6 +179,10 @@ test('search dataset: mnist, folder "path" and cifar10 "path" forms resolve into
   assert.deepEqual([cfg('dataset folder "imgs"').train, cfg('dataset folder "imgs"').test], [4000, 1000], 'defaults');
   assert.deepEqual([cfg('dataset folder "imgs" train 80 test 20').train, cfg('dataset folder "imgs" train 80 test 20').test], [80, 20], 'inline form');
   assert.equal(cfg('dataset cifar10 "c" { train 50000  test 10000 }').train, 50000, 'the whole of CIFAR-10 fits');
+  assert.deepEqual({ ...cfg('dataset fashion-mnist { train 8000  test 2000 }') }, { name: 'fashion-mnist', train: 8000, test: 2000, resolution: undefined, width: undefined });
+  assert.equal(cfg('dataset fashion-mnist { train 60000  test 10000 }').train, 60000, 'the whole of Fashion-MNIST fits');
+  assert.deepEqual({ ...cfg('dataset idx "data/mnist" { train 500  test 100 }') }, { name: 'idx', path: 'data/mnist', train: 500, test: 100, resolution: undefined, width: undefined });
+  assert.equal(cfg('dataset idx "d" { channels 1 }').channels, 1);
 });
 
 test('search dataset errors: paths, channels, sizes', () => {
@@ -205,6 +209,18 @@ test('search dataset errors: paths, channels, sizes', () => {
   ds('dataset mnist { train 9000  test ⟦1001⟧ }', ['bad-value']);
   p = ds('dataset folder "i" { ⟦chanels⟧ 3 }', ['unknown-setting']);
   assert.match(p[0].message, /Did you mean `channels`/);
+  p = ds('dataset ⟦idx⟧ { train 800 }', ['missing-dataset-path']);
+  assert.match(p[0].message, /`dataset idx` needs the folder holding the four MNIST-format IDX files \(train-images-idx3-ubyte, .*\.gz or not\)/);
+  p = ds('dataset fashion-mnist ⟦"/usr/share/datasets/fashion-mnist"⟧', ['bad-setting']);
+  assert.match(p[0].message, /`fashion-mnist` is built in and takes no path/);
+  p = ds('dataset fashion-mnist { channels ⟦3⟧ }', ['bad-value']);
+  assert.match(p[0].message, /`fashion-mnist` is greyscale/);
+  ds('dataset idx "d" { channels ⟦3⟧ }', ['bad-value']);
+  p = ds('dataset fashion-mnist { train ⟦60001⟧ }', ['bad-value']);
+  assert.match(p[0].message, /60000 training images/);
+  ds('dataset fashion-mnist { test ⟦10001⟧ }', ['bad-value']);
+  p = ds('dataset ⟦fashion_mnist⟧', ['unknown-dataset']);
+  assert.match(p[0].message, /Did you mean `fashion-mnist`/);
   p = ds('dataset ⟦cifar100⟧ "c"', ['unknown-dataset']);
   assert.match(p[0].message, /Did you mean `cifar10`/);
   ds('dataset ⟦"imgs"⟧', ['bad-setting']);

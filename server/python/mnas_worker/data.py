@@ -1,6 +1,6 @@
 """Reads the proxy datasets written by server/src/train/datasets.ts: per split a JSON header
 plus raw uint8 image and label files, loaded with numpy without copying through JSON.
-Any channel count is read (mnist 1, folder and cifar10 1 or 3); when the header has per-channel
+Any channel count is read (mnist, fashion-mnist and idx 1, folder and cifar10 1 or 3); when the header has per-channel
 statistics (`channelMean`/`channelStd`) each channel is normalized with its own."""
 
 from __future__ import annotations

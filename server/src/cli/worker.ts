@@ -143,7 +143,7 @@ export function register(program: Command): void {
     .option('--rounds <n>', 'phones: benchmark_model runs per child (default 3)')
     .option('--cooldown <ms>', 'phones: pause between models on the same phone (default 3000)')
     .option('--work <dir>', 'where trained weights go (default: the user cache)')
-    .option('--data <dirs...>', 'folders that folder/cifar10 datasets named by jobs may be read from')
+    .option('--data <dirs...>', 'folders that folder/cifar10/idx datasets named by jobs may be read from')
     .option('--lock-seconds <n>', 'job lock: a killed worker\'s job is taken over by another after about this long', '30')
     .option('--id <name>', 'worker id (default HOST-PID)'))
     .action(async (opts: WorkerCliOptions) => {

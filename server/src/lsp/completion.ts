@@ -55,7 +55,6 @@ const SETTING_VALUES: Record<string, readonly string[]> = {
   reward: ['soft', 'hard', 'alpha'],
   latency: ['local', 'profile', 'adb'],
   strategy: ['rl', 'random'],
-  dataset: Object.keys(DATASETS),
   max: ['params', 'madds'],
 };
 
@@ -142,6 +141,7 @@ function itemsFor(a: Analysis, ctx: CompletionContext, k: ReturnType<typeof make
       }
       if (lineKey === 'space' && ctx.line.length === 1) return names(a, 'space').map((e) => k.item(e.node.name.value, CompletionItemKind.Module, undefined, 'space'));
       if (lineKey && lineKey in BLOCK_KEYS && lineKey !== 'dataset') return Object.entries(BLOCK_KEYS[lineKey]).map(([key, doc]) => k.item(key, CompletionItemKind.Property, doc));
+      if (lineKey === 'dataset' && ctx.line.length === 1) return Object.entries(DATASETS).map(([name, d]) => k.item(name, CompletionItemKind.EnumMember, d.doc));
       if (lineKey && SETTING_VALUES[lineKey] && ctx.line.length === 1) return k.values(SETTING_VALUES[lineKey]);
       if (lineKey === 'max' && ctx.line.length === 1) return k.values(SETTING_VALUES.max);
       return [];

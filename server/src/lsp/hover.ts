@@ -4,7 +4,7 @@ import type { Hover, Position } from 'vscode-languageserver';
 import type { IToken } from 'chevrotain';
 import type { Analysis, Entry, ModelEntry, SpaceEntry } from '../language/analysis';
 import type { SettingNode, SettingValue, Span } from '../language/ast';
-import { BLOCK_KEYS, SEARCH_KEYS } from '../language/searchConfig';
+import { BLOCK_KEYS, DATASETS, SEARCH_KEYS } from '../language/searchConfig';
 import { blockMarkdown, choiceMarkdown, inputMarkdown, type LatencyContext, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
 import { wordDoc } from './keywordDocs';
 import { targetAt, tokenAt } from './nodeAt';
@@ -144,6 +144,7 @@ function settingMarkdown(a: Analysis, s: SettingNode, parent: SettingNode | unde
     const e = entryOf(a, v.value, 'space');
     return e ? spaceMarkdown(e) : undefined;
   }
+  if (!parent && key === 'dataset' && v === s.values[0] && typeof v.value === 'string' && Object.hasOwn(DATASETS, v.value)) return `\`${v.value}\`: ${DATASETS[v.value].doc}`;
   // Inline block form: `budget children 24 epochs 1`.
   const inline = BLOCK_KEYS[parent ? parent.key.value : key];
   if (inline && typeof v.value === 'string' && inline[v.value]) return `\`${v.value}\`: ${inline[v.value]}`;

@@ -12,7 +12,7 @@ import { fieldOf } from '../util/schema';
 import { ARTIFACTS } from './artifacts';
 import type { LatencyMeasurement } from '../util/timing';
 import type { ChildEvaluation } from '../search/evaluator';
-import { DATASETS, type DatasetName, type DatasetOptions, MAX_RESOLUTION } from '../train/datasets';
+import { DATASETS, type DatasetName, type DatasetOptions, MAX_RESOLUTION, PATH_DATASETS } from '../train/datasets';
 import type { TrainRecipe } from '../train/trainer';
 
 export const PAYLOAD_VERSION = 1;
@@ -215,7 +215,10 @@ function checkArch(arch: Arch, what: string): void {
 
 export function checkTrainJob(data: unknown): TrainJobData {
   const job = check<TrainJobData>('train', 'training job', data);
-  if (['folder', 'cifar10'].includes(job.dataset.name) && !job.dataset.path) throw new PayloadError(`training job: dataset.path is missing (${job.dataset.name} reads files)`);
+  // Path datasets read the folder named (under the worker's --data folders); the others read nothing a job names.
+  const reads = PATH_DATASETS.includes(job.dataset.name);
+  if (reads && !job.dataset.path) throw new PayloadError(`training job: dataset.path is missing (${job.dataset.name} reads files)`);
+  if (!reads && job.dataset.path !== undefined) throw new PayloadError(`training job: dataset.path is given but ${job.dataset.name} takes no path (only ${PATH_DATASETS.join(', ')} do)`);
   checkArch(job.arch, 'training job');
   return job;
 }

@@ -48,7 +48,7 @@ export interface QueueWorkerOptions extends RedisSettings {
   bench?: Pick<BenchOptions, 'warmup' | 'repeats' | 'rounds' | 'cooldownMs' | 'threads'>;
   /** Where trained weights go (default the user cache's worker folder). */
   workDir?: string;
-  /** Folders that `folder` / `cifar10` datasets named by jobs may be read from. */
+  /** Folders that `folder` / `cifar10` / `idx` datasets named by jobs may be read from. */
   dataRoots?: string[];
   /** Dataset cache (default the user cache). */
   cacheDir?: string;

