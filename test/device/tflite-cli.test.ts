@@ -3,7 +3,7 @@
 // TFLite runtime; mistakes get errors naming the file and the fix.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,7 +12,8 @@ import { decodeModel } from '../../server/src/device/tflite/index';
 import { loadTflite } from '../../server/src/device/tfliteRuntime';
 import type { ModelSpec } from '../../server/src/language/arch';
 import { prepareDataset } from '../../server/src/train/datasets';
-import { TorchTrainer } from '../../server/src/train/torchTrainer';
+import { findPython, TorchTrainer } from '../../server/src/train/torchTrainer';
+import { writeMaliciousWeights } from '../python/helpers';
 import { ROOT, ensureServerBuilt } from '../lsp/build';
 import { trainArch } from './tflite-helpers';
 
@@ -58,7 +59,7 @@ before(async () => {
     writeFileSync(path.join(run, 'run.json'), JSON.stringify({ format: 'mnas-run', version: 1 }));
     writeFileSync(path.join(run, 'journal.jsonl'), [
       { type: 'failed', id: 2, step: 0, actions: [], name: 'child2', error: 'diverged', time: '' },
-      { type: 'child', id: 3, step: 0, actions: [], name: 'child3', spec, model: '', accuracy: r.accuracy, weights: r.weightsPath },
+      { type: 'child', id: 3, step: 0, actions: [], name: 'child3', spec, model: '', accuracy: r.accuracy, weights: path.relative(run, r.weightsPath) },
     ].map((e) => JSON.stringify(e)).join('\n') + '\n');
   } finally {
     await worker.close();
@@ -114,4 +115,60 @@ test('mnas export errors name the file and the fix', { timeout: 300_000 }, async
   const broken = path.join(tmp, 'broken.mnas');
   writeFileSync(broken, 'model B {\n  input 32x32x3\n  stem conv k4 s2 f8\n}\n');
   await assert.rejects(exportCommand(broken, { output: out }), /broken\.mnas: has \d+ error\(s\); fix them before exporting \(run `mnas check/);
+});
+
+/** A copy of the fixture run whose journal line for child 3 names `weights` (undefined: no field). */
+function runWithWeights(name: string, weights: string | undefined): string {
+  const dir = path.join(tmp, name);
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(run, dir, { recursive: true });
+  const journal = path.join(dir, 'journal.jsonl');
+  const lines = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number; weights?: string });
+  for (const e of lines) if (e.id === 3) e.weights = weights;
+  writeFileSync(journal, lines.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return dir;
+}
+
+test('a copied run exports its own weights, not the original run\'s', { timeout: 300_000 }, async () => {
+  const copy = runWithWeights('copied-run', 'children/3/weights.pt');
+  const original = path.join(run, 'children', '3', 'weights.pt');
+  renameSync(original, `${original}.aside`);
+  try {
+    const r = await exportCommand(undefined, { weights: path.join(copy, '3'), output: path.join(tmp, 'copy.tflite') });
+    assert.match(r.source, /copied-run\/children\/3\/weights\.pt$/);
+    assert.ok(r.verify && r.verify.maxAbsDiff <= 1e-4);
+  } finally {
+    renameSync(`${original}.aside`, original);
+  }
+});
+
+test('a journal naming weights outside its run folder is refused (absolute, .., a symlink out), naming the line and the fix', { timeout: 300_000 }, async () => {
+  const outside = path.join(tmp, 'outside.pt');
+  copyFileSync(path.join(run, 'children', '3', 'weights.pt'), outside);
+  const out = path.join(tmp, 'refused.tflite');
+  const cases: [string, RegExp][] = [
+    [outside, /is an absolute path/],
+    ['../outside.pt', /climbs out with "\.\."/],
+    ['children/3/../../../outside.pt', /climbs out with "\.\."/],
+  ];
+  for (const [weights, why] of cases) {
+    const dir = runWithWeights('hostile-run', weights);
+    await assert.rejects(exportCommand(undefined, { weights: path.join(dir, '3'), output: out }),
+      (e: Error) => why.test(e.message) && /hostile-run\/journal\.jsonl:2: the child's weights/.test(e.message) && /put "children\/3\/weights\.pt" there/.test(e.message),
+      weights);
+  }
+  const dir = runWithWeights('hostile-run', undefined);
+  rmSync(path.join(dir, 'children', '3', 'weights.pt'));
+  symlinkSync(outside, path.join(dir, 'children', '3', 'weights.pt'));
+  await assert.rejects(exportCommand(undefined, { weights: path.join(dir, '3'), output: out }), /leads outside the run folder through a symbolic link/);
+  assert.equal(existsSync(out), false, 'nothing was written');
+});
+
+test('a run folder\'s weights.pt whose pickle would run a command: export refuses it and nothing runs', { timeout: 300_000 }, async () => {
+  const dir = runWithWeights('pickled-run', 'children/3/weights.pt');
+  const marker = path.join(tmp, 'pwned');
+  writeMaliciousWeights(findPython(), path.join(dir, 'children', '3', 'weights.pt'), marker);
+  await assert.rejects(exportCommand(undefined, { weights: path.join(dir, '3'), output: path.join(tmp, 'evil.tflite') }),
+    /weights\.pt: refused, it holds more than tensors/);
+  assert.equal(existsSync(marker), false, 'the pickle\'s command ran');
 });

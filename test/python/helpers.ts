@@ -1,4 +1,6 @@
-// Shared by the worker tests: a seeded random Arch generator covering the search space.
+// Shared by the worker tests: a seeded random Arch generator covering the search space, the
+// small training network, and a hostile weights file.
+import { execFileSync } from 'node:child_process';
 import type { ActName, OpName, SkipName } from '../../server/src/language/ast';
 import type { Arch, BlockArch } from '../../server/src/language/arch';
 import { mulberry32 } from '../../server/src/train/datasets';
@@ -45,4 +47,19 @@ export function tinyArch(): Arch {
     ],
     head: { f: null, pool: 'avg', classes: 10, dropout: 0 },
   };
+}
+
+/**
+ * Writes a weights.pt whose pickle runs `touch marker` when unpickled by a plain torch.load
+ * (its __reduce__ names subprocess.call): the attack a hostile queue worker or run folder could send.
+ */
+export function writeMaliciousWeights(python: string, file: string, marker: string): void {
+  const script = [
+    'import subprocess, sys, torch',
+    'class Evil:',
+    '    def __reduce__(self):',
+    '        return (subprocess.call, (["touch", sys.argv[2]],))',
+    'torch.save({"stem.conv.weight": Evil()}, sys.argv[1])',
+  ].join('\n');
+  execFileSync(python, ['-c', script, file, marker]);
 }

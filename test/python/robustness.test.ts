@@ -1,9 +1,12 @@
 // The worker survives bad input (answering each bad line with an error reply) and its
 // driver rejects pending requests with a clear error when the process dies.
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { findPython, TorchTrainer } from '../../server/src/train/torchTrainer';
-import { tinyArch } from './helpers';
+import { tinyArch, writeMaliciousWeights } from './helpers';
 
 let trainer: TorchTrainer;
 before(async () => { trainer = await TorchTrainer.start(); }, { timeout: 120_000 });
@@ -42,6 +45,24 @@ test('invalid archs: clear errors, worker keeps serving', { timeout: 60_000 }, a
     recipe: { epochs: 1, batchSize: 8, lr: 0.01, optimizer: 'adam', momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0 },
   }), /cannot read dataset header \/nonexistent\/train\.json/);
   assert.ok((await trainer.count(tinyArch())) > 0);
+});
+
+test('a weights.pt whose pickle would run a command is refused and nothing runs (weights_only)', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mnas-evil-'));
+  try {
+    const evil = path.join(dir, 'weights.pt');
+    const marker = path.join(dir, 'pwned');
+    writeMaliciousWeights(findPython(), evil, marker);
+    for (const type of ['export', 'forward'] as const) {
+      const input = { data: '', shape: [1, 28, 28, 1], layout: 'nhwc' };
+      await assert.rejects(trainer.request(type, { arch: tinyArch(), weightsPath: evil, ...(type === 'forward' ? { input } : {}) }),
+        /weights\.pt: refused, it holds more than tensors \(Unsupported class [\w.]+\.call\)/);
+      assert.equal(existsSync(marker), false, `${type}: the pickle's command ran`);
+    }
+    assert.ok((await trainer.count(tinyArch())) > 0, 'the worker keeps serving');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('process exit rejects pending requests with the exit status and stderr tail', { timeout: 120_000 }, async () => {

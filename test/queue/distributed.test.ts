@@ -95,8 +95,8 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       }
       // The trained files came back into the run folder (as in a local run); the workers kept no copy.
       for (const c of children.filter((x) => x.cachedFrom === undefined)) {
-        assert.equal(c.weights, path.join(res.dir, 'children', String(c.id), 'weights.pt'));
-        assert.ok(fs.statSync(c.weights).size > 1000 && fs.existsSync(path.join(res.dir, 'children', String(c.id), 'arch.json')));
+        assert.equal(c.weights, `children/${c.id}/weights.pt`);
+        assert.ok(fs.statSync(path.join(res.dir, c.weights)).size > 1000 && fs.existsSync(path.join(res.dir, 'children', String(c.id), 'arch.json')));
         assert.ok(!fs.existsSync(path.join(env.MNAS_CACHE, 'worker', run, String(c.id))), 'the worker removed its copy');
       }
       assert.ok(fs.existsSync(path.join(env.MNAS_CACHE, 'worker', run)), 'the workers trained under their own work folder');
@@ -146,7 +146,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       for (const c of children.filter((x) => x.cachedFrom === undefined)) {
         assert.equal(c.workers?.train, 'remote');
         assert.match(c.latencySource, /on mnas-remote-host$/, 'timed on the other host');
-        assert.ok(fs.existsSync(c.weights!), 'its weights crossed the link into the run folder');
+        assert.ok(fs.existsSync(path.join(res.dir, c.weights!)), 'its weights crossed the link into the run folder');
       }
       const ads = JSON.parse(execFileSync(process.execPath, [CLI, 'workers', `redis://:${password}@127.0.0.1:${redis.port}`, '--json'], { encoding: 'utf8' })) as { id: string; host: string }[];
       assert.equal(ads.find((a) => a.id === 'remote')?.host, 'mnas-remote-host');

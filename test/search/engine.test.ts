@@ -43,7 +43,11 @@ test('a tiny RL search writes a complete run folder', { timeout: 600_000 }, asyn
     assert.deepEqual(a.problems, []);
     const m = [...a.local.values()][0];
     assert.ok(m.kind === 'model' && m.cost.params === c.params && m.cost.multAdds === c.multAdds);
-    if (c.cachedFrom === undefined) assert.ok(fs.existsSync(c.weights!));
+    if (c.cachedFrom === undefined) {
+      // Relative to the run folder, so a copied or moved run uses its own files.
+      assert.equal(c.weights, `children/${c.id}/weights.pt`);
+      assert.ok(fs.existsSync(path.join(r.dir, c.weights)));
+    }
   }
   // Two controller updates (batch 2), each checkpointed and journaled.
   assert.deepEqual(events.filter((e) => e.event === 'update').map((e) => (e as { step: number }).step), [1, 2]);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ChildRecord } from '../../../server/src/search/runFolder';
+import { childFileName, type ChildRecord } from '../../../server/src/search/runFolder';
 import { type CliResult, missingSubcommand, runCli } from '../cli';
 import type { Log } from '../log';
 import type { StatusBar } from '../statusBar';
@@ -62,7 +62,7 @@ export function registerDeviceCommands(context: vscode.ExtensionContext, log: Lo
   const exportChild = async (run: string, c: ChildRecord) => {
     const dir = path.join(run, 'children', String(c.id));
     fs.mkdirSync(dir, { recursive: true });
-    await exportTo(['--weights', `${run}/${c.id}`], path.join(dir, `${c.name}.tflite`), run);
+    await exportTo(['--weights', `${run}/${c.id}`], path.join(dir, `${childFileName(c)}.tflite`), run);
   };
   const disposables = [
     vscode.commands.registerCommand('mnas.selectDeviceProfile', async () => {

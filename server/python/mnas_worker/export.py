@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import math
 import os
+import pickle
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
@@ -51,6 +52,21 @@ def randomize_bn(net: nn.Module, seed: int) -> None:
                 running_var.copy_(0.5 + 1.5 * torch.rand(c, generator=gen))
 
 
+def load_state_dict(weights_path: str) -> object:
+    """A weights file unpickled with `weights_only=True`: tensors, dicts, lists and numbers only.
+    A plain `torch.load` runs any callable the pickle names (`__reduce__`), and weights.pt files
+    arrive from queue workers and run folders, so nothing else is ever unpickled here."""
+    try:
+        return torch.load(weights_path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        # torch's message suggests weights_only=False; keep only what it found.
+        found = str(e).rpartition("WeightsUnpickler error:")[2].strip() or type(e).__name__
+        raise ExportError(f"weightsPath {weights_path}: refused, it holds more than tensors ({found}). Only a state_dict saved "
+                          "by the worker's `train` (plain tensors) is loaded; nothing in the file was run.") from e
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise ExportError(f"weightsPath {weights_path}: cannot read it as a PyTorch state_dict ({type(e).__name__}: {e}).") from e
+
+
 def make_net(arch: Arch, weights_path: Optional[str], seed: int) -> tuple[Net, str]:
     """The eval-mode network: trained weights from a state_dict file, or a seeded random
     initialisation (builder init, then randomized BN). Returns it with a description."""
@@ -58,10 +74,7 @@ def make_net(arch: Arch, weights_path: Optional[str], seed: int) -> tuple[Net, s
         if not os.path.isfile(weights_path):
             raise ExportError(f"weightsPath {weights_path}: no such file. Pass the weights.pt a `train` request wrote (children/<id>/weights.pt).")
         net = build(arch, check=False)
-        try:
-            state = torch.load(weights_path, map_location="cpu")
-        except Exception as e:  # noqa: BLE001 - any unreadable file gets the same advice
-            raise ExportError(f"weightsPath {weights_path}: cannot read it as a PyTorch state_dict ({type(e).__name__}: {e}).") from e
+        state = load_state_dict(weights_path)
         if not isinstance(state, dict):
             raise ExportError(f"weightsPath {weights_path}: not a state_dict (got {type(state).__name__}).")
         missing, unexpected = _key_diff(net, state)

@@ -12,7 +12,7 @@ import { costOf } from '../cost/model';
 import { exportWithWorker, torchForward } from '../device/tflite/index';
 import { loadTflite } from '../device/tfliteRuntime';
 import { readJournal } from '../util/journal';
-import { runPaths, type ChildRecord, type RunInfo } from '../search/runFolder';
+import { childFiles, runPaths, type ChildRecord, type RunInfo } from '../search/runFolder';
 import { TorchTrainer } from '../train/torchTrainer';
 import { mulberry32 } from '../train/datasets';
 import { CliError, load } from './load';
@@ -70,25 +70,26 @@ export function parseChildRef(spec: string): { run: string; id: number } | null 
 /** The arch and weights of a search child, at the PROXY scale it was trained at. */
 export async function childTarget(run: string, id: number): Promise<ExportTarget> {
   const p = runPaths(run);
-  const { entries } = readJournal<{ type: string; id?: number }>(p.journal);
-  const rec = entries.find((e): e is ChildRecord => e.type === 'child' && e.id === id);
-  if (!rec) {
+  const { entries, lines } = readJournal<{ type: string; id?: number }>(p.journal);
+  const at = entries.findIndex((e) => e.type === 'child' && e.id === id);
+  if (at < 0) {
     const failed = entries.find((e) => e.type === 'failed' && e.id === id);
     const ids = entries.filter((e) => e.type === 'child').map((e) => e.id);
     throw new CliError(failed
       ? `${run}: child ${id} failed during the search and has no weights.`
       : `${run}: no child ${id} in ${p.journal} (children: ${ids.length ? `${ids[0]}..${ids[ids.length - 1]}` : 'none yet'}). Check the id with \`mnas report ${run}\`.`);
   }
-  const trainedId = rec.cachedFrom ?? rec.id;
-  const dir = path.join(p.children, String(trainedId));
-  const weightsPath = rec.weights ?? path.join(dir, 'weights.pt');
+  const rec = entries[at] as ChildRecord;
+  // Every file comes from this run folder, whatever the journal says (it is not trusted).
+  const files = childFiles(run, rec, `${p.journal}:${lines[at]}`);
+  const weightsPath = files.weights;
   if (!fs.existsSync(weightsPath)) {
-    throw new CliError(`${run}: child ${id}'s weights ${weightsPath} are missing (was the run folder moved or cleaned?). Re-run the search, or export the architecture with random weights: \`mnas export best/...mnas -o model.tflite\`.`);
+    const kept = rec.workers?.train && rec.weights === undefined ? ` Queue worker ${rec.workers.train} trained it and kept its files (too big to travel through Redis).` : ' (Was the run folder cleaned?)';
+    throw new CliError(`${run}: child ${id}'s weights ${weightsPath} are missing.${kept} Re-run the search, or export the architecture with random weights: \`mnas export best/...mnas -o model.tflite\`.`);
   }
   let arch: Arch;
-  const archFile = path.join(dir, 'arch.json');
-  if (fs.existsSync(archFile)) {
-    arch = JSON.parse(fs.readFileSync(archFile, 'utf8')) as Arch;
+  if (fs.existsSync(files.arch)) {
+    arch = JSON.parse(fs.readFileSync(files.arch, 'utf8')) as Arch;
   } else {
     // Older runs: rebuild the proxy arch from the spec and the run's settings.
     const info = JSON.parse(fs.readFileSync(p.info, 'utf8')) as RunInfo;

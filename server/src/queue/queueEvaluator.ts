@@ -138,8 +138,9 @@ export class QueueEvaluator implements Evaluator {
       await downloadArtifacts(this.redis, this.prefix, jobId(run, job.id, 'train'), result.artifacts, job.outDir)
         .catch((e: Error) => this.opts.onWarning?.(`child ${job.id}: its trained files could not be fetched from Redis (${e.message}); they stay on ${result.worker}.`));
     }
+    // Only the copy in the run folder counts: the worker's path names a file on another machine.
     const local = path.join(job.outDir, 'weights.pt');
-    if (fs.existsSync(local)) summary.weightsPath = local;
+    summary.weightsPath = fs.existsSync(local) ? local : '';
     return {
       accuracy: result.accuracy, train: summary, latency: l.value.latency, attempts,
       jobs: { train: jobId(run, job.id, 'train'), ...(l.value.job ? { latency: l.value.job } : {}) },

@@ -20,7 +20,7 @@ import { Journal, readJournal } from '../util/journal';
 import { reward as rewardOf } from './reward';
 import { Rng } from '../util/rng';
 import {
-  type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, RUN_FORMAT, type RunInfo, runPaths,
+  type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, RUN_FORMAT, type RunInfo, runPaths, runRelative,
   type UpdateRecord, writeSummaries,
 } from './runFolder';
 import { loadSearch, SearchInputError } from './searchInput';
@@ -356,10 +356,13 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
           accuracy: r.accuracy, latencyMs: r.latency.ms, targetMs: config.targetMs, alpha: config.reward.alpha, beta: config.reward.beta,
           params: cost.params, multAdds: cost.multAdds, constraints: config.constraints,
         });
+        // Relative to the run folder, so a copied run uses its own files; a path outside it is not recorded.
+        const weights = r.train.weightsPath ? runRelative(dir, r.train.weightsPath) : undefined;
         record = {
           ...base, type: 'child', spec, model: printModel(spec), accuracy: r.accuracy, latencyMs: r.latency.ms, latencySpread: r.latency.spread,
           latencySource: r.latency.source, params: cost.params, multAdds: cost.multAdds, proxyParams: r.train.params, reward: rw.reward,
-          trainSeconds: r.train.trainSeconds, imagesPerSecond: r.train.imagesPerSecond, attempts: r.attempts, weights: r.train.weightsPath,
+          trainSeconds: r.train.trainSeconds, imagesPerSecond: r.train.imagesPerSecond, attempts: r.attempts,
+          ...(weights ? { weights } : {}),
           ...(r.jobs ? { jobs: r.jobs } : {}), ...(r.workers ? { workers: r.workers } : {}),
         };
         byKey.set(key, record);

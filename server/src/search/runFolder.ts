@@ -52,6 +52,7 @@ export interface ChildRecord {
   attempts: number;
   /** Id of the earlier child with the same architecture whose results were reused. */
   cachedFrom?: number;
+  /** The trained weights, relative to the run folder ('/'-separated, e.g. children/7/weights.pt). */
   weights?: string;
   /** Queue runs: job ids on the queue and the workers that ran them. */
   jobs?: { train: string; latency?: string };
@@ -75,6 +76,55 @@ export function runPaths(dir: string) {
     best: path.join(dir, 'best'),
     children: path.join(dir, 'children'),
   };
+}
+
+/** `file` as a journal stores it: relative to the run folder `dir`, '/'-separated; undefined when outside it. */
+export function runRelative(dir: string, file: string): string | undefined {
+  const rel = path.relative(path.resolve(dir), path.resolve(file));
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep).join('/');
+}
+
+export class RunFileError extends Error {}
+
+/**
+ * A file a run's journal names, as its real path inside the run folder `dir`. Journals come from
+ * other processes and machines (queue results, copied or downloaded run folders), so an absolute
+ * path, a `..` step or a symbolic link leading out of the folder is refused; a relative path
+ * resolves against the folder given, so a copied run uses its own files. `where` names the
+ * journal line for the error. A missing file is returned as is (the caller says what is missing).
+ */
+export function fileInRun(dir: string, rel: string, where: string, example: string): string {
+  const bad = (why: string) => new RunFileError(`${where}: ${JSON.stringify(rel)} ${why}. A run's journal may only name files inside its run folder, ` +
+    `relative to it (here ${JSON.stringify(example)}); nothing outside it is read. If you wrote this run folder yourself, put ${JSON.stringify(example)} there.`);
+  if (typeof rel !== 'string' || rel === '') throw bad('is not a path');
+  if (path.isAbsolute(rel) || path.win32.isAbsolute(rel)) throw bad('is an absolute path');
+  const parts = rel.split(/[\\/]/);
+  if (parts.includes('..')) throw bad('climbs out with ".."');
+  const root = fs.realpathSync(dir);
+  const full = path.join(root, ...parts);
+  if (!fs.existsSync(full)) return full;
+  const real = fs.realpathSync(full);
+  if (!real.startsWith(root + path.sep)) throw bad(`leads outside the run folder through a symbolic link (to ${real})`);
+  return real;
+}
+
+/** A trained child's files, inside the run folder `dir` (see fileInRun); a cached child uses the child it was trained as. */
+export function childFiles(dir: string, rec: ChildRecord, where: string): { dir: string; weights: string; arch: string } {
+  const trained = rec.cachedFrom ?? rec.id;
+  if (!Number.isSafeInteger(trained) || trained < 0) throw new RunFileError(`${where}: child ${JSON.stringify(rec.id)} has no valid id${rec.cachedFrom !== undefined ? ' (cachedFrom)' : ''}: ids are whole numbers.`);
+  const folder = `children/${trained}`;
+  return {
+    dir: fileInRun(dir, folder, where, folder),
+    weights: fileInRun(dir, rec.weights ?? `${folder}/weights.pt`, `${where}: the child's weights`, `${folder}/weights.pt`),
+    arch: fileInRun(dir, `${folder}/arch.json`, where, `${folder}/arch.json`),
+  };
+}
+
+/** A file name for a child (best/*.mnas, an exported .tflite): its name when that is a plain
+ * identifier, else `child<id>`. Names come from the journal, which may have been edited. */
+export function childFileName(c: Pick<ChildRecord, 'id' | 'name'>): string {
+  return typeof c.name === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(c.name) ? c.name : `child${Number(c.id)}`;
 }
 
 /** Non-dominated children: no other child is both faster and more accurate. */
@@ -113,6 +163,6 @@ export function writeSummaries(dir: string, children: ChildRecord[], failed: Fai
     const comment = `rank ${i + 1} by reward in this run: child ${c.id} (step ${c.step})\n` +
       `reward ${c.reward.toFixed(4)}, proxy accuracy ${(100 * c.accuracy).toFixed(2)}%, latency ${c.latencyMs.toFixed(3)} ms (${c.latencySource})\n` +
       `${c.params.toLocaleString('en-US')} params, ${c.multAdds.toLocaleString('en-US')} mult-adds at full size`;
-    writeAtomic(path.join(p.best, `${i + 1}-${c.name}.mnas`), printModel(c.spec, comment));
+    writeAtomic(path.join(p.best, `${i + 1}-${childFileName(c)}.mnas`), printModel(c.spec, comment));
   });
 }

@@ -8,6 +8,8 @@ export class JournalError extends Error {}
 
 export interface JournalRead<T> {
   entries: T[];
+  /** The 1-based line of each entry, for errors that name it. */
+  lines: number[];
   /** Bytes of the file that hold complete lines. */
   goodBytes: number;
   /** True when a torn last line (no newline) was found and left out. */
@@ -15,23 +17,25 @@ export interface JournalRead<T> {
 }
 
 export function readJournal<T = Record<string, unknown>>(file: string): JournalRead<T> {
-  if (!fs.existsSync(file)) return { entries: [], goodBytes: 0, torn: false };
+  if (!fs.existsSync(file)) return { entries: [], lines: [], goodBytes: 0, torn: false };
   const buf = fs.readFileSync(file);
   const lastNewline = buf.lastIndexOf(0x0a);
   const goodBytes = lastNewline + 1;
   const text = buf.subarray(0, goodBytes).toString('utf8');
   const entries: T[] = [];
+  const at: number[] = [];
   const lines = text.split('\n');
   lines.pop(); // after the last newline
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     try {
       entries.push(JSON.parse(line) as T);
+      at.push(i + 1);
     } catch {
       throw new JournalError(`${file}:${i + 1}: this journal line is not valid JSON (the run folder was edited or damaged). Remove that line to resume without it, or start a new run.`);
     }
   });
-  return { entries, goodBytes, torn: goodBytes < buf.length };
+  return { entries, lines: at, goodBytes, torn: goodBytes < buf.length };
 }
 
 /** Appends entries, each fsync'ed before `append` returns. */
