@@ -131,3 +131,9 @@ describe('formatText', () => {
     }
   });
 });
+
+test('a byte-order mark is kept by the formatter', () => {
+  const r = format('\uFEFFmodel M {\n input 8x8x1\n block b1 { conv f8 } }\n');
+  assert.ok(r.ok);
+  assert.equal(r.text, '\uFEFFmodel M {\n  input 8x8x1\n  block b1 { conv f8 } }\n');
+});

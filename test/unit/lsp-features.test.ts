@@ -84,3 +84,45 @@ describe('rename across files', () => {
     assert.deepEqual(changes['file:///p/space.mnas'].map((e) => e.range.start), [{ line: 2, character: 8 }]);
   });
 });
+
+describe('a wrong value is never replaced in a figure', () => {
+  const text = 'model W {\n  input 32x32x3\n  block b1 { mbconv e6 k4 s1 f16 }\n  block b2 { mbconv e6 k3 s2 f24 }\n  block b3 { conv k3 s1 f-8 }\n  block b4 { conv k3 f8 }\n}\nspace S from W { block b4 { k [3, 5] } }\n';
+  const a = analysisOf('/p/w.mnas', text);
+  const hoverAt = (needle: string, delta = 1) => md(hover(a, { position: positionOf(a, text.indexOf(needle) + delta) }));
+
+  test('a block with k4 shows no cost (not k3\'s), and says which field to fix', () => {
+    const b1 = hoverAt('b1');
+    assert.match(b1, /Block `b1` has an invalid or missing `k` \(see the error\): costs are not shown/);
+    assert.doesNotMatch(b1, /Params|k3/);
+  });
+
+  test('a block fed by valid blocks keeps its costs, without shares of a model that has errors', () => {
+    const b2 = hoverAt('b2 {');
+    assert.match(b2, /Params: \*\*\d[\d,]*\*\*/);
+    assert.doesNotMatch(b2, /of the model's/);
+  });
+
+  test('a block after one whose filters were replaced shows no cost: its input shape is a fallback\'s', () => {
+    assert.match(hoverAt('b4'), /Block `b3` has an invalid or missing `f`/);
+  });
+
+  test('the model, its code lens, and a space over it show no totals', () => {
+    assert.match(hoverAt('W {', 0), /costs are not shown/);
+    assert.doesNotMatch(hoverAt('W {', 0), /Params/);
+    const lenses = codeLenses(a, { uri: 'file:///p/w.mnas' }).map((l) => l.command!.title);
+    assert.deepEqual(lenses, ['4 blocks · costs not shown until the errors are fixed', 'skeleton has errors: figures not shown']);
+    assert.match(hoverAt('S from', 0), /Skeleton `W`: Model|Skeleton `W`: Block `b1`/);
+    assert.match(hoverAt('[3, 5]', 4), /Skeleton `W`: Block `b3` has an invalid or missing `f`/);
+  });
+});
+
+describe('diagnostics over mnas.maxProblems', () => {
+  test('the first N are listed and one more says how many are not', async () => {
+    const { diagnostics } = await import('../../server/src/lsp/diagnostics');
+    const text = Array.from({ length: 5 }, (_, i) => `model M${i} { }`).join('\n');
+    const a = analysisOf('/p/many.mnas', text);
+    const d = diagnostics(a, 3);
+    assert.equal(d.length, 4);
+    assert.match(d[3].message, new RegExp(`…and ${a.problems.length - 3} more problems not shown \\(setting mnas\\.maxProblems is 3\\)`));
+  });
+});

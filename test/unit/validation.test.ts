@@ -54,8 +54,10 @@ test('expansion on a non-mbconv op', () => {
   expectProblems(M('  block b1 { sepconv ⟦e6⟧ k3 f8 }'), ['expansion-not-mbconv']);
 });
 
-test('stride past a 1x1 feature map', () => {
-  expectProblems('model A { input 4x4x1 block b1 { conv s2 f8 } block b2 { conv s2 f8 } block b3 { conv ⟦s2⟧ f8 } }', ['stride-too-small']);
+test('a stride larger than the feature map is accepted: same padding gives 1x1', () => {
+  // 'same' padding: a stride larger than the map gives ceil(H / s) = 1, never less.
+  expectProblems('model A { input 4x4x1 block b1 { conv s2 f8 } block b2 { conv s2 f8 } block b3 { conv s2 f8 } }', []);
+  expectProblems('model A { input 1x1 block b1 { conv k3 s2 f8 } }', []);
 });
 
 test('multipliers and factors must be > 0', () => {
@@ -234,4 +236,82 @@ test('multipliers cannot scale a checked value past its limit: depth over 256 la
   // A space's deltas and factors count the skeleton's multipliers too.
   const sp = expectProblems('model A { input 8x8x1 depth 2 block b1 { conv f8 x100 } }\nspace S from A { block b1 { x + ⟦[0, 29]⟧ } }', ['too-large']);
   assert.match(sp[0].message, /more than 256 layers \(after the depth multiplier 2\) with delta 29/);
+});
+
+/** Applies a problem's preferred (or first) quick fix to `text`. */
+function applyFix(text: string, p: { fixes?: { preferred?: boolean; edits: { span: { start: number; end: number }; newText: string }[] }[] }): string {
+  const fix = p.fixes?.find((f) => f.preferred) ?? p.fixes?.[0];
+  assert.ok(fix, 'a quick fix');
+  let out = text;
+  for (const e of [...fix.edits].sort((a, b) => b.span.start - a.span.start)) out = out.slice(0, e.span.start) + e.newText + out.slice(e.span.end);
+  return out;
+}
+
+test('a typo inside a block is one error at the typo, with a quick fix; the block and its fields stay', () => {
+  const cases: [string, string, RegExp][] = [
+    ['⟦mbconvv⟧ e6 k3 s1 f16 x1', 'unknown-field', /`mbconvv` is not a block field\. Did you mean `mbconv`\?/],
+    ['mbconv e6 ⟦k 3⟧ s1 f16 x1', 'field-form', /Write `k3`/],
+    ['mbconv e6 k3 s1 f16 x1 ⟦se0.25⟧', 'field-form', /Write `se 0\.25`/],
+    ['⟦op mbconv⟧ e6 k3 s1 f16 x1', 'field-form', /the op stands alone: write `mbconv`/],
+    ['mbconv e6 k3 s1 ⟦f-8⟧ x1', 'bad-value', /Filters must be a whole number >= 1, got -8/],
+    ['mbconv e6 k3 ⟦swsh⟧ s1 f16 x1', 'unknown-field', /Did you mean `swish`\?/],
+    ['mbconv e6 k3 s1 ⟦16⟧ x1', 'unknown-field', /A number on its own in a block/],
+  ];
+  for (const [fields, code, message] of cases) {
+    const src = `model M {\n  input 32x32x3\n  block b1 { ${fields} }\n  block b2 { mbconv e6 k3 s2 f24 x2 }\n}\n`;
+    const [p] = expectProblems(src, [code]);
+    assert.match(p.message, message);
+    const a = analyzeText(marked(src).text);
+    const m = a.local.get('M');
+    assert.ok(m?.kind === 'model');
+    assert.deepEqual(m.node.blocks.map((b) => b.name.value), ['b1', 'b2'], fields);
+    // The fields around the typo are kept.
+    assert.equal(m.node.blocks[0].spec.x?.value, 1);
+    assert.equal(m.node.blocks[0].spec.s?.value, 1);
+    if (code !== 'bad-value' && !fields.includes('⟦16⟧')) {
+      const fixed = applyFix(a.text, p);
+      assert.deepEqual(analyzeText(fixed).problems.filter((q) => q.severity === 'error').map((q) => q.message), [], fixed);
+    }
+  }
+  // Outside braces the grammar is unchanged: an unbraced stem ends at a word it does not know.
+  const codes = analyzeText('model M { input 8x8x1 stem conv k3 f8\n  blk b1 { conv f8 } }').problems.map((q) => q.code);
+  assert.ok(codes.includes('syntax') && !codes.includes('unknown-field'), codes.join());
+});
+
+test('a model counting more than 2^53 mult-adds is a clear error, never a rounded figure', () => {
+  const [p] = expectProblems('model ⟦Huge⟧ { input 8192x8192x4096 stem conv k31 s1 f65536 block b1 { conv k1 f8 } }', ['too-large']);
+  assert.match(p.message, /over 2\^53 \(9,007,199,254,740,991\), where counts stop being exact/);
+});
+
+test('lexing: a BOM is whitespace; an unterminated comment or string says where it opened; control characters never raw; binary data is a short list', () => {
+  assert.deepEqual(analyzeText('\uFEFFmodel M { input 8x8x1 block b1 { conv f8 } }').problems, []);
+  const [c] = expectProblems('model M { input 8x8x1 block b1 { conv f8 } }\n⟦/*⟧ notes', ['unterminated']);
+  assert.match(c.message, /Unterminated comment: the `\/\*` at line 2, column 1 has no closing `\*\/`/);
+  const [s] = expectProblems('import ⟦"⟧lib.mnas\nmodel M { input 8x8x1 block b1 { conv f8 } }', ['unterminated']);
+  assert.match(s.message, /Unterminated string: the `"` at line 1, column 8/);
+  const [nul] = expectProblems('model M { input 8x8x1 block b1 { conv f8 } }⟦\u0000⟧', ['lex']);
+  assert.match(nul.message, /'\\u\{0000\}'/);
+  assert.ok(!/[\u0000-\u001f]/.test(nul.message));
+  const binary = Array.from({ length: 20000 }, (_, i) => String.fromCharCode((i * 7919) % 256)).join('');
+  const a = analyzeText(binary);
+  assert.ok(a.problems.length <= 101, `${a.problems.length} problems`);
+  assert.ok(a.problems.every((p) => !/[\u0000-\u001f\u007f-\u009f]/.test(p.message)));
+  assert.ok(a.problems.map((p) => p.message).join('\n').length < 20_000);
+  assert.ok(a.problems.some((p) => /…and \d+ more/.test(p.message)), 'says how many more');
+});
+
+test('importing a directory says it is a directory', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { analyze, diskHost } = await import('../../server/src/language/analysis');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-dir-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'lib'));
+    const a = analyze(path.join(dir, 'main.mnas'), 'import "lib"\n', diskHost);
+    assert.deepEqual(a.problems.map((p) => p.code), ['import-not-file']);
+    assert.match(a.problems[0].message, /`lib` is a directory, not a file/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

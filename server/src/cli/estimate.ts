@@ -1,21 +1,32 @@
 // `mnas estimate FILE`: the cost model's numbers for every model and space of a file.
 import type { ModelEntry, SpaceEntry } from '../language/analysis';
 import type { ModelCost } from '../cost/model';
+import { withheld } from '../language/resolve';
 import { load } from './load';
 import { int, shape, short, table } from './text';
 
+/**
+ * A model's figures. Where a fallback stands in for what was written (an invalid or missing
+ * field), that part's figures are null and `withheld` says why: never a fallback's number.
+ */
 export function modelJson(e: ModelEntry) {
   const c: ModelCost = e.cost;
+  const why = withheld(e.resolved, 'model');
+  const stemWhy = withheld(e.resolved, 'stem');
+  const headWhy = withheld(e.resolved, 'head');
   return {
     name: e.node.name.value,
     valid: e.resolved.valid,
+    ...(why ? { withheld: why } : {}),
     input: c.input,
-    output: c.output,
-    params: c.params,
-    multAdds: c.multAdds,
-    ...(c.latencyMs !== undefined ? { latencyMs: c.latencyMs } : {}),
-    stem: c.stem && { out: c.stem.out, params: c.stem.params, multAdds: c.stem.multAdds },
+    output: why ? null : c.output,
+    params: why ? null : c.params,
+    multAdds: why ? null : c.multAdds,
+    ...(c.latencyMs !== undefined && !why ? { latencyMs: c.latencyMs } : {}),
+    stem: c.stem && (stemWhy ? { withheld: stemWhy } : { out: c.stem.out, params: c.stem.params, multAdds: c.stem.multAdds }),
     blocks: c.blocks.map((b, i) => {
+      const blockWhy = withheld(e.resolved, i);
+      if (blockWhy) return { name: b.name, withheld: blockWhy };
       const a = e.arch.blocks[i];
       return {
         name: b.name, op: a.op, e: a.e, k: a.k, s: a.s, f: a.f, x: a.x, se: a.se, skip: a.skip, act: a.act,
@@ -23,13 +34,13 @@ export function modelJson(e: ModelEntry) {
         layers: b.layers.map((l) => ({ in: l.in, out: l.out, residual: l.residual, params: l.params, multAdds: l.multAdds })),
       };
     }),
-    head: c.head.map((h) => ({ op: h.label, out: h.out, params: h.params, multAdds: h.multAdds })),
+    head: headWhy ? { withheld: headWhy } : c.head.map((h) => ({ op: h.label, out: h.out, params: h.params, multAdds: h.multAdds })),
   };
 }
 
 export function spaceJson(e: SpaceEntry) {
   const s = e.stats;
-  if (!s) return { name: e.node.name.value, valid: false };
+  if (!s) return { name: e.node.name.value, valid: false, ...(e.withheld ? { withheld: `skeleton: ${e.withheld}` } : {}) };
   return {
     name: s.name,
     skeleton: e.node.from?.value,
@@ -57,20 +68,26 @@ export function estimate(file: string, only?: string) {
 
 export function renderEstimate(r: ReturnType<typeof estimate>): string {
   const out: string[] = [];
-  if (r.errors > 0) out.push(`warning: ${r.file} has ${r.errors} error(s); figures below use fallback values where fields are invalid (run \`mnas check ${r.file}\`).\n`);
+  if (r.errors > 0) out.push(`warning: ${r.file} has ${r.errors} error(s) (run \`mnas check ${r.file}\`); parts with an invalid or missing value show no figures.\n`);
   for (const m of r.models) {
-    out.push(`model ${m.name}: ${int(m.params)} params, ${int(m.multAdds)} mult-adds (${short(m.multAdds)}), ${shape(m.input)} -> ${shape(m.output)}`);
-    const rows = m.blocks.map((b) => [
-      b.name, b.op === 'mbconv' ? `mbconv e${b.e}` : b.op, `k${b.k} s${b.s}`, String(b.x), `${shape(b.in)} -> ${shape(b.out)}`,
-      int(b.params), int(b.multAdds), `${((100 * b.multAdds) / m.multAdds).toFixed(1)}%`,
-    ]);
-    if (m.stem) rows.unshift(['stem', 'conv', '', '1', `${shape(m.input)} -> ${shape(m.stem.out)}`, int(m.stem.params), int(m.stem.multAdds), `${((100 * m.stem.multAdds) / m.multAdds).toFixed(1)}%`]);
-    for (const h of m.head) rows.push(['head', h.op, '', '', shape(h.out), int(h.params), int(h.multAdds), `${((100 * h.multAdds) / m.multAdds).toFixed(1)}%`]);
+    const pct = (n: number) => (m.multAdds ? `${((100 * n) / m.multAdds).toFixed(1)}%` : '');
+    out.push(m.withheld
+      ? `model ${m.name}: ${m.withheld}`
+      : `model ${m.name}: ${int(m.params!)} params, ${int(m.multAdds!)} mult-adds (${short(m.multAdds!)}), ${shape(m.input)} -> ${shape(m.output!)}`);
+    const rows = m.blocks.map((b) => 'withheld' in b && b.withheld
+      ? [b.name, '—', '', '', 'not shown: see the error', '—', '—', '']
+      : [
+        b.name, b.op === 'mbconv' ? `mbconv e${b.e}` : b.op!, `k${b.k} s${b.s}`, String(b.x), `${shape(b.in!)} -> ${shape(b.out!)}`,
+        int(b.params!), int(b.multAdds!), pct(b.multAdds!),
+      ]);
+    if (m.stem) rows.unshift('withheld' in m.stem ? ['stem', 'conv', '', '1', 'not shown: see the error', '—', '—', ''] : ['stem', 'conv', '', '1', `${shape(m.input)} -> ${shape(m.stem.out)}`, int(m.stem.params), int(m.stem.multAdds), pct(m.stem.multAdds)]);
+    if (Array.isArray(m.head)) for (const h of m.head) rows.push(['head', h.op, '', '', shape(h.out), int(h.params), int(h.multAdds), pct(h.multAdds)]);
+    else rows.push(['head', '—', '', '', 'not shown: see the error', '—', '—', '']);
     out.push(table(['block', 'op', 'kernel', 'layers', 'shape', 'params', 'mult-adds', 'share'], rows, [false, false, false, true, false, true, true, true]));
     out.push('');
   }
   for (const s of r.spaces) {
-    if (!('size' in s)) { out.push(`space ${s.name}: not resolved (see \`mnas check\`)`); continue; }
+    if (!('size' in s)) { out.push(`space ${s.name}: ${'withheld' in s && s.withheld ? s.withheld : 'not resolved'} (see \`mnas check\`)`); continue; }
     out.push(`space ${s.name} (from ${s.skeleton}): ${BigInt(s.size!).toLocaleString('en-US')} models (~10^${s.log10Size!.toFixed(1)})`);
     out.push(`  params    min ${int(s.params!.min)}  mean ${int(s.params!.mean)}  max ${int(s.params!.max)}`);
     out.push(`  mult-adds min ${int(s.multAdds!.min)}  mean ${int(s.multAdds!.mean)}  max ${int(s.multAdds!.max)}`);

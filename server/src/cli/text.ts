@@ -1,7 +1,8 @@
 // Plain-text rendering for the CLI: numbers with separators, shapes, tables.
 import type { Shape } from '../cost/model';
 
-export const int = (n: number) => Math.round(n).toLocaleString('en-US');
+/** A count with thousands separators; past 2^53 it says it is not exact instead of rounding silently. */
+export const int = (n: number) => (Number.isSafeInteger(Math.round(n)) ? Math.round(n).toLocaleString('en-US') : `~${n.toExponential(3)} (over 2^53, not exact)`);
 export const shape = (s: Shape) => `${s.h}x${s.w}x${s.c}`;
 export function short(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;

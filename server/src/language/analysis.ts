@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import type { ImportNode, ModelNode, NamedDecl, SearchNode, SpaceNode, Span } from './ast';
 import { type Arch, toArch } from './arch';
 import { parse, type ParseResult } from './parser';
-import { error, type Problem, suggest } from './problems';
-import { resolveModel, type ResolvedModel } from './resolve';
+import { error, type Problem, printable, suggest } from './problems';
+import { resolveModel, type ResolvedModel, withheld } from './resolve';
 import { resolveSearch, type SearchResolution } from './searchConfig';
 import { resolveSpace, type SpaceResolution } from './space';
 import { costOf, type ModelCost } from '../cost/model';
@@ -16,6 +16,8 @@ import { spaceStats, type SpaceStats } from '../cost/spaceStats';
 export interface FileHost {
   /** Text of the file at an absolute path, or undefined when it does not exist. */
   read(file: string): string | undefined;
+  /** Why `read` gave nothing, when it is not simply a missing file ("is a directory"). */
+  whyUnreadable?(file: string): string | undefined;
 }
 
 export interface ModelEntry {
@@ -31,7 +33,9 @@ export interface SpaceEntry {
   node: SpaceNode;
   file: string;
   resolution: SpaceResolution;
-  /** Computed on first use: hover and code lens need it, diagnostics do not. */
+  /** Why the space's figures are not shown: its skeleton's costs are withheld (see `withheld`). */
+  withheld?: string;
+  /** Computed on first use: hover and code lens need it, diagnostics do not. Undefined when withheld. */
   readonly stats: SpaceStats | undefined;
 }
 export interface SearchEntry {
@@ -96,6 +100,12 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
       continue;
     }
     const importedText = host.read(target);
+    const unreadable = importedText === undefined ? host.whyUnreadable?.(target) : undefined;
+    if (unreadable) {
+      problems.push(error('import-not-file', imp.path.span, `\`${rel}\` ${unreadable} (${target}). Import a .mnas file, e.g. \`import "${rel.replace(/\/+$/, '')}/models.mnas"\`.`));
+      imports.push({ node: imp, file: target, ok: false });
+      continue;
+    }
     if (importedText === undefined) {
       problems.push(error('import-not-found', imp.path.span, `Cannot find \`${rel}\` (looked for ${target}). Imports are relative to this file.`));
       imports.push({ node: imp, file: target, ok: false });
@@ -142,7 +152,15 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
     const resolved = resolveModel(d);
     problems.push(...resolved.problems);
     const arch = toArch(resolved.spec);
-    local.set(d.name.value, { kind: 'model', node: d, file, resolved, arch, cost: costOf(arch) });
+    const cost = costOf(arch);
+    // Counts are exact integers up to 2^53; past it a figure would be silently rounded.
+    if (!Number.isSafeInteger(cost.multAdds) || !Number.isSafeInteger(cost.params)) {
+      const what = Number.isSafeInteger(cost.multAdds) ? `${cost.params.toExponential(2)} params` : `${cost.multAdds.toExponential(2)} mult-adds`;
+      problems.push(error('too-large', d.name.span, `Model \`${d.name.value}\` has about ${what}, over 2^53 (${Number.MAX_SAFE_INTEGER.toLocaleString('en-US')}), where counts stop being exact. Use a smaller input, fewer filters or a smaller expansion.`));
+      resolved.substituted.model.push('exact');
+      resolved.valid = false;
+    }
+    local.set(d.name.value, { kind: 'model', node: d, file, resolved, arch, cost });
   }
   const visible = (name: string) => local.get(name) ?? scope.get(name);
   for (const d of placeholder.values()) {
@@ -158,7 +176,7 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
     }
     const resolution: SpaceResolution = resolveSpace(d, skeleton?.spec);
     problems.push(...resolution.problems);
-    local.set(d.name.value, spaceEntry(d, file, resolution));
+    local.set(d.name.value, spaceEntry(d, file, resolution, skeleton && withheld(skeleton, 'model')));
   }
   for (const d of placeholder.values()) {
     if (d.kind !== 'search') continue;
@@ -178,13 +196,13 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
   return analysis;
 }
 
-function spaceEntry(node: SpaceNode, file: string, resolution: SpaceResolution): SpaceEntry {
+function spaceEntry(node: SpaceNode, file: string, resolution: SpaceResolution, withheldWhy: string | undefined): SpaceEntry {
   let stats: SpaceStats | undefined;
   let done = false;
   return {
-    kind: 'space', node, file, resolution,
+    kind: 'space', node, file, resolution, withheld: withheldWhy,
     get stats() {
-      if (!done) { stats = resolution.space ? spaceStats(resolution.space) : undefined; done = true; }
+      if (!done) { stats = resolution.space && !withheldWhy ? spaceStats(resolution.space) : undefined; done = true; }
       return stats;
     },
   };
@@ -200,8 +218,19 @@ function unknownName(name: string, at: Span, kind: string, known: string[]): Pro
   return error('unknown-name', at, `Unknown ${kind} \`${name}\`.${s.hint}${list}`, s.fixes);
 }
 
+/** Problems reported per file; the rest are counted in one more (a binary file is not 600 errors). */
+export const MAX_PROBLEMS = 100;
+
+/** In document order, messages printable (no raw control characters), at most MAX_PROBLEMS and a count of the rest. */
 function sortProblems(problems: Problem[]): Problem[] {
-  return problems.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+  problems.sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+  for (const p of problems) p.message = printable(p.message);
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  const rest = problems.slice(MAX_PROBLEMS);
+  const errors = rest.filter((p) => p.severity === 'error').length;
+  const at = rest[0].span;
+  return [...problems.slice(0, MAX_PROBLEMS), { severity: rest.some((p) => p.severity === 'error') ? 'error' : 'warning', code: 'too-many-problems', span: at,
+    message: `…and ${rest.length} more problems (${errors} errors) from here on, not listed: fix the ones above first.` }];
 }
 
 /** Reads files from disk (the CLI's host). */
@@ -211,6 +240,17 @@ export const diskHost: FileHost = {
       return fs.readFileSync(file, 'utf8');
     } catch {
       return undefined;
+    }
+  },
+  whyUnreadable(file) {
+    try {
+      const st = fs.statSync(file);
+      if (st.isDirectory()) return 'is a directory, not a file';
+      fs.accessSync(file, fs.constants.R_OK);
+      return undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : `cannot be read (${code ?? (e as Error).message})`;
     }
   },
 };

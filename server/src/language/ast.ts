@@ -33,6 +33,8 @@ export interface LayerSpecNode {
   skip?: Located<SkipName>;
   act?: Located<ActName>;
   repeated: RepeatedField[];
+  /** Words inside the braces that are no field (reported by the parser): any field may be the typo. */
+  typos?: Span[];
 }
 
 export interface BlockNode {

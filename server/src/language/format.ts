@@ -83,6 +83,11 @@ function shapeOf(text: string): string {
 }
 
 export function format(text: string): FormatResult {
+  // A byte-order mark stays where it is: formatting changes layout, never the file's encoding.
+  if (text.charCodeAt(0) === 0xfeff) {
+    const r = format(text.slice(1));
+    return { ...r, text: `\uFEFF${r.text}` };
+  }
   const parsed = parse(text);
   if (parsed.problems.length > 0) return { text, ok: false, reason: 'the file has syntax errors' };
   const tokens = [...parsed.tokens, ...parsed.comments].sort((a, b) => a.startOffset - b.startOffset);

@@ -1,6 +1,7 @@
 // Syntax error messages that say what was expected and how to fix it, in the language's
 // own terms ("a block field such as k3"), instead of chevrotain's token-type lists.
 import { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
+import { quoted } from './problems';
 
 const RULE_CONTEXT: Record<string, string> = {
   modelDecl: 'in this model',
@@ -22,7 +23,7 @@ function label(t: TokenType): string {
   return l;
 }
 function shown(tok: IToken): string {
-  return tok.tokenType.name === 'EOF' ? 'end of input' : `'${tok.image}'`;
+  return tok.tokenType.name === 'EOF' ? 'end of input' : `'${quoted(tok.image)}'`;
 }
 function unique(paths: TokenType[][]): string[] {
   return [...new Set(paths.map((p) => (p[0] ? label(p[0]) : '')).filter(Boolean))];

@@ -10,12 +10,14 @@ import type {
   SettingValue, SkipName, SpaceBlockNode, SpaceNode, Span,
 } from './ast';
 import { syntaxErrorMessages } from './parseErrors';
+import { closest, type QuickFix, quoted } from './problems';
 
 export interface SyntaxProblem {
   message: string;
   span: Span;
   /** Machine-readable code, for quick fixes and docs. */
   code: string;
+  fixes?: QuickFix[];
 }
 
 export interface ParseResult {
@@ -43,6 +45,11 @@ function unquote(image: string): string {
 }
 
 const LAYER_LETTERS: Record<string, 'e' | 'k' | 's' | 'f' | 'x'> = { e: 'e', k: 'k', s: 's', f: 'f', x: 'x' };
+/** The words a block may hold, for "did you mean" on a misspelt one. */
+const BLOCK_WORDS = ['conv', 'sepconv', 'mbconv', 'relu', 'relu6', 'swish', 'hswish', 'se', 'skip', 'identity', 'pool', 'none'];
+const BLOCK_HELP = 'A block holds an op (`conv`, `sepconv`, `mbconv`), fields such as `e6 k3 s2 f32 x2`, `se 0.25`, `skip identity|pool|none` and an activation.';
+const adjacent = (a: IToken, b: IToken) => isReal(a) && isReal(b) && b.startOffset === a.startOffset + a.image.length;
+const replaceFix = (at: Span, newText: string): QuickFix[] => [{ title: newText ? `Change to '${newText}'` : 'Remove it', edits: [{ span: at, newText }], preferred: true }];
 
 class MnasParser extends EmbeddedActionsParser {
   constructor() {
@@ -134,7 +141,7 @@ class MnasParser extends EmbeddedActionsParser {
         const spec = this.OR3([
           { ALT: () => {
             this.CONSUME2(T.LBrace);
-            const s = this.SUBRULE(this.layerFields);
+            const s = this.SUBRULE(this.layerFields, { ARGS: [true] });
             this.CONSUME2(T.RBrace);
             return s;
           } },
@@ -185,13 +192,45 @@ class MnasParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Block);
     const name = this.SUBRULE(this.name);
     this.CONSUME(T.LBrace);
-    const spec = this.SUBRULE(this.layerFields);
+    const spec = this.SUBRULE(this.layerFields, { ARGS: [true] });
     this.CONSUME(T.RBrace);
     return this.ACTION(() => ({ kind: 'block' as const, name, spec, span: this.spanFrom(kw) })) as BlockNode;
   });
 
   /** The layer spec being filled by `layerFields` (a field, so the alternatives can be cached). */
   private spec: LayerSpecNode = { span: { start: 0, end: 0 }, repeated: [] };
+  /** Inside a block's braces, where a misspelt field is skipped rather than ending the block. */
+  private braced = false;
+  /** Problems found by the grammar's own actions (typos inside blocks), per declaration. */
+  typos: SyntaxProblem[] = [];
+
+  /**
+   * A word that is no block field: reported where it stands, with "did you mean" and a fix,
+   * and skipped so that the block and its other fields survive. Glued or negative forms whose
+   * meaning is plain (`se0.25`, `f-8`) keep their value: the field's own check then speaks.
+   */
+  private typo(word: IToken, num: IToken | undefined): void {
+    const at: Span = { start: word.startOffset, end: (num ?? word).startOffset + (num ?? word).image.length };
+    const image = word.image + (num?.image ?? '');
+    const se = /^se(\d+(?:\.\d*)?|\.\d+)$/.exec(image);
+    if (se) {
+      this.putField('se', { value: Number(se[1]), span: at }, at);
+      this.typos.push({ code: 'field-form', span: at, message: `Write \`se ${se[1]}\`: the SE ratio is a separate number after \`se\`.`, fixes: replaceFix(at, `se ${se[1]}`) });
+      return;
+    }
+    const signed = /^([eksfx])(-\d+(?:\.\d+)?)$/.exec(image);
+    if (signed) {
+      this.putField(LAYER_LETTERS[signed[1]], { value: Number(signed[2]), span: at }, at);
+      return;
+    }
+    this.spec.typos = [...(this.spec.typos ?? []), at];
+    const near = closest(image, BLOCK_WORDS);
+    this.typos.push({
+      code: 'unknown-field', span: at,
+      message: `\`${image}\` is not a block field.${near ? ` Did you mean \`${near}\`?` : ''} ${BLOCK_HELP}`,
+      fixes: near ? replaceFix(at, near) : [{ title: `Remove '${image}'`, edits: [{ span: at, newText: '' }] }],
+    });
+  }
 
   private putField<K extends keyof LayerSpecNode>(key: K, value: LayerSpecNode[K], at: Span): void {
     const spec = this.spec;
@@ -229,16 +268,56 @@ class MnasParser extends EmbeddedActionsParser {
         const a = this.CONSUME(T.ActKw);
         if (!this.RECORDING_PHASE) this.putField('act', located(a.image as ActName, a), span(a));
       } },
+      // Typos, inside braces only (an unbraced stem ends at the first word it does not know).
+      { GATE: () => this.braced, ALT: () => {
+        // `k 3`: a field's letter apart from its value.
+        const k = this.OR2([
+          { ALT: () => this.CONSUME(T.KeyE) }, { ALT: () => this.CONSUME(T.KeyK) }, { ALT: () => this.CONSUME(T.KeyS) },
+          { ALT: () => this.CONSUME(T.KeyF) }, { ALT: () => this.CONSUME(T.KeyX) },
+        ]);
+        const n = this.OPTION(() => this.CONSUME2(T.NumberLit));
+        if (this.RECORDING_PHASE) return;
+        if (!isReal(n)) { this.typo(k, undefined); return; }
+        const at: Span = { start: k.startOffset, end: n.startOffset + n.image.length };
+        const glued = `${k.image}${n.image}`;
+        this.putField(LAYER_LETTERS[k.image], { value: Number(n.image), span: at }, at);
+        this.typos.push({ code: 'field-form', span: at, message: `Write \`${glued}\`: a field's letter and its value go together, without a space.`, fixes: replaceFix(at, glued) });
+      } },
+      { GATE: () => this.braced, ALT: () => {
+        // `op mbconv`: the space's choice syntax in a model's block.
+        const k = this.CONSUME(T.Op);
+        const t = this.OPTION2(() => this.CONSUME2(T.OpKw));
+        if (this.RECORDING_PHASE) return;
+        if (!isReal(t)) { this.typo(k, undefined); return; }
+        this.putField('op', located(t.image as OpName, t), span(t));
+        const at: Span = { start: k.startOffset, end: t.startOffset };
+        this.typos.push({ code: 'field-form', span: { start: k.startOffset, end: t.startOffset + t.image.length }, message: `In a model's block the op stands alone: write \`${t.image}\`, not \`op ${t.image}\` (\`op [...]\` lists choices in a space).`, fixes: [{ title: "Remove 'op'", edits: [{ span: at, newText: '' }], preferred: true }] });
+      } },
+      { GATE: () => this.braced, ALT: () => {
+        // `mbconvv`, `se0.25` (a word and a number glued), `f-8`.
+        const w = this.CONSUME(T.Identifier);
+        const n = this.OPTION3({ GATE: () => adjacent(w, this.LA(1)) && tokenMatcher(this.LA(1), T.NumberLit), DEF: () => this.CONSUME3(T.NumberLit) });
+        if (!this.RECORDING_PHASE) this.typo(w, isReal(n) ? n : undefined);
+      } },
+      { GATE: () => this.braced, ALT: () => {
+        const n = this.CONSUME4(T.NumberLit);
+        if (this.RECORDING_PHASE) return;
+        const at = span(n);
+        this.spec.typos = [...(this.spec.typos ?? []), at];
+        this.typos.push({ code: 'unknown-field', span: at, message: `A number on its own in a block: write it with its field, e.g. \`k${n.image}\`, \`f${n.image}\`, \`x${n.image}\` or \`se ${n.image}\`.`, fixes: [{ title: `Remove '${n.image}'`, edits: [{ span: at, newText: '' }] }] });
+      } },
     ];
   }
 
   /** `mbconv e6 k3 s2 f24 x2 se 0.25 skip identity relu6`, in any order. */
-  private layerFields = this.RULE('layerFields', (): LayerSpecNode => {
+  private layerFields = this.RULE('layerFields', (braced?: boolean): LayerSpecNode => {
     const first = this.LA(1);
     const spec: LayerSpecNode = { span: this.anchor, repeated: [] };
     this.spec = spec;
+    this.braced = braced === true;
     const alts = this.layerAlternatives();
     this.MANY(() => this.OR(alts));
+    this.braced = false;
     if (!this.RECORDING_PHASE) spec.span = isReal(first) && this.LA(0) !== undefined ? this.spanFrom(first) : this.anchor;
     return spec;
   });
@@ -487,6 +566,7 @@ function parseChunk(tokens: IToken[]): ParsedChunk {
   const problems: SyntaxProblem[] = [];
   parser.anchor = span(tokens[0]);
   parser.partial = undefined;
+  parser.typos = [];
   parser.input = tokens;
   let decl: Decl | undefined;
   try {
@@ -503,6 +583,7 @@ function parseChunk(tokens: IToken[]): ParsedChunk {
     problems.push({ message: `Internal parser error: ${(err as Error).message}`, span: span(tokens[0]), code: 'internal' });
   }
   const last = tokens[tokens.length - 1];
+  problems.push(...parser.typos);
   for (const e of parser.errors) problems.push(problemFromException(e, last.startOffset + last.image.length));
   // A declaration whose parts failed to parse still joins the file (hover keeps working on
   // its valid parts); holes left by recovery are filled with empty nodes here, once.
@@ -524,13 +605,47 @@ function shifted<T>(value: T, delta: number): T {
   return out as T;
 }
 
+/** Lex errors reported one by one; the rest are counted in one more (binary data is not a wall of errors). */
+export const LEX_ERRORS_SHOWN = 20;
+
+function lexProblems(text: string, errors: { offset: number; length: number; line?: number; column?: number }[], unterminated: IToken[]): SyntaxProblem[] {
+  const problems: SyntaxProblem[] = [];
+  for (const t of unterminated) {
+    const comment = t.image.startsWith('/*');
+    const opener = comment ? '/*' : '"';
+    const where = `line ${t.startLine}, column ${t.startColumn}`;
+    problems.push({
+      code: 'unterminated', span: { start: t.startOffset, end: t.startOffset + opener.length },
+      message: comment
+        ? `Unterminated comment: the \`/*\` at ${where} has no closing \`*/\`, so everything after it is a comment. Close it with \`*/\`.`
+        : `Unterminated string: the \`"\` at ${where} has no closing \`"\` on its line. Close it with \`"\`.`,
+    });
+  }
+  for (const err of errors.slice(0, LEX_ERRORS_SHOWN)) {
+    problems.push({
+      message: `Unexpected character '${quoted(text.substr(err.offset, err.length), 12)}': not part of the .mnas language. Remove it, or start a comment with // or #.`,
+      span: { start: err.offset, end: err.offset + err.length },
+      code: 'lex',
+    });
+  }
+  if (errors.length > LEX_ERRORS_SHOWN) {
+    const next = errors[LEX_ERRORS_SHOWN];
+    const chars = errors.slice(LEX_ERRORS_SHOWN).reduce((n, e) => n + e.length, 0);
+    problems.push({
+      message: `…and ${errors.length - LEX_ERRORS_SHOWN} more runs of unexpected characters (${chars} characters) from line ${next.line ?? '?'} on: is this a .mnas text file (UTF-8)?`,
+      span: { start: next.offset, end: next.offset + next.length },
+      code: 'lex',
+    });
+  }
+  return problems;
+}
+
 export function parse(text: string): ParseResult {
-  const lexed = T.mnasLexer.tokenize(text);
-  const problems: SyntaxProblem[] = lexed.errors.map((err) => ({
-    message: `Unexpected character '${text.substr(err.offset, err.length)}': not part of the .mnas language. Remove it, or start a comment with // or #.`,
-    span: { start: err.offset, end: err.offset + err.length },
-    code: 'lex',
-  }));
+  // A UTF-8 byte-order mark opens many files saved on Windows: it is whitespace here (one
+  // character for one, so every offset stays the document's).
+  const lexed = T.mnasLexer.tokenize(text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text);
+  const unterminated = (lexed.groups.unterminated ?? []) as IToken[];
+  const problems = lexProblems(text, lexed.errors, unterminated);
   const file: FileNode = { decls: [], imports: [], models: [], spaces: [], searches: [] };
   for (const chunk of splitDeclarations(lexed.tokens)) {
     let tokens = chunk;
@@ -540,7 +655,7 @@ export function parse(text: string): ParseResult {
       const a = junk[0];
       const b = junk[junk.length - 1];
       problems.push({
-        message: `Unexpected '${a.image}' at the top level: a .mnas file holds \`model\`, \`space\`, \`search\` and \`import\` declarations. Start a declaration here, or remove the stray text.`,
+        message: `Unexpected '${quoted(a.image)}' at the top level: a .mnas file holds \`model\`, \`space\`, \`search\` and \`import\` declarations. Start a declaration here, or remove the stray text.`,
         span: { start: a.startOffset, end: b.startOffset + b.image.length },
         code: 'top-level',
       });
@@ -570,7 +685,20 @@ export function parse(text: string): ParseResult {
     else if (decl.kind === 'space') file.spaces.push(decl);
     else file.searches.push(decl);
   }
-  return { file, tokens: lexed.tokens, comments: (lexed.groups.comments ?? []) as IToken[], problems };
+  return { file, tokens: lexed.tokens, comments: (lexed.groups.comments ?? []) as IToken[], problems: withoutKnockOns(text, problems, unterminated) };
+}
+
+/**
+ * Drops the syntax errors an unterminated comment or string causes by itself: a missing token
+ * reported where the unterminated one begins (or only whitespace before it), or inside it.
+ */
+function withoutKnockOns(text: string, problems: SyntaxProblem[], unterminated: IToken[]): SyntaxProblem[] {
+  if (unterminated.length === 0) return problems;
+  // A comment runs to the end of the file, a string to the end of its line.
+  const spans = unterminated.map((t) => ({ start: t.startOffset, end: t.startOffset + t.image.length }));
+  const caused = (p: SyntaxProblem) => p.code === 'syntax' && spans.some((u) =>
+    (p.span.start >= u.start && p.span.start <= u.end) || (p.span.start === p.span.end && p.span.start < u.start && text.slice(p.span.start, u.start).trim() === ''));
+  return problems.filter((p) => !caused(p));
 }
 
 const isLocated = (v: unknown): boolean =>

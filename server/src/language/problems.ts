@@ -53,3 +53,19 @@ export function suggest(word: string, candidates: Iterable<string>, at: Span): {
   if (!c) return { hint: '' };
   return { hint: ` Did you mean \`${c}\`?`, fixes: [{ title: `Change to '${c}'`, edits: [{ span: at, newText: c }], preferred: true }] };
 }
+
+/**
+ * Text from the document as it may appear in a message: control characters (NUL, escape
+ * sequences, line breaks) escaped as \u{..}, never echoed raw, and at most `max` characters.
+ */
+export function quoted(text: string, max = 40): string {
+  const cut = [...text];
+  const shown = cut.length > max ? `${cut.slice(0, max).join('')}…` : text;
+  return printable(shown);
+}
+
+/** A message with every control character (and lone surrogate) escaped. */
+export function printable(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}}`);
+}

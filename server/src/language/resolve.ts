@@ -10,6 +10,45 @@ export interface ResolvedModel {
   problems: Problem[];
   /** False when any error was found: the spec then holds fallback values. */
   valid: boolean;
+  /**
+   * The fields whose value in `spec` is not what was written (invalid, missing, given twice,
+   * or lost to a typo: `*`), per part. Figures built on them are a fallback's, so features
+   * withhold them (`withheld`) instead of showing them as the model's.
+   */
+  substituted: Substituted;
+}
+
+export interface Substituted { model: string[]; stem: string[]; head: string[]; blocks: string[][] }
+
+/** Fields whose fallback changes the feature map a part hands on (its output shape). */
+const SHAPE_FIELDS = new Set(['s', 'f', '*']);
+
+/**
+ * Why the figures of a part (the whole model, the stem, block i, the head) cannot be shown: a
+ * fallback stands in for one of its own fields or for one that shapes its input. Undefined
+ * when every figure of that part is built from what was written.
+ */
+export function withheld(r: ResolvedModel, part: 'model' | 'stem' | 'head' | number): string | undefined {
+  const sub = r.substituted;
+  if (sub.model.includes('exact')) return `Model \`${r.spec.name}\` counts more than 2^53 mult-adds or params (see the error): figures that large would not be exact, so none is shown.`;
+  const say = (where: string, fields: string[]) => {
+    const named = fields.filter((f) => f !== '*').map((f) => `\`${f}\``);
+    const what = fields.includes('*') ? 'a word that is no field' : named.length === 1 ? `an invalid or missing ${named[0]}` : `invalid or missing ${named.join(', ')}`;
+    return `${where} has ${what} (see the error): costs are not shown until it is fixed, so no figure is a fallback's.`;
+  };
+  if (sub.model.length) return say(`Model \`${r.spec.name}\``, sub.model);
+  const stemFeeds = sub.stem.filter((f) => SHAPE_FIELDS.has(f));
+  if (part === 'stem' && sub.stem.length) return say('The stem', sub.stem);
+  if (part !== 'stem' && stemFeeds.length) return say('The stem', stemFeeds);
+  if (part === 'stem') return undefined;
+  const upTo = part === 'model' || part === 'head' ? sub.blocks.length : part;
+  for (let i = 0; i < Math.min(upTo, sub.blocks.length); i++) {
+    const fields = part === 'model' ? sub.blocks[i] : sub.blocks[i].filter((f) => SHAPE_FIELDS.has(f));
+    if (fields.length) return say(`Block \`${r.spec.blocks[i]?.name}\``, fields);
+  }
+  if (typeof part === 'number' && sub.blocks[part]?.length) return say(`Block \`${r.spec.blocks[part].name}\``, sub.blocks[part]);
+  if ((part === 'head' || part === 'model') && sub.head.length) return say('The head', sub.head);
+  return undefined;
 }
 
 const del = (span: Span, title: string): QuickFix => ({ title, edits: [{ span, newText: '' }] });
@@ -55,11 +94,16 @@ function checkSe(v: Located<number> | undefined, problems: Problem[]): number {
   return v.value;
 }
 
-function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], nameSpan: Span, inputFilters: number): Omit<BlockSpec, 'name'> {
+function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], nameSpan: Span, inputFilters: number, substituted: string[]): Omit<BlockSpec, 'name'> {
   for (const r of spec.repeated) {
     problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in ${owner}. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+    substituted.push(r.field);
   }
-  if (!spec.op) {
+  // A word that is no field was reported where it stands; it may be the op or the filters
+  // misspelt, so their absence is not a second error.
+  const typo = (spec.typos?.length ?? 0) > 0;
+  if (typo) substituted.push('*');
+  if (!spec.op && !typo) {
     problems.push(error('missing-op', nameSpan, `${owner} has no op. Add one of \`conv\`, \`sepconv\` or \`mbconv e6\`.`));
   }
   const op = spec.op?.value ?? 'mbconv';
@@ -72,21 +116,30 @@ function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], name
     } else if (!(spec.e.value >= 1)) {
       problems.push(error('bad-value', spec.e.span, `Expansion ratio must be >= 1 (MnasNet uses 3 or 6), got ${spec.e.value}.`, [replace(spec.e.span, 'e6', 'Change to e6')]));
     } else e = spec.e.value;
-  } else if (op === 'mbconv' && spec.op) {
+  } else if (op === 'mbconv' && spec.op && !typo) {
     problems.push(error('missing-expansion', spec.op.span, `\`mbconv\` needs an expansion ratio. Add e.g. \`e6\` (MobileNetV2) or \`e3\`.`, [{ title: 'Add e6', edits: [{ span: { start: spec.op.span.end, end: spec.op.span.end }, newText: ' e6' }], preferred: true }]));
   }
   const k = checkKernel(spec.k, problems) ?? 3;
   const s = checkInt(spec.s, 'Stride', 's', problems, 1, LIMITS.s) ?? 1;
   let f = checkInt(spec.f, 'Filters', 'f', problems, 1, LIMITS.f);
-  if (!spec.f) problems.push(error('missing-filters', nameSpan, `${owner} has no output filters. Add e.g. \`f${inputFilters}\`.`));
+  if (!spec.f && !typo) problems.push(error('missing-filters', nameSpan, `${owner} has no output filters. Add e.g. \`f${inputFilters}\`.`));
   f ??= inputFilters;
   const x = checkInt(spec.x, 'Layers', 'x', problems, 1, LIMITS.x) ?? 1;
   const se = checkSe(spec.se, problems);
+  const used = { op, e, k, s, f, x, se };
+  for (const field of ['op', 'e', 'k', 's', 'f', 'x', 'se'] as const) {
+    const written = spec[field]?.value;
+    const missing = written === undefined && (field === 'op' || field === 'f' || (field === 'e' && op === 'mbconv'));
+    if (missing || (written !== undefined && written !== used[field] && !(field === 'e' && op !== 'mbconv' && written === 1))) substituted.push(field);
+  }
   return { op, e, k, s, f, x, se, skip: spec.skip?.value ?? 'identity', act: spec.act?.value };
 }
 
-function head(node: HeadNode, problems: Problem[]): HeadSpec {
-  for (const r of node.repeated) problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in the head. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+function head(node: HeadNode, problems: Problem[], substituted: string[]): HeadSpec {
+  for (const r of node.repeated) {
+    problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in the head. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+    substituted.push(r.field);
+  }
   const f = checkInt(node.f, 'Head filters', 'f', problems, 1, LIMITS.f) ?? null;
   let classes: number | null = null;
   if (node.classes) {
@@ -99,6 +152,9 @@ function head(node: HeadNode, problems: Problem[]): HeadSpec {
     if (!(node.dropout.value >= 0 && node.dropout.value < 1)) problems.push(error('bad-value', node.dropout.span, `Dropout must be in [0, 1), got ${node.dropout.value}. MnasNet uses 0.2.`, [replace(node.dropout.span, '0.2', 'Change to 0.2')]));
     else dropout = node.dropout.value;
   }
+  if (node.f && f !== node.f.value) substituted.push('f');
+  if (node.classes && classes !== node.classes.value) substituted.push('classes');
+  if (node.dropout && dropout !== node.dropout.value) substituted.push('dropout');
   return { f, pool: node.pool?.value ?? 'avg', classes, dropout };
 }
 
@@ -114,7 +170,11 @@ function multiplier(v: Located<number> | undefined, what: string, problems: Prob
 export function resolveModel(node: ModelNode): ResolvedModel {
   const problems: Problem[] = [];
   const name = node.name.value;
-  for (const r of node.repeated) problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in model \`${name}\`. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+  const substituted: Substituted = { model: [], stem: [], head: [], blocks: [] };
+  for (const r of node.repeated) {
+    problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in model \`${name}\`. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+    (r.field === 'stem' ? substituted.stem : r.field === 'head' ? substituted.head : substituted.model).push(r.field === 'stem' || r.field === 'head' ? '*' : r.field);
+  }
   let input = node.input?.value ?? { h: 224, w: 224, c: 3 };
   if (!node.input) {
     const at = node.open?.end;
@@ -127,6 +187,7 @@ export function resolveModel(node: ModelNode): ResolvedModel {
     problems.push(error('too-large', node.input.span, `Input ${input.h}x${input.w}x${input.c} is over the limits (${LIMITS.input}x${LIMITS.input}x${LIMITS.channels}).`));
     input = { h: 224, w: 224, c: 3 };
   }
+  if (!node.input || input !== node.input.value) substituted.model.push('input');
   let width = multiplier(node.width, 'width', problems);
   let depth = multiplier(node.depth, 'depth', problems);
   const act = node.act?.value ?? 'relu';
@@ -134,12 +195,15 @@ export function resolveModel(node: ModelNode): ResolvedModel {
   let stem: StemSpec | null = null;
   let channels = input.c;
   if (node.stem) {
-    const s = layerSpec(node.stem, 'The stem', problems, node.stem.keyword, input.c);
+    const s = layerSpec(node.stem, 'The stem', problems, node.stem.keyword, input.c, substituted.stem);
     if (node.stem.op && node.stem.op.value !== 'conv') {
+      substituted.stem.push('op');
       problems.push(error('stem-op', node.stem.op.span, `The stem is a regular convolution: use \`conv\`, not \`${node.stem.op.value}\`.`, [replace(node.stem.op.span, 'conv', "Change to 'conv'")]));
     }
     for (const [field, v] of [['x', node.stem.x], ['se', node.stem.se], ['skip', node.stem.skip]] as const) {
-      if (v) problems.push(error('stem-field', v.span, `The stem is a single conv: \`${field}\` does not apply. Remove it.`, [del(v.span, `Remove '${field}'`)]));
+      if (!v) continue;
+      problems.push(error('stem-field', v.span, `The stem is a single conv: \`${field}\` does not apply. Remove it.`, [del(v.span, `Remove '${field}'`)]));
+      substituted.stem.push(field);
     }
     stem = { k: s.k, s: s.s, f: s.f, act: s.act };
     channels = s.f;
@@ -151,7 +215,9 @@ export function resolveModel(node: ModelNode): ResolvedModel {
     const bname = b.name.value;
     if (seen.has(bname)) problems.push(error('duplicate-name', b.name.span, `Block \`${bname}\` is defined twice in model \`${name}\`. Rename one (block names must be unique within a model).`));
     else seen.set(bname, b);
-    const spec = layerSpec(b.spec, `Block \`${bname}\``, problems, b.name.span, channels);
+    const subs: string[] = [];
+    substituted.blocks.push(subs);
+    const spec = layerSpec(b.spec, `Block \`${bname}\``, problems, b.name.span, channels, subs);
     blocks.push({ name: bname, ...spec });
     channels = spec.f;
   }
@@ -161,48 +227,51 @@ export function resolveModel(node: ModelNode): ResolvedModel {
   // The multipliers scale checked values past their limits: refuse them before anything is built.
   const deepest = blocks.find((b) => roundLayers(b.x, depth) > LIMITS.x);
   if (deepest && node.depth) {
+    substituted.model.push('depth');
     problems.push(error('too-large', node.depth.span, `Depth ${depth} gives block \`${deepest.name}\` ${roundLayers(deepest.x, depth)} layers, over the limit of ${LIMITS.x}. Use a smaller depth multiplier or fewer layers.`));
     depth = 1;
   }
   const widest = [...(stem ? [{ name: 'the stem', f: stem.f }] : []), ...blocks].find((b) => roundFilters(b.f, width) > LIMITS.f);
   if (widest && node.width) {
     const who = widest.name === 'the stem' ? 'the stem' : `block \`${widest.name}\``;
+    substituted.model.push('width');
     problems.push(error('too-large', node.width.span, `Width ${width} gives ${who} ${roundFilters(widest.f, width)} filters, over the limit of ${LIMITS.f}. Use a smaller width multiplier or fewer filters.`));
     width = 1;
   }
-  const headSpec = node.head ? head(node.head, problems) : null;
+  if (node.width && width !== node.width.value && !substituted.model.includes('width')) substituted.model.push('width');
+  if (node.depth && depth !== node.depth.value && !substituted.model.includes('depth')) substituted.model.push('depth');
+  const headSpec = node.head ? head(node.head, problems, substituted.head) : null;
   const spec: ModelSpec = { name, input, width, depth, act, stem, blocks, head: headSpec };
-  problems.push(...shapeProblems(node, spec));
-  return { spec, problems, valid: !problems.some((p) => p.severity === 'error') };
+  problems.push(...shapeProblems(node, spec, substituted));
+  return { spec, problems, valid: !problems.some((p) => p.severity === 'error'), substituted };
 }
 
 /**
- * Checks that need the shapes: strides past a 1x1 map, and an explicit `skip identity`
- * that can apply to no layer (a single-layer block whose only layer changes the shape).
+ * Checks that need the shapes: an explicit `skip identity` that can apply to no layer (a
+ * single-layer block whose only layer changes the shape). A stride larger than the map is
+ * fine: 'same' padding gives ceil(H / s), so never less than 1x1.
  */
-function shapeProblems(node: ModelNode, spec: ModelSpec): Problem[] {
+function shapeProblems(node: ModelNode, spec: ModelSpec, substituted: Substituted): Problem[] {
   const problems: Problem[] = [];
   let h = spec.input.h;
   let w = spec.input.w;
   let c = spec.input.c;
-  const stride = (s: number, at: Span | undefined, who: string) => {
-    if (s > 1 && (h < s || w < s)) {
-      problems.push(error('stride-too-small', at ?? node.name.span, `Stride s${s} in ${who} would reduce the ${h}x${w} feature map below 1x1. Use s1 here, or a larger input.`, at ? [replace(at, 's1', 'Change to s1')] : undefined));
-    }
+  const stride = (s: number) => {
     h = Math.ceil(h / s);
     w = Math.ceil(w / s);
   };
   if (spec.stem) {
-    stride(spec.stem.s, node.stem?.s?.span, 'the stem');
+    stride(spec.stem.s);
     c = roundFilters(spec.stem.f, spec.width);
   }
   spec.blocks.forEach((b, i) => {
     const bn = node.blocks[i];
     const hIn = h, wIn = w, cIn = c;
-    stride(b.s, bn.spec.s?.span, `block \`${b.name}\``);
+    stride(b.s);
     c = roundFilters(b.f, spec.width);
     const changes = hIn !== h || wIn !== w || cIn !== c;
     if (bn.spec.skip?.value === 'identity' && changes && Math.ceil(b.x * spec.depth) <= 1) {
+      substituted.blocks[i].push('skip');
       problems.push(error('skip-identity-shape', bn.spec.skip.span,
         `\`skip identity\` cannot apply in block \`${b.name}\`: its only layer changes the shape (${hIn}x${wIn}x${cIn} -> ${h}x${w}x${c}). Use \`skip pool\` (pooled, projected shortcut) or \`skip none\`.`,
         [replace(bn.spec.skip.span, 'pool', "Change to 'skip pool'"), { title: "Change to 'skip none'", edits: [{ span: bn.spec.skip.span, newText: 'none' }] }]));

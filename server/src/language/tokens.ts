@@ -8,6 +8,13 @@ export const LineComment = createToken({ name: 'LineComment', pattern: /(?:\/\/|
 export const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: 'comments', line_breaks: true });
 
 export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\r\n]|\\.)*"/ });
+/**
+ * A `/*` never closed, or a `"` not closed on its line: one token to the end (of the file, of
+ * the line) in their own group, so the parser never sees the rest as code and the error can
+ * say what is unterminated and where it opened.
+ */
+export const UnterminatedComment = createToken({ name: 'UnterminatedComment', pattern: /\/\*[\s\S]*/, group: 'unterminated', line_breaks: true });
+export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\r\n]|\\.)*/, group: 'unterminated' });
 /** `224x224x3` or `224x224`. */
 export const Resolution = createToken({ name: 'Resolution', pattern: /\d+x\d+(?:x\d+)?(?![\w.])/ });
 /** A number with a unit: `75ms`, `1.5s`, `800us`, `5M`, `300M`, `12K`, `1G`. */
@@ -88,7 +95,7 @@ export const Max = kw('max', [PoolKw]);
 export const keywordTokens: Readonly<Record<string, TokenType>> = keywords;
 
 export const allTokens: TokenType[] = [
-  WhiteSpace, BlockComment, LineComment, StringLit,
+  WhiteSpace, BlockComment, UnterminatedComment, LineComment, StringLit, UnterminatedString,
   Resolution, Quantity, NumberLit, Abbrev,
   LBrace, RBrace, LBracket, RBracket, Comma, Star, Plus, Colon,
   Word, OpKw, ActKw, SkipKw, PoolKw,

@@ -2,6 +2,7 @@
 // each search (the client implements `mnas.runSearch`).
 import type { CodeLens } from 'vscode-languageserver';
 import type { Analysis } from '../language/analysis';
+import { withheld } from '../language/resolve';
 import { formatMs, type LatencyContext, latencyEstimate } from './costMarkdown';
 import { grouped, millions, short } from './numbers';
 import { rangeOf } from './positions';
@@ -16,6 +17,10 @@ export function codeLenses(a: Analysis, params: { uri: string }, latency?: Laten
     const range = rangeOf(a, { start: e.node.span.start, end: e.node.name.span.end });
     if (e.kind === 'model') {
       const c = e.cost;
+      if (withheld(e.resolved, 'model')) {
+        lenses.push({ range, command: { title: `${c.blocks.length} blocks · costs not shown until the errors are fixed`, command: '' } });
+        continue;
+      }
       const layers = c.blocks.reduce((n, b) => n + b.layers.length, 0);
       const parts = [`${grouped(c.params)} params`, `${millions(c.multAdds)} mult-adds`, `${c.blocks.length} blocks / ${layers} layers`];
       const est = latencyEstimate(latency, e);
@@ -24,7 +29,7 @@ export function codeLenses(a: Analysis, params: { uri: string }, latency?: Laten
       lenses.push({ range, command: { title: parts.join(' · '), command: '' } });
     } else if (e.kind === 'space') {
       const s = e.stats;
-      const title = s ? `~10^${s.log10Size.toFixed(1)} models · params ${short(s.params.min)}–${short(s.params.max)}` : 'skeleton unresolved';
+      const title = s ? `~10^${s.log10Size.toFixed(1)} models · params ${short(s.params.min)}–${short(s.params.max)}` : e.withheld ? 'skeleton has errors: figures not shown' : 'skeleton unresolved';
       lenses.push({ range, command: { title, command: '' } });
     } else {
       lenses.push({ range, command: { title: '▶ Run Search', command: RUN_SEARCH_COMMAND, arguments: [params.uri, e.node.name.value] } });

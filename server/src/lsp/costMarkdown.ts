@@ -6,6 +6,7 @@ import { blockArch, toArch } from '../language/arch';
 import type { ChoiceNode } from '../language/ast';
 import type { ModelEntry, SpaceEntry } from '../language/analysis';
 import { applyChoice, factorFilters } from '../language/space';
+import { withheld } from '../language/resolve';
 import { blockCost, costOf, type BlockCost, type ModelCost, type OpCost } from '../cost/model';
 import { estimate, type LatencyEstimate } from '../cost/latency/estimate';
 import type { CompiledProfile } from '../cost/latency/profile';
@@ -68,6 +69,8 @@ export function describeBlock(b: BlockArch): string {
 
 export function modelMarkdown(e: ModelEntry, latency?: LatencyContext): string {
   const c = e.cost;
+  const why = withheld(e.resolved, 'model');
+  if (why) return `**model ${e.node.name.value}**, ${c.blocks.length} block${c.blocks.length === 1 ? '' : 's'}\n\n${why}`;
   const lines = [
     `**model ${e.node.name.value}** ${arrow(c.input, c.output)}`,
     '',
@@ -98,6 +101,8 @@ export function inputMarkdown(e: ModelEntry, latency?: LatencyContext): string {
   if (used.h !== written.h || used.w !== written.w || used.c !== written.c) {
     return `${head}\n\nNot a valid input (see the error on it): no cost is shown until it is fixed.`;
   }
+  const why = withheld(e.resolved, 'model');
+  if (why) return `${head}\n\n${why}`;
   const values = written.h * written.w * written.c;
   const maps = [`${shape(c.input)}`, ...(c.stem ? [`${shape(c.stem.out)} (stem)`] : []),
     ...(c.blocks.length ? [`${shape(c.blocks[c.blocks.length - 1].out)} (${c.blocks[c.blocks.length - 1].name})`] : []), `${shape(c.output)} (output)`];
@@ -123,15 +128,20 @@ export function blockMarkdown(e: ModelEntry, index: number, showLayers: boolean,
   const c = e.cost;
   const b: BlockCost = c.blocks[index];
   const arch = e.arch.blocks[index];
+  const why = withheld(e.resolved, index);
+  if (why) return `**block ${b.name}**\n\n${why}`;
+  // Shares of the model only when the model's totals are themselves what was written.
+  const whole = !withheld(e.resolved, 'model');
+  const share = (part: number, total: number) => (whole ? ` (${percent(part, total)} of the model's ${grouped(total)})` : '');
   const lines = [
     `**block ${b.name}** ${arrow(b.in, b.out)}`,
     '',
     `\`${describeBlock(arch)}\``,
     '',
-    `Params: **${grouped(b.params)}** (${percent(b.params, c.params)} of the model's ${grouped(c.params)})`,
+    `Params: **${grouped(b.params)}**${share(b.params, c.params)}`,
     '',
-    `Mult-adds: **${grouped(b.multAdds)}** (${percent(b.multAdds, c.multAdds)} of the model's ${grouped(c.multAdds)})`,
-    ...blockLatencyLine(latency, e, index).map((l) => `\n${l}`),
+    `Mult-adds: **${grouped(b.multAdds)}**${share(b.multAdds, c.multAdds)}`,
+    ...(whole ? blockLatencyLine(latency, e, index).map((l) => `\n${l}`) : []),
   ];
   if (showLayers) {
     lines.push('', '**Layers**', '');
@@ -152,6 +162,7 @@ export function opsMarkdown(title: string, ops: OpCost[]): string {
 export function spaceMarkdown(e: SpaceEntry): string {
   const from = e.node.from?.value;
   const head = `**space ${e.node.name.value}**${from ? ` from \`${from}\`` : ''}`;
+  if (e.withheld) return `${head}\n\nSkeleton \`${from}\`: ${e.withheld}`;
   const st = e.stats;
   if (!st) return `${head}\n\nThe skeleton model did not resolve, so the space has no statistics yet.`;
   const lines = [
@@ -184,8 +195,13 @@ function valueLabel(c: ChoiceNode, v: number | string, base: BlockSpec | undefin
  * The cost under each alternative of a choice, other fields as in the skeleton. For a
  * named block: that block's cost; for `block *`: the whole model with every block changed.
  */
-export function choiceMarkdown(skeleton: ModelSpec, skeletonCost: ModelCost, blockName: string, c: ChoiceNode, hovered: number): string {
+export function choiceMarkdown(sk: ModelEntry, blockName: string, c: ChoiceNode, hovered: number): string {
+  const skeleton: ModelSpec = sk.resolved.spec;
+  const skeletonCost: ModelCost = sk.cost;
   const lines: string[] = [];
+  const index0 = skeleton.blocks.findIndex((b) => b.name === blockName);
+  const why = withheld(sk.resolved, blockName === '*' || index0 < 0 ? 'model' : index0);
+  if (why) return `Skeleton \`${skeleton.name}\`: ${why}`;
   const mark = (i: number, s: string) => (i === hovered ? `**▶ ${s}**` : s);
   if (blockName === '*') {
     lines.push(`**\`${c.field.value}\` in every block of \`${skeleton.name}\`**: the whole model under each value`, '',

@@ -25,6 +25,14 @@ export function toDiagnostic(a: Analysis, p: Problem): Diagnostic {
   return d;
 }
 
+/** The first `maxProblems` (setting `mnas.maxProblems`), and one more that counts the rest. */
 export function diagnostics(a: Analysis, maxProblems = Infinity): Diagnostic[] {
-  return a.problems.slice(0, maxProblems).map((p) => toDiagnostic(a, p));
+  const shown = a.problems.slice(0, maxProblems).map((p) => toDiagnostic(a, p));
+  const rest = a.problems.length - shown.length;
+  if (rest > 0) {
+    const at = a.problems[shown.length].span;
+    shown.push({ severity: DiagnosticSeverity.Information, range: rangeOf(a, { start: at.start, end: at.start }), source: 'mnas', code: 'too-many-problems',
+      message: `…and ${rest} more problem${rest === 1 ? '' : 's'} not shown (setting mnas.maxProblems is ${maxProblems}).` });
+  }
+  return shown;
 }

@@ -4,6 +4,7 @@ import type { Hover, Position } from 'vscode-languageserver';
 import type { IToken } from 'chevrotain';
 import type { Analysis, Entry, ModelEntry, SpaceEntry } from '../language/analysis';
 import type { SettingNode, SettingValue, Span } from '../language/ast';
+import { withheld } from '../language/resolve';
 import { BLOCK_KEYS, DATASETS, SEARCH_KEYS } from '../language/searchConfig';
 import { blockMarkdown, choiceMarkdown, inputMarkdown, type LatencyContext, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
 import { wordDoc } from './keywordDocs';
@@ -60,8 +61,9 @@ export function hover(a: Analysis, params: { position: Position }, options: Hove
     }
     case 'stem': case 'head': {
       const e = localModel(a, target.model.name.value, target.model.span.start);
+      const why = e && withheld(e.resolved, target.kind);
       const ops = e ? (target.kind === 'stem' ? (e.cost.stem ? [e.cost.stem] : []) : e.cost.head) : [];
-      value = withDoc(ops.length ? opsMarkdown(target.kind, ops) : undefined);
+      value = withDoc(why ? `**${target.kind}**\n\n${why}` : ops.length ? opsMarkdown(target.kind, ops) : undefined);
       break;
     }
     case 'space-name': {
@@ -86,9 +88,9 @@ export function hover(a: Analysis, params: { position: Position }, options: Hove
     case 'choice': {
       if (target.value === undefined) { value = withDoc(undefined); break; }
       const space = a.local.get(target.space.name.value) as SpaceEntry | undefined;
-      const skeleton = space?.kind === 'space' ? space.resolution.space?.skeleton : undefined;
-      const skCost = entryOf(a, target.space.from?.value, 'model')?.cost;
-      value = skeleton && skCost ? choiceMarkdown(skeleton, skCost, target.block.name.value, target.choice, target.value) : withDoc(undefined);
+      const resolved = space?.kind === 'space' && space.node === target.space && !!space.resolution.space;
+      const sk = entryOf(a, target.space.from?.value, 'model');
+      value = resolved && sk ? choiceMarkdown(sk, target.block.name.value, target.choice, target.value) : withDoc(undefined);
       break;
     }
     case 'search-name': {

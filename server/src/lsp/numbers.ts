@@ -3,6 +3,8 @@
 
 /** `3887038` -> `3,887,038` (locale-independent). */
 export function grouped(n: number | bigint): string {
+  // Past 2^53 a number is no longer an exact count: say so rather than print a rounded one.
+  if (typeof n === 'number' && !Number.isSafeInteger(Math.round(n))) return Number.isFinite(n) ? `~${n.toExponential(3)} (over 2^53, not exact)` : String(n);
   const s = (typeof n === 'bigint' ? n : BigInt(Math.round(n))).toString();
   const neg = s.startsWith('-');
   const digits = neg ? s.slice(1) : s;

@@ -55,6 +55,7 @@ export class Workspace {
       if (file.startsWith(NOWHERE + path.sep)) return undefined;
       return diskHost.read(file);
     },
+    whyUnreadable: (file) => (file.startsWith(NOWHERE + path.sep) ? undefined : diskHost.whyUnreadable?.(file)),
   };
 
   /** The analysis of an open document, computed on first request after each change. */
