@@ -9,6 +9,7 @@ import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { toArch } from '../server/src/language/arch';
 import { decisions as spaceDecisions, sample } from '../server/src/language/space';
 import { redisOptions } from '../server/src/queue/connection';
+import { queueEvaluator } from '../server/src/queue/queueEvaluator';
 import { runSearch, type SearchOptions, type SearchResult } from '../server/src/search/engine';
 import { LocalEvaluator } from '../server/src/search/evaluator';
 import { Rng } from '../server/src/util/rng';
@@ -74,7 +75,7 @@ function searchFile(dir: string): string {
  * One timed search after a warm-up search on the same evaluator or workers. Failed children
  * are recorded, not thrown: the queue can fail a child on its own (see the notes).
  */
-async function measure(label: string, workers: number, pass: number, file: string, out: string, cacheDir: string, how: Pick<SearchOptions, 'evaluator' | 'queue'>): Promise<Measured> {
+async function measure(label: string, workers: number, pass: number, file: string, out: string, cacheDir: string, how: Pick<SearchOptions, 'evaluator'>): Promise<Measured> {
   const base: SearchOptions = { file, strategy: 'random', seed: SEED, cacheDir, ...how };
   // Warm-up: one child per training process (first torch step, dataset load; the latency
   // process of a queue worker opens on its first job), in a run of its own.
@@ -122,7 +123,7 @@ async function measureQueue(n: number, pass: number, url: string, file: string, 
     const bad = started.find((s) => s.status === 'rejected');
     if (bad) throw (bad as PromiseRejectedResult).reason;
     const startMs = performance.now() - s0;
-    return { ...(await measure(`queue-${n}`, n, pass, file, out, cacheDir, { queue: { url } })), startMs };
+    return { ...(await measure(`queue-${n}`, n, pass, file, out, cacheDir, { evaluator: queueEvaluator({ url }) })), startMs };
   } finally {
     await Promise.all(workers.map((w) => w.stop().catch(() => w.kill9())));
   }

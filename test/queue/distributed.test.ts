@@ -13,7 +13,7 @@ import { runSearch, type SearchEvent } from '../../server/src/search/engine';
 import { readJournal } from '../../server/src/util/journal';
 import type { ChildRecord, FailedRecord } from '../../server/src/search/runFolder';
 import { runQueueId } from '../../server/src/queue/topology';
-import { QueueEvaluator } from '../../server/src/queue/queueEvaluator';
+import { QueueEvaluator, queueEvaluator } from '../../server/src/queue/queueEvaluator';
 import { CLI, hostsMissing, makeCerts, redisMissing, startHost, type RedisHandle, startRedis, startWorker, type WorkerProcess, writeSearch } from '../fixtures/queue/harness';
 import { connectDevice, startAdbServer, startLoopbackDevice, tfliteRuntimePath } from '../fixtures/loopback-device/harness';
 import { writeFakeBenchmarkBinary } from '../fixtures/loopback-device/models';
@@ -79,7 +79,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const dir = dirFor('two');
       const file = writeSearch(dir, { children: 6, batch: 3, train: 1000 });
       const events: SearchEvent[] = [];
-      const res = await runSearch({ file, out: dir, cacheDir, queue: { url: redis.url }, onEvent: (e) => events.push(e) });
+      const res = await runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url }), onEvent: (e) => events.push(e) });
       assert.equal(res.status, 'done');
       const { children, failed } = journalOf(res.dir);
       assert.deepEqual(failed, []);
@@ -139,7 +139,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const w = s.add(await startWorker(there, 'remote', ['--concurrency', '1', '--devices', 'none'], { ...env, MNAS_REDIS_PASSWORD: password }, remote));
       const dir = dirFor('remote');
       const file = writeSearch(dir, { children: 2, batch: 2 });
-      const res = await runSearch({ file, out: dir, cacheDir, queue: { url: `redis://:${password}@127.0.0.1:${redis.port}` } });
+      const res = await runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url: `redis://:${password}@127.0.0.1:${redis.port}` }) });
       assert.equal(res.status, 'done');
       const { children } = journalOf(res.dir);
       assert.equal(children.length, 2);
@@ -169,7 +169,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const dir = dirFor('kill');
       // Children that train for several seconds, so the kill lands mid-training.
       const file = writeSearch(dir, { children: 2, batch: 2, train: 3000, epochs: 2 });
-      const search = runSearch({ file, out: dir, cacheDir, queue: { url: redis.url }, signal: stop.signal });
+      const search = runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url }), signal: stop.signal });
       const took = await doomed.waitFor(/took \S+\.train$/);
       const victim = /took (\S+)$/.exec(took)![1];
       // Give it a moment inside the PyTorch training loop, then kill it with its children.
@@ -212,7 +212,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
 
       const dir = dirFor('adb');
       const file = writeSearch(dir, { children: 4, batch: 4, latency: `adb "${phone.serial}"` });
-      const res = await runSearch({ file, out: dir, cacheDir, queue: { url: redis.url } });
+      const res = await runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url }) });
       const { children, failed } = journalOf(res.dir);
       assert.deepEqual(failed, []);
       assert.equal(children.length, 4);
@@ -250,7 +250,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const dir = dirFor('phone-lost');
       // Named by model: any worker with a Loopback 8 serves it.
       const file = writeSearch(dir, { children: 4, batch: 4, latency: 'adb "Loopback 8"' });
-      const searching = runSearch({ file, out: dir, cacheDir, queue: { url: redis.url }, signal: stop.signal });
+      const searching = runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url }), signal: stop.signal });
       // host-a takes a latency job first; its only phone vanishes under it. Then host-b comes up.
       const took = await a.waitFor(/took \S+\.latency$/);
       const lostJob = /took (\S+)$/.exec(took)![1];
@@ -295,7 +295,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       let killed = false;
       let restarted: Promise<void> | undefined;
       const res = await runSearch({
-        file, out: dir, cacheDir, queue: { url: redis.url, reconcileMs: 500 },
+        file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url, reconcileMs: 500 }),
         onEvent: (e) => {
           if (e.event === 'warning') warnings.push(e.message);
           if (e.event === 'child' && !killed) {
@@ -326,7 +326,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const w = s.add(await startWorker(redis.url, 'w', ['--concurrency', '1', '--devices', 'none', '--work', '/proc/mnas-cannot-write'], env));
       const dir = dirFor('fail');
       const file = writeSearch(dir, { children: 2, batch: 2 });
-      const res = await runSearch({ file, out: dir, cacheDir, queue: { url: redis.url, attempts: 2 } });
+      const res = await runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url, attempts: 2 }) });
       assert.equal(res.status, 'done');
       const { children, failed } = journalOf(res.dir);
       assert.equal(children.length, 0);
@@ -360,7 +360,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const file = writeSearch(dir, { children: 2, batch: 2 });
       const url = redis.url.replace('rediss://', `rediss://:${password}@`);
       const events: SearchEvent[] = [];
-      const res = await runSearch({ file, out: dir, cacheDir, queue: { url, tlsCa: certs.ca }, onEvent: (e) => events.push(e) });
+      const res = await runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url, tlsCa: certs.ca }), onEvent: (e) => events.push(e) });
       assert.equal(res.status, 'done');
       assert.equal(journalOf(res.dir).children.length, 2);
       const info = fs.readFileSync(path.join(res.dir, 'run.json'), 'utf8');
@@ -382,7 +382,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       let started = '';
       const t0 = Date.now();
       const first = await runSearch({
-        file, out: dir, cacheDir, queue: { url: redis.url }, signal: stop.signal,
+        file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url }), signal: stop.signal,
         onEvent: (e) => { if (e.event === 'start') { started = e.run; setTimeout(() => stop.abort(), 1500); } },
       });
       assert.equal(first.status, 'stopped');
@@ -397,7 +397,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
         await train.close();
       }
       const w = s.add(await startWorker(redis.url, 'late', ['--concurrency', '1', '--devices', 'none'], env));
-      const res = await runSearch({ resume: started, cacheDir, queue: { url: redis.url } });
+      const res = await runSearch({ resume: started, cacheDir, evaluator: queueEvaluator({ url: redis.url }) });
       assert.equal(res.status, 'done');
       assert.deepEqual(journalOf(started).children.map((c) => c.id).sort(), [0, 1]);
       for (const [id, by] of takes([w])) assert.equal(by.length, 1, `${id} taken once`);
@@ -481,7 +481,7 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       }
       const before = journalOf(runDir).children.length;
       assert.ok(before >= 1 && before < 4, `killed mid-batch (${before} journaled)`);
-      const res = await runSearch({ resume: runDir, cacheDir, queue: { url: redis.url } });
+      const res = await runSearch({ resume: runDir, cacheDir, evaluator: queueEvaluator({ url: redis.url }) });
       assert.equal(res.status, 'done');
       const { children } = journalOf(runDir);
       assert.deepEqual(children.map((c) => c.id).sort(), [0, 1, 2, 3]);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runSearch, type SearchEvent } from '../../server/src/search/engine';
+import { localEvaluator } from '../../server/src/search/evaluator';
 import { readJournal } from '../../server/src/util/journal';
 import type { ChildRecord, RunInfo } from '../../server/src/search/runFolder';
 import { analyzeText } from '../helpers/analyze';
@@ -19,7 +20,7 @@ before(() => {
 
 test('a tiny RL search writes a complete run folder', { timeout: 600_000 }, async () => {
   const events: SearchEvent[] = [];
-  const r = await runSearch({ file: FIXTURE, out, cacheDir, onEvent: (e) => events.push(e) });
+  const r = await runSearch({ file: FIXTURE, out, cacheDir, evaluator: localEvaluator(), onEvent: (e) => events.push(e) });
   assert.equal(r.status, 'done');
   assert.equal(r.children.length + r.failed.length, 4);
   assert.equal(r.failed.length, 0);
@@ -64,7 +65,7 @@ test('a tiny RL search writes a complete run folder', { timeout: 600_000 }, asyn
 
 test('random search with the same budget, and the architecture cache', { timeout: 600_000 }, async () => {
   // The space has 4 distinct models; 6 children must reuse some results.
-  const r = await runSearch({ file: FIXTURE, out, cacheDir, strategy: 'random', budget: 6 });
+  const r = await runSearch({ file: FIXTURE, out, cacheDir, evaluator: localEvaluator(), strategy: 'random', budget: 6 });
   assert.equal(r.status, 'done');
   assert.equal(r.children.length, 6);
   const cached = r.children.filter((c) => c.cachedFrom !== undefined);
@@ -78,12 +79,12 @@ test('random search with the same budget, and the architecture cache', { timeout
 });
 
 test('bad input: a missing search, a broken file, an unwritable folder', async () => {
-  await assert.rejects(runSearch({ file: FIXTURE, search: 'Nope', out }), /no search named `Nope`; it has Tiny/);
+  await assert.rejects(runSearch({ file: FIXTURE, search: 'Nope', out, evaluator: localEvaluator() }), /no search named `Nope`; it has Tiny/);
   const broken = path.join(out, 'broken.mnas');
   fs.writeFileSync(broken, 'search S {\n  space Missing\n  target 5\n}\n');
-  await assert.rejects(runSearch({ file: broken, out }), (e: Error) => /broken\.mnas has 2 errors/.test(e.message) && /broken\.mnas:3:10: Target latency `5` has no units/.test(e.message));
+  await assert.rejects(runSearch({ file: broken, out, evaluator: localEvaluator() }), (e: Error) => /broken\.mnas has 2 errors/.test(e.message) && /broken\.mnas:3:10: Target latency `5` has no units/.test(e.message));
   const blocker = path.join(out, 'a-file');
   fs.writeFileSync(blocker, '');
-  await assert.rejects(runSearch({ file: FIXTURE, out: path.join(blocker, 'runs') }), /cannot write the run folder .*--out/);
-  await assert.rejects(runSearch({ resume: out }), /is not a run folder \(no run\.json\)/);
+  await assert.rejects(runSearch({ file: FIXTURE, out: path.join(blocker, 'runs'), evaluator: localEvaluator() }), /cannot write the run folder .*--out/);
+  await assert.rejects(runSearch({ resume: out, evaluator: localEvaluator() }), /is not a run folder \(no run\.json\)/);
 });

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import { runSearch, type SearchEvent, type SearchOptions } from '../search/engine';
+import { type EvaluatorFactory, localEvaluator } from '../search/evaluator';
 import { readJournal } from '../util/journal';
 import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search/runFolder';
 import { CliError } from './load';
@@ -80,9 +81,7 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
   };
   const opts: SearchOptions = {
     file, search: o.search, out: o.out, resume: o.resume, seed: intOpt(o.seed, 'seed'), budget: intOpt(o.budget, 'budget'),
-    strategy: o.strategy as 'rl' | 'random' | undefined, python: o.python, workers: intOpt(o.workers, 'workers'),
-    backend: o.backend as TrainerBackend | undefined,
-    queue: o.queue ? { ...redisSettings(typeof o.queue === 'string' ? o.queue : undefined, o), attempts: intOpt(o.jobAttempts, 'job-attempts') } : undefined,
+    strategy: o.strategy as 'rl' | 'random' | undefined, evaluator: await evaluatorOf(o),
     onEvent, signal: controller.signal,
   };
   try {
@@ -93,6 +92,15 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Children trained and timed here (a pool of PyTorch workers) or by `mnas worker`s behind --queue. */
+async function evaluatorOf(o: SearchCliOptions): Promise<EvaluatorFactory> {
+  if (!o.queue) return localEvaluator({ python: o.python, workers: intOpt(o.workers, 'workers'), backend: o.backend as TrainerBackend | undefined });
+  const settings = { ...redisSettings(typeof o.queue === 'string' ? o.queue : undefined, o), attempts: intOpt(o.jobAttempts, 'job-attempts') };
+  // BullMQ loads only for queued searches.
+  const { queueEvaluator } = await import('../queue/queueEvaluator');
+  return queueEvaluator(settings);
 }
 
 export function report(runDir: string, json: boolean): string {

@@ -12,18 +12,12 @@ import { fieldOf } from '../util/schema';
 import { ARTIFACTS } from './artifacts';
 import type { LatencyMeasurement } from '../util/timing';
 import type { ChildEvaluation } from '../search/evaluator';
-import { DATASETS, type DatasetName, type DatasetOptions, MAX_RESOLUTION, PATH_DATASETS } from '../train/datasets';
+import { DATASETS, type DatasetRequest, MAX_RESOLUTION, PATH_DATASETS } from '../train/datasets';
 import type { TrainRecipe } from '../train/trainer';
 
 export const PAYLOAD_VERSION = 1;
 /** Children bigger than this are not trained by a worker (about 10x the largest ImageNet mobile nets x 1000). */
 export const MAX_MULT_ADDS = 1e12;
-
-/**
- * The proxy dataset, as the worker prepares it itself (its cache; path datasets under its --data
- * folders): prepareDataset's options without the host-specific ones; `path` is absolute.
- */
-export type DatasetRequest = Pick<DatasetOptions, 'train' | 'test' | 'seed' | 'path' | 'resolution' | 'channels'> & { name: DatasetName };
 
 export interface TrainJobData {
   v: typeof PAYLOAD_VERSION;

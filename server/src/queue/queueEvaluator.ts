@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import type { Arch } from '../language/arch';
 import type { LatencySource as LatencySetting } from '../language/searchConfig';
 import type { TrainProgress } from '../train/trainer';
-import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../search/evaluator';
+import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator, type EvaluatorFactory } from '../search/evaluator';
 import { openLatencySource } from '../latency/open';
 import type { LatencySource } from '../latency/source';
 import { downloadArtifacts } from './artifacts';
@@ -23,7 +23,7 @@ import {
   checkLatencyResult, checkTrainResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
 } from './payload';
 import { listWorkers, type WorkerAd } from './registry';
-import { jobId, latencyQueue, TRAIN_QUEUE } from './topology';
+import { jobId, latencyQueue, runQueueId, TRAIN_QUEUE } from './topology';
 
 export interface QueueEvaluatorOptions extends RedisSettings {
   /** The run's queue id (topology.runQueueId). */
@@ -272,4 +272,9 @@ export class QueueEvaluator implements Evaluator {
 function asChildError(e: unknown, what: string): Error {
   if (e instanceof ChildFailedError) return new ChildFailedError(`${what}: ${e.message}`);
   return new ChildFailedError(`${what}: ${(e as Error).message}`);
+}
+
+/** A search's evaluator on the queue: `runSearch({ evaluator: queueEvaluator({ url }) })`; the run's queue id is derived from its folder. */
+export function queueEvaluator(opts: Omit<QueueEvaluatorOptions, 'run' | 'latency' | 'baseDir' | 'onWarning'>): EvaluatorFactory {
+  return (run) => QueueEvaluator.start({ ...opts, run: runQueueId(run.dir), latency: run.latency, baseDir: run.baseDir, onWarning: run.onWarning });
 }

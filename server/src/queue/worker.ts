@@ -17,13 +17,13 @@ import type { BenchOptions } from '../device/adb/bench';
 import type { LatencySource } from '../latency/source';
 import { openLatencySource } from '../latency/open';
 import { trainSummary } from '../search/evaluator';
-import { defaultCacheDir, prepareDataset } from '../train/datasets';
+import { type DatasetRequest, defaultCacheDir, prepareDataset } from '../train/datasets';
 import type { TrainerBackend } from '../train/createTrainer';
 import type { DataSpec } from '../train/trainer';
 import { TrainerPool } from '../train/trainerPool';
 import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, reportOutages, resolveUrl } from './connection';
 import {
-  checkLatencyJob, checkTrainJob, type DatasetRequest, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
+  checkLatencyJob, checkTrainJob, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
 } from './payload';
 import { uploadArtifacts } from './artifacts';
 import { advertise, type Registration, type WorkerAd, type WorkerDevice } from './registry';

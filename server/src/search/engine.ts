@@ -9,31 +9,21 @@ import { decisions as spaceDecisions, type ResolvedSpace, sample } from '../lang
 import type { SearchConfig } from '../language/searchConfig';
 import { printModel } from '../language/print';
 import { costOf } from '../cost/model';
-import { prepareDataset } from '../train/datasets';
+import { type DatasetRequest, prepareDataset } from '../train/datasets';
 import type { DataSpec, TrainRecipe } from '../train/trainer';
-import type { TrainerBackend } from '../train/createTrainer';
 import { loadTf } from '../platform/tfjs';
-import { Controller } from './controller';
-import { ChildFailedError, type Evaluator, LocalEvaluator } from './evaluator';
 import { writeAtomic } from '../util/atomicWrite';
-import { Journal, readJournal } from '../util/journal';
-import { reward as rewardOf } from './reward';
+import { Journal } from '../util/journal';
 import { Rng } from '../util/rng';
+import { Controller } from './controller';
+import { ChildFailedError, type Evaluator, type EvaluatorFactory } from './evaluator';
+import { reward as rewardOf } from './reward';
 import {
-  type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, RUN_FORMAT, type RunInfo, runPaths, runRelative,
+  type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, openRun, type RunInfo, type RunOptions, runPaths, runRelative,
   type UpdateRecord, writeSummaries,
 } from './runFolder';
-import { loadSearch, SearchInputError } from './searchInput';
-import type { DatasetRequest } from '../queue/payload';
-import type { QueueEvaluatorOptions } from '../queue/queueEvaluator';
-import { runQueueId } from '../queue/topology';
-
-export { SearchInputError };
-
-/** Child training recipe for proxy runs (Adam, BN momentum 0.1: see docs/search.md). */
-export const DEFAULT_RECIPE: Omit<TrainRecipe, 'epochs' | 'batchSize'> = {
-  lr: 0.01, optimizer: 'adam', momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0, schedule: 'constant',
-};
+import { replayJournal } from './runJournal';
+import { SearchInputError } from './searchInput';
 
 export type SearchEvent =
   | { event: 'start'; run: string; search: string; strategy: string; total: number; done: number; resumed: boolean; backend: RunInfo['backend'] }
@@ -44,29 +34,15 @@ export type SearchEvent =
   | { event: 'warning'; message: string }
   | { event: 'done'; run: string; status: 'done' | 'stopped'; children: number; failed: number; best: { id: number; name: string; reward: number; accuracy: number; latencyMs: number } | null; seconds: number };
 
-export interface SearchOptions {
-  /** The .mnas file (new runs). */
-  file?: string;
-  /** Which search of the file; default its only (or first) search. */
-  search?: string;
-  /** Parent folder of new runs; default ./mnas-runs. */
-  out?: string;
-  /** A run folder to continue. */
-  resume?: string;
-  seed?: number;
-  /** Total children (overrides the file's budget; on resume, extends the run). */
-  budget?: number;
-  strategy?: 'rl' | 'random';
-  python?: string;
-  workers?: number;
-  /** Child-training backend (default auto: PyTorch when available). */
-  backend?: TrainerBackend;
+export interface SearchOptions extends RunOptions {
+  /**
+   * Who trains and times the children: an Evaluator (the caller closes it), or a factory the
+   * engine calls once the run is open and closes at the end. The CLI picks one:
+   * `localEvaluator()` (evaluator.ts) or `queueEvaluator()` (queue/queueEvaluator.ts).
+   */
+  evaluator: Evaluator | EvaluatorFactory;
   /** Dataset cache folder (default the user cache). */
   cacheDir?: string;
-  /** An evaluator to use instead of the local PyTorch pool. */
-  evaluator?: Evaluator;
-  /** Evaluate children on `mnas worker` processes through this Redis queue instead of locally. */
-  queue?: Omit<QueueEvaluatorOptions, 'run' | 'latency' | 'baseDir' | 'onWarning'>;
   onEvent?: (e: SearchEvent) => void;
   signal?: AbortSignal;
 }
@@ -98,66 +74,48 @@ function archKey(spec: ModelSpec): string {
   return JSON.stringify(spec.blocks.map((b) => ({ ...b, name: '', e: b.op === 'mbconv' ? b.e : 1 })));
 }
 
-function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+/**
+ * The RL controller, new or from the run's last checkpoint (controller.json), or none for the
+ * random baseline; tf only loads for RL. `checkpointStep` is the journal step the checkpoint
+ * was written at (a batch whose children all failed has no update).
+ */
+async function openController(info: RunInfo, checkpoint: string): Promise<{ controller?: Controller; checkpointStep: number; backend: string }> {
+  if (info.strategy !== 'rl') return { checkpointStep: 0, backend: 'none (random search)' };
+  const { tf, backend } = await loadTf();
+  if (fs.existsSync(checkpoint)) {
+    let ckpt: { step: number; controller: Parameters<typeof Controller.fromJSON>[1] };
+    try {
+      ckpt = JSON.parse(fs.readFileSync(checkpoint, 'utf8'));
+    } catch (e) {
+      throw new SearchInputError(`${checkpoint}: not valid JSON (${(e as Error).message}); the checkpoint is damaged. Start a new run.`);
+    }
+    return { controller: Controller.fromJSON(tf, ckpt.controller), checkpointStep: ckpt.step, backend };
+  }
+  const c = info.config.controller;
+  const hyper = { hidden: c.hidden, embedding: c.hidden, learningRate: c.lr, clip: c.clip, entropyWeight: c.entropy, baselineDecay: c.baselineDecay, ppoEpochs: c.epochs };
+  const decisions = spaceDecisions(info.space).map((d) => ({ key: d.key, options: d.options }));
+  return { controller: new Controller(tf, decisions, { seed: info.seed, ...hyper }), checkpointStep: 0, backend };
 }
 
-function ensureWritable(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    const probe = path.join(dir, `.write-test-${process.pid}`);
-    fs.writeFileSync(probe, '');
-    fs.rmSync(probe);
-  } catch (e) {
-    throw new SearchInputError(`cannot write the run folder ${dir}: ${(e as Error).message}. Choose another folder with --out.`);
-  }
+/** The dataset as a queue worker prepares it itself instead of reading this host's cache. */
+function datasetRequestOf(info: RunInfo, data: DataSpec): DatasetRequest {
+  const d = info.config.dataset;
+  return {
+    name: d.name as DatasetRequest['name'], train: data.train, test: data.test, seed: info.seed,
+    ...(d.path ? { path: path.resolve(path.dirname(info.file), d.path) } : {}),
+    ...(d.resolution !== undefined ? { resolution: d.resolution } : {}),
+    ...(d.channels !== undefined ? { channels: d.channels } : {}),
+  };
 }
 
 export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   const started = Date.now();
   const emit = (e: SearchEvent) => opts.onEvent?.(e);
-  let info: RunInfo;
-  let dir: string;
-  const resumed = !!opts.resume;
-
-  if (opts.resume) {
-    dir = path.resolve(opts.resume);
-    const p = runPaths(dir);
-    if (!fs.existsSync(p.info)) throw new SearchInputError(`${dir} is not a run folder (no run.json). Pass the folder \`mnas search\` created, e.g. mnas-runs/Quickstart-20261123-101500.`);
-    try {
-      info = JSON.parse(fs.readFileSync(p.info, 'utf8')) as RunInfo;
-    } catch (e) {
-      throw new SearchInputError(`${p.info}: not valid JSON (${(e as Error).message}). The run folder is damaged; start a new run.`);
-    }
-    if (info.format !== RUN_FORMAT) throw new SearchInputError(`${p.info}: not an mnas run (format ${String(info.format)}).`);
-    if (opts.budget && opts.budget !== info.children) {
-      info.children = opts.budget;
-      writeAtomic(p.info, JSON.stringify(info, null, 2) + '\n');
-    }
-  } else {
-    if (!opts.file) throw new SearchInputError('no .mnas file given: `mnas search FILE` (or --resume RUN).');
-    const { config, space } = loadSearch(opts.file, opts.search);
-    const seed = opts.seed ?? config.seed;
-    const strategy = opts.strategy ?? config.strategy;
-    dir = path.resolve(opts.out ?? 'mnas-runs', `${config.name}-${strategy}-${stamp()}`);
-    ensureWritable(dir);
-    info = {
-      format: RUN_FORMAT, version: 1, file: path.resolve(opts.file), search: config.name, config: { ...config, seed, strategy },
-      space, decisions: spaceDecisions(space).map((d) => d.key), strategy, seed, children: opts.budget ?? config.budget.children,
-      created: new Date().toISOString(), versions: { node: process.version, mnas: '0.1.0' },
-      backend: { trainer: '', controller: '', latency: '' },
-      dataset: { split: '', train: config.dataset.train, test: config.dataset.test, classes: 0, shape: [] },
-      recipe: { ...DEFAULT_RECIPE, epochs: config.budget.epochs, batchSize: config.budget.batch },
-    };
-  }
+  const { dir, info, resumed } = openRun(opts);
   const p = runPaths(dir);
   const config = info.config;
   const space: ResolvedSpace = info.space;
   const decisions = spaceDecisions(space);
-  if (decisions.map((d) => d.key).join() !== info.decisions.join()) {
-    throw new SearchInputError(`${p.info}: the stored space no longer matches its decisions; the run folder is damaged. Start a new run.`);
-  }
-  if (decisions.length === 0) throw new SearchInputError(`space ${space.name} leaves nothing open: every field is fixed. Add choice lists such as \`k [3, 5]\`.`);
 
   let data: DataSpec;
   try {
@@ -171,43 +129,10 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   }
   const recipe = info.recipe as unknown as TrainRecipe;
 
-  // Controller (RL) or nothing (random); tf only loads for RL.
-  let controller: Controller | undefined;
-  /** Journal step of the last checkpoint (a batch whose children all failed has no update). */
-  let checkpointStep = 0;
-  let controllerBackend = 'none (random search)';
-  if (info.strategy === 'rl') {
-    const { tf, backend } = await loadTf();
-    controllerBackend = backend;
-    const c = config.controller;
-    const hyper = { hidden: c.hidden, embedding: c.hidden, learningRate: c.lr, clip: c.clip, entropyWeight: c.entropy, baselineDecay: c.baselineDecay, ppoEpochs: c.epochs };
-    if (fs.existsSync(p.controller)) {
-      let ckpt: { step: number; controller: Parameters<typeof Controller.fromJSON>[1] };
-      try {
-        ckpt = JSON.parse(fs.readFileSync(p.controller, 'utf8'));
-      } catch (e) {
-        throw new SearchInputError(`${p.controller}: not valid JSON (${(e as Error).message}); the checkpoint is damaged. Start a new run.`);
-      }
-      controller = Controller.fromJSON(tf, ckpt.controller);
-      checkpointStep = ckpt.step;
-    } else {
-      controller = new Controller(tf, decisions.map((d) => ({ key: d.key, options: d.options })), { seed: info.seed, ...hyper });
-    }
-  }
+  const { controller, checkpointStep, backend: controllerBackend } = await openController(info, p.controller);
 
   // Rebuild the state from the journal.
-  const journalRead = fs.existsSync(p.journal) ? Journal.repair(p.journal) : readJournal(p.journal);
-  const entries = journalRead.entries as unknown as JournalEntry[];
-  const children = new Map<number, ChildRecord>();
-  const failed = new Map<number, FailedRecord>();
-  const batches: BatchRecord[] = [];
-  const updated = new Set<number>();
-  for (const e of entries) {
-    if (e.type === 'child') { children.set(e.id, e); failed.delete(e.id); }
-    else if (e.type === 'failed') { if (!children.has(e.id)) failed.set(e.id, e); }
-    else if (e.type === 'batch') batches.push(e);
-    else if (e.type === 'update') updated.add(e.step);
-  }
+  const { children, failed, batches, updated } = replayJournal(p.journal);
   const journal = new Journal(p.journal);
   const rng = batches.length ? Rng.fromState(batches[batches.length - 1].rng) : new Rng(info.seed);
   let pending = batches.length && !updated.has(batches[batches.length - 1].step) ? batches[batches.length - 1] : undefined;
@@ -224,20 +149,11 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   }
 
   const onWarning = (message: string) => emit({ event: 'warning', message });
-  const evaluator: Evaluator = opts.evaluator ?? (opts.queue
-    ? await (await import('../queue/queueEvaluator')).QueueEvaluator.start({
-      ...opts.queue, run: runQueueId(dir), latency: config.latency, baseDir: path.dirname(info.file), onWarning,
-    })
-    : await LocalEvaluator.start({
-      python: opts.python, workers: opts.workers, latency: config.latency, backend: opts.backend, baseDir: path.dirname(info.file), onWarning,
-    }));
-  // What a queue worker prepares itself instead of reading this host's cache.
-  const datasetRequest: DatasetRequest = {
-    name: config.dataset.name as DatasetRequest['name'], train: data.train, test: data.test, seed: info.seed,
-    ...(config.dataset.path ? { path: path.resolve(path.dirname(info.file), config.dataset.path) } : {}),
-    ...(config.dataset.resolution !== undefined ? { resolution: config.dataset.resolution } : {}),
-    ...(config.dataset.channels !== undefined ? { channels: config.dataset.channels } : {}),
-  };
+  const owned = typeof opts.evaluator === 'function';
+  const evaluator: Evaluator = typeof opts.evaluator === 'function'
+    ? await opts.evaluator({ dir, latency: config.latency, baseDir: path.dirname(info.file), onWarning })
+    : opts.evaluator;
+  const datasetRequest = datasetRequestOf(info, data);
   const onAbort = () => evaluator.abandon?.();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   info.backend = { trainer: evaluator.backend, controller: controllerBackend, latency: config.latency.kind };
@@ -321,8 +237,8 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    if (status === 'stopped' && evaluator instanceof LocalEvaluator) evaluator.kill();
-    else if (!opts.evaluator) await evaluator.close();
+    if (status === 'stopped' && evaluator.kill) evaluator.kill();
+    else if (owned) await evaluator.close();
     journal.close();
     controller?.dispose();
   }

@@ -5,7 +5,7 @@
 import PQueue from 'p-queue';
 import type { Arch } from '../language/arch';
 import type { LatencySource as LatencySetting } from '../language/searchConfig';
-import type { DatasetRequest } from '../queue/payload';
+import type { DatasetRequest } from '../train/datasets';
 import type { TrainerBackend } from '../train/createTrainer';
 import type { DataSpec, TrainProgress, TrainRecipe, TrainResult } from '../train/trainer';
 import { TrainerDiedError, TrainerPool } from '../train/trainerPool';
@@ -49,8 +49,26 @@ export interface Evaluator {
    * the jobs stay in Redis and --resume collects them); the local pool finishes its children.
    */
   abandon?(): void;
+  /**
+   * The search stopped: end at once what `close` would wind down (the local pool kills its
+   * workers). Called instead of `close`; evaluators without it are closed as usual.
+   */
+  kill?(): void;
   close(): Promise<void>;
 }
+
+/** What an evaluator is built for: the opened run (on --resume its settings come from run.json). */
+export interface EvaluatorContext {
+  /** The run folder. */
+  dir: string;
+  latency: LatencySetting;
+  /** The .mnas file's folder: relative paths (profiles) resolve against it. */
+  baseDir: string;
+  onWarning: (message: string) => void;
+}
+
+/** Builds the evaluator once the run is open; the engine closes what a factory built. */
+export type EvaluatorFactory = (run: EvaluatorContext) => Promise<Evaluator>;
 
 export interface LocalEvaluatorOptions {
   /** Training workers in parallel; default 1 per 2 cores (each uses all its threads). */
@@ -140,6 +158,11 @@ export class LocalEvaluator implements Evaluator {
     this.pool.kill();
     void this.latency.close();
   }
+}
+
+/** A search's local pool: `runSearch({ evaluator: localEvaluator({ workers: 2 }) })`. */
+export function localEvaluator(opts: Omit<LocalEvaluatorOptions, 'latency' | 'baseDir' | 'onWarning'> = {}): EvaluatorFactory {
+  return (run) => LocalEvaluator.start({ ...opts, latency: run.latency, baseDir: run.baseDir, onWarning: run.onWarning });
 }
 
 /** The part of a training result a child record keeps. */

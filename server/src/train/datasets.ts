@@ -63,6 +63,13 @@ export interface DatasetOptions {
   fashionMnistDir?: string;
 }
 
+/**
+ * The proxy dataset as another host prepares it itself (a queue worker: its own cache; path
+ * datasets under its --data folders): prepareDataset's options without the host-specific ones;
+ * `path` is absolute.
+ */
+export type DatasetRequest = Pick<DatasetOptions, 'train' | 'test' | 'seed' | 'path' | 'resolution' | 'channels'> & { name: DatasetName };
+
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MNAS_CACHE) return path.join(env.MNAS_CACHE, 'datasets');
   return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'mnas-studio', 'datasets');

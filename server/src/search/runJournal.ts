@@ -1,0 +1,27 @@
+// Replaying a run's journal (journal.jsonl; its lines are the records of runFolder.ts): the
+// state a search resumes from. A torn last line left by a kill is cut off first
+// (util/journal.ts), so the next append starts on a fresh line.
+import * as fs from 'node:fs';
+import { Journal, readJournal } from '../util/journal';
+import type { BatchRecord, ChildRecord, FailedRecord, JournalEntry } from './runFolder';
+
+export interface RunState {
+  children: Map<number, ChildRecord>;
+  /** Children that failed and were not completed by a later attempt. */
+  failed: Map<number, FailedRecord>;
+  batches: BatchRecord[];
+  /** Steps whose controller update is journaled. */
+  updated: Set<number>;
+}
+
+export function replayJournal(file: string): RunState {
+  const read = fs.existsSync(file) ? Journal.repair(file) : readJournal(file);
+  const state: RunState = { children: new Map(), failed: new Map(), batches: [], updated: new Set() };
+  for (const e of read.entries as unknown as JournalEntry[]) {
+    if (e.type === 'child') { state.children.set(e.id, e); state.failed.delete(e.id); }
+    else if (e.type === 'failed') { if (!state.children.has(e.id)) state.failed.set(e.id, e); }
+    else if (e.type === 'batch') state.batches.push(e);
+    else if (e.type === 'update') state.updated.add(e.step);
+  }
+  return state;
+}
