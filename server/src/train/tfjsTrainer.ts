@@ -8,8 +8,8 @@
 // without tfjs-node's file:// handler) plus arch.json.
 //
 // Speed: with `@tensorflow/tfjs-node` this is a usable trainer. Pure-JS tfjs (cpu backend) trains
-// conv nets at a few images per second (conv backprop ~60x slower than forward; see
-// /work/shared/docs/ml-runtimes.md): only for tiny smoke runs, and every result says so.
+// conv nets at a few images per second (conv backprop ~60x slower than forward; measured figures
+// in docs/search.md, "Training backends"): only for tiny smoke runs, and every result says so.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
