@@ -7,8 +7,8 @@
 # code-server goes to $MNAS_E2E_DIR (default: ~/.cache/mnas-studio/e2e), outside the project's
 # node_modules, so `npm ci` never removes it and CI can cache the folder.
 # Its postinstall downloads ripgrep from the internet, which fails here, so it is replayed by hand
-# (see shared docs e2e-vscode.md): native modules are rebuilt against the local Node headers and
-# Debian's rg stands in for @vscode/ripgrep.
+# (docs/extension.md, "Why code-server"): native modules are rebuilt against the local Node headers
+# and Debian's rg stands in for @vscode/ripgrep.
 #
 # Prints the code-server binary path on its last line.
 set -euo pipefail

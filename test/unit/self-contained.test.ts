@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Paths that only exist on some machine; system paths a product uses (/usr/bin/python3) are fine. */
-const OUTSIDE = /(?:^|[\s"'`(=])(?:\/work\/|\/home\/|\/root\/|\/Users\/|[A-Za-z]:\\Users\\)|\bshared\/docs\//;
+const OUTSIDE = /(?:^|[\s"'`(=])(?:\/work\/|\/home\/|\/root\/|\/Users\/|[A-Za-z]:\\Users\\)|\bshared[ /]docs\b/i;
 
 test('no tracked file names a path outside the repository', (t) => {
   let files: string[];
