@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 
 export const TORCH_FIX =
-  'install PyTorch for the system Python with `apt-get install -y python3-torch`, ' +
+  'install PyTorch for the system Python with `apt-get install -y python3-torch` (in a mnas-studio checkout `npm run setup` installs all it needs), ' +
   'or set MNAS_PYTHON (or --python) to an interpreter that can `import torch`';
 
 const checked = new Map<string, string>();
