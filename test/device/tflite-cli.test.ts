@@ -7,7 +7,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { exportCommand } from '../../server/src/cli/export';
+import { exportCommand, renderExport } from '../../server/src/cli/export';
 import { decodeModel } from '../../server/src/device/tflite/index';
 import { loadTflite } from '../../server/src/device/tfliteRuntime';
 import type { ModelSpec } from '../../server/src/language/arch';
@@ -171,4 +171,28 @@ test('a run folder\'s weights.pt whose pickle would run a command: export refuse
   await assert.rejects(exportCommand(undefined, { weights: path.join(dir, '3'), output: path.join(tmp, 'evil.tflite') }),
     /weights\.pt: refused, it holds more than tensors/);
   assert.equal(existsSync(marker), false, 'the pickle\'s command ran');
+});
+
+test('a correct export of a model with large outputs passes (tolerance relative to the output scale); the message counts what the file holds', { timeout: 300_000 }, async () => {
+  // The trained child with its classifier scaled by 1e6: logits of ~1e6, where float32 rounding alone exceeds 1e-3.
+  const dir = runWithWeights('large-run', 'children/3/weights.pt');
+  const w = path.join(dir, 'children', '3', 'weights.pt');
+  execFileSync(findPython(), ['-c', [
+    'import sys, torch',
+    's = torch.load(sys.argv[1], weights_only=True)',
+    'for k in ("head.fc.weight", "head.fc.bias"): s[k] = s[k] * 1e6',
+    'torch.save(s, sys.argv[1])',
+  ].join('\n'), w]);
+  const r = await exportCommand(undefined, { weights: path.join(dir, '3'), output: path.join(tmp, 'large.tflite') });
+  assert.ok(r.verify, 'verified');
+  assert.ok(r.verify.scale > 1e4, `output scale ${r.verify.scale}`);
+  assert.ok(r.verify.maxAbsDiff > 1e-3 || r.verify.relativeDiff < 1e-5, JSON.stringify(r.verify));
+  assert.ok(r.verify.relativeDiff < 1e-5, JSON.stringify(r.verify));
+  // The file holds the BN-folded constants: fewer than the module's params (BN gamma and beta go).
+  const d = decodeModel(readFileSync(path.join(tmp, 'large.tflite')));
+  const inFile = d.tensors.filter((t) => t.data !== null && t.type === 0).reduce((a, t) => a + t.data!.length / 4, 0); // FLOAT32 constants
+  assert.ok(r.constants < r.params, `${r.constants} < ${r.params}`);
+  assert.equal(r.constants, inFile, 'the count is what the file holds');
+  assert.match(renderExport(r), new RegExp(`${r.constants.toLocaleString('en-US')} params in the file \\(BatchNorm folded into the convs; ${r.params.toLocaleString('en-US')} in the PyTorch module before folding\\)`));
+  assert.match(renderExport(r), /of the output scale/);
 });

@@ -8,6 +8,7 @@ import { exportWeights, type WeightSource } from './worker';
 export { buildGraph, ExportError, headAct, sameMatchesTorch, type ExportOptions, type TraceEntry, type Weights } from './graph';
 export { decodeModel, encodeModel, tensorFloats, type DecodedModel, type Graph } from './schema';
 export { exportWeights, torchForward, type WeightSource } from './worker';
+export { compareOutputs, EXPORT_TOLERANCE, type OutputComparison } from './compare';
 
 export interface TfliteExport {
   bytes: Uint8Array;
@@ -22,7 +23,14 @@ export function exportTflite(arch: Arch, weights: Weights, options: ExportOption
 }
 
 /** Asks the worker for the weights (trained or seeded random), then encodes. */
-export async function exportWithWorker(worker: Pick<TorchTrainer, 'request'>, arch: Arch, from: WeightSource = {}, options: ExportOptions = {}): Promise<TfliteExport & { source: string; params: number }> {
+/**
+ * Asks the worker for the weights (trained or seeded random), then encodes. `params` counts the
+ * PyTorch module's parameters (before folding); `constants` the floats the file holds (after
+ * folding BatchNorm into the convs).
+ */
+export async function exportWithWorker(worker: Pick<TorchTrainer, 'request'>, arch: Arch, from: WeightSource = {}, options: ExportOptions = {}): Promise<TfliteExport & { source: string; params: number; constants: number }> {
   const w = await exportWeights(worker, arch, from);
-  return { ...exportTflite(arch, w.weights, options), source: w.source, params: w.params };
+  let constants = 0;
+  for (const t of w.weights.values()) constants += t.data.length;
+  return { ...exportTflite(arch, w.weights, options), source: w.source, params: w.params, constants };
 }
