@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import type { Hover } from 'vscode-languageserver-protocol';
 import { positionAt, TestClient } from '../test/lsp/client';
 import { writeFixture } from './lib/generate';
+import { typing } from './lib/typing';
 import { below, type BenchResult, report, summarize } from './lib/result';
 
 const WARMUP_HOVERS = 100;
@@ -75,9 +76,11 @@ export async function run(): Promise<BenchResult> {
   const s = summarize(smallMs);
   const op = summarize(openPull);
   const os = summarize(openPush);
+  const typed = await typing(g.file);
   return {
     benchmark: 'lsp-hover',
     metrics: [
+      ...typed.metrics,
       report('hover_p50', h.median, 'ms'),
       below('hover_p95', h.p95, 'ms', 5),
       report('hover_max', h.max, 'ms'),
@@ -92,6 +95,7 @@ export async function run(): Promise<BenchResult> {
       + `${HOVERS} hovers on block names spread evenly over bench/fixtures/generated/language-5000.mnas (${g.blocks} blocks), one at a time, `
       + `timed round trip at the client; every ${HOVERS / SMALL}th, a hover on a block of examples/mnasnet-a1.mnas (15 lines) for the ratio. `
       + `open_to_diagnostics: didOpen of the 5,000-line text under a new URI until the diagnostics arrive, ${OPENS} times: pull mode `
-      + '(didOpen + textDocument/diagnostic, as VS Code does) and push mode (didOpen until publishDiagnostics). No goal was set for it.',
+      + '(didOpen + textDocument/diagnostic, as VS Code does) and push mode (didOpen until publishDiagnostics). No goal was set for it. '
+      + typed.notes,
   };
 }

@@ -77,6 +77,19 @@ test('deep nesting and long inputs stay fast', () => {
   check('['.repeat(3000) + ']'.repeat(3000));
 });
 
+test('an analysis served from the declaration and model caches equals a fresh one (600 edit sequences)', async () => {
+  const { clearParseCache } = await import('../../server/src/language/parser');
+  const { clearModelCache } = await import('../../server/src/language/analysis');
+  const strip = (text: string) => JSON.stringify(analyzeFiles({ 'main.mnas': text, 'mobilenetv2.mnas': examples[4] }).problems);
+  fc.assert(fc.property(mutated, mutated, (before, after) => {
+    strip(before); // warm the caches with a neighbouring text
+    const served = strip(after);
+    clearParseCache();
+    clearModelCache();
+    assert.equal(served, strip(after));
+  }), { numRuns: 600, seed: 13 });
+});
+
 test('a parse served from the declaration cache equals a fresh parse (1,000 edit sequences)', async () => {
   const { clearParseCache, parse } = await import('../../server/src/language/parser');
   const strip = (r: ReturnType<typeof parse>) => JSON.stringify({ file: r.file, problems: r.problems });

@@ -39,6 +39,8 @@ export interface StartOptions {
   /** What workspace/configuration answers for `mnas`. */
   settings?: Record<string, unknown>;
   rootUri?: string | null;
+  /** Another server bundle to run (benchmarks compare a baseline build); default dist/server.cjs. */
+  server?: string;
 }
 
 export class TestClient {
@@ -57,8 +59,8 @@ export class TestClient {
   }
 
   static async start(options: StartOptions = {}): Promise<TestClient> {
-    ensureServerBuilt();
-    const proc = spawn(process.execPath, [SERVER, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    if (!options.server) ensureServerBuilt();
+    const proc = spawn(process.execPath, [options.server ?? SERVER, '--stdio'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
     // Messages can arrive before the TestClient exists (during initialize): queue them.
     const box: { client?: TestClient } = {};
@@ -128,6 +130,21 @@ export class TestClient {
       const list = this.published.get(uri) ?? [];
       return list.length > seen ? list[list.length - 1].diagnostics : undefined;
     });
+  }
+
+  /** Every publishDiagnostics the server sent for `uri`, in order. */
+  publishes(uri: string): readonly PublishDiagnosticsParams[] {
+    return this.published.get(uri) ?? [];
+  }
+
+  /** Resolves with the first publish for `uri` that carries `version`. */
+  diagnosticsOfVersion(uri: string, version: number): Promise<PublishDiagnosticsParams> {
+    return this.until(() => this.published.get(uri)?.find((p) => p.version === version));
+  }
+
+  /** The version of the last change sent for `uri`. */
+  versionOf(uri: string): number | undefined {
+    return this.versions.get(uri);
   }
 
   /** Resolves once the server has asked for more than `seen` diagnostic refreshes. */

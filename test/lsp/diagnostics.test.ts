@@ -114,6 +114,28 @@ describe('push diagnostics (client without pull support)', { timeout: 30_000 }, 
     assert.deepEqual((await next).map((d) => d.code), ['unknown-name']);
   });
 
+  test('a burst of edits is published once, for the last version; every publish carries its version', async () => {
+    const uri = 'file:///virtual/burst.mnas';
+    const base = 'model M {\n  input 32x32x3\n  block b1 { mbconv e6 k3 s1 f16 }\n}\n';
+    const first = client.nextDiagnostics(uri);
+    await client.open(uri, base);
+    await first;
+    const before = client.publishes(uri).length;
+    assert.equal(client.publishes(uri)[before - 1].version, 1);
+    // 40 edits sent back to back, as fast typing does; the last one leaves an even kernel.
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) sends.push(client.change(uri, base.replace('f16', `f${16 + i}`).replace('k3', i === 39 ? 'k4' : 'k3')));
+    await Promise.all(sends);
+    const last = client.versionOf(uri)!;
+    const final = await client.diagnosticsOfVersion(uri, last);
+    assert.deepEqual(final.diagnostics.map((d) => d.code), ['even-kernel']);
+    const burst = client.publishes(uri).slice(before);
+    // One publish when the burst is processed at once; a loaded machine may split it, never into one per edit.
+    assert.ok(burst.length <= 3, `${burst.length} publishes for 40 edits`);
+    assert.ok(burst.every((p, i) => typeof p.version === 'number' && (i === 0 || p.version > burst[i - 1].version!)), JSON.stringify(burst.map((p) => p.version)));
+    assert.equal(burst[burst.length - 1].version, last);
+  });
+
   test('closing a document clears its diagnostics', async () => {
     const uri = 'file:///virtual/push.mnas';
     const next = client.nextDiagnostics(uri);

@@ -126,3 +126,59 @@ describe('diagnostics over mnas.maxProblems', () => {
     assert.match(d[3].message, new RegExp(`…and ${a.problems.length - 3} more problems not shown \\(setting mnas\\.maxProblems is 3\\)`));
   });
 });
+
+describe('work reused across edits', () => {
+  test('an edit to one model re-resolves that model only; the others keep their resolution, spans moved', () => {
+    const other = 'model Other {\n  input 32x32x3\n  block b1 { conv k4 f8 }\n}\n';
+    const before = `model Edited {\n  input 32x32x3\n  block b1 { conv k3 f8 }\n}\n${other}`;
+    const after = before.replace('conv k3 f8', 'conv k3 f16 relu6');
+    const a1 = analysisOf('/p/reuse.mnas', before);
+    const a2 = analysisOf('/p/reuse.mnas', after);
+    const model = (a: typeof a1, n: string) => { const e = a.local.get(n); assert.ok(e?.kind === 'model'); return e; };
+    assert.equal(model(a2, 'Other').resolved.spec, model(a1, 'Other').resolved.spec, 'Other reused');
+    assert.notEqual(model(a2, 'Edited').resolved.spec, model(a1, 'Edited').resolved.spec, 'Edited resolved again');
+    assert.equal(model(a2, 'Edited').resolved.spec.blocks[0].f, 16);
+    // Other's even-kernel error moved with it.
+    const at = a2.problems.find((p) => p.code === 'even-kernel')!;
+    assert.equal(after.slice(at.span.start, at.span.end), 'k4');
+    assert.equal(after.slice(at.fixes![0].edits[0].span.start, at.fixes![0].edits[0].span.end), 'k4');
+  });
+
+  test('the whole-model latency estimate is computed once per analysed model and profile', async () => {
+    const { latencyEstimate } = await import('../../server/src/lsp/costMarkdown');
+    const { loadProfile } = await import('../../server/src/cost/latency/store');
+    const a = analysisOf('/p/skeleton.mnas');
+    const e = a.local.get('Sk')!;
+    assert.ok(e.kind === 'model');
+    const ctx = { profile: loadProfile('pixel1-published') };
+    assert.equal(latencyEstimate(ctx, e), latencyEstimate(ctx, e));
+  });
+
+  test('files read from disk are served again while their size and modification time stay the same', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { DiskFiles } = await import('../../server/src/lsp/workspace');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-disk-'));
+    try {
+      const file = path.join(dir, 'lib.mnas');
+      fs.writeFileSync(file, 'model A { }');
+      const disk = new DiskFiles();
+      assert.equal(disk.read(file), 'model A { }');
+      assert.equal(disk.read(file), 'model A { }');
+      assert.equal(disk.reads, 1);
+      fs.writeFileSync(file, 'model BB { }');
+      assert.equal(disk.read(file), 'model BB { }', 'a changed size is re-read');
+      fs.writeFileSync(file, 'model CC { }');
+      fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+      assert.equal(disk.read(file), 'model CC { }', 'a changed modification time is re-read');
+      disk.forget(file);
+      assert.equal(disk.read(file), 'model CC { }');
+      assert.equal(disk.reads, 4);
+      assert.equal(disk.read(path.join(dir, 'missing.mnas')), undefined);
+      assert.equal(disk.read(dir), undefined, 'a directory is not a file');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -149,17 +149,8 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
   // Models, then spaces (they need models), then searches (they need spaces).
   for (const d of placeholder.values()) {
     if (d.kind !== 'model') continue;
-    const resolved = resolveModel(d);
+    const { resolved, arch, cost } = modelOf(d, text);
     problems.push(...resolved.problems);
-    const arch = toArch(resolved.spec);
-    const cost = costOf(arch);
-    // Counts are exact integers up to 2^53; past it a figure would be silently rounded.
-    if (!Number.isSafeInteger(cost.multAdds) || !Number.isSafeInteger(cost.params)) {
-      const what = Number.isSafeInteger(cost.multAdds) ? `${cost.params.toExponential(2)} params` : `${cost.multAdds.toExponential(2)} mult-adds`;
-      problems.push(error('too-large', d.name.span, `Model \`${d.name.value}\` has about ${what}, over 2^53 (${Number.MAX_SAFE_INTEGER.toLocaleString('en-US')}), where counts stop being exact. Use a smaller input, fewer filters or a smaller expansion.`));
-      resolved.substituted.model.push('exact');
-      resolved.valid = false;
-    }
     local.set(d.name.value, { kind: 'model', node: d, file, resolved, arch, cost });
   }
   const visible = (name: string) => local.get(name) ?? scope.get(name);
@@ -194,6 +185,48 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
   const analysis: Analysis = { file, text, parsed, problems: sortProblems(problems), local, scope, imports, deps };
   cache.set(file, analysis);
   return analysis;
+}
+
+/**
+ * A model's resolution and costs by the exact text of its declaration: a model depends on
+ * nothing outside it, so an edit elsewhere in a large file reuses them (problem spans moved).
+ */
+interface ModelWork { resolved: ResolvedModel; arch: Arch; cost: ModelCost; base: number }
+const modelCache = new Map<string, ModelWork>();
+const MODEL_CACHE_SIZE = 20_000;
+
+/** Empties the model cache (benchmarks time cold analyses). */
+export function clearModelCache(): void {
+  modelCache.clear();
+}
+
+function modelOf(d: ModelNode, text: string): Omit<ModelWork, 'base'> {
+  const source = text.slice(d.span.start, d.span.end);
+  const hit = modelCache.get(source);
+  if (hit) {
+    modelCache.delete(source); // refresh its place in the LRU order
+    modelCache.set(source, hit);
+    const delta = d.span.start - hit.base;
+    const move = (sp: Span): Span => ({ start: sp.start + delta, end: sp.end + delta });
+    const problems = delta === 0 ? hit.resolved.problems : hit.resolved.problems.map((p) => ({
+      ...p, span: move(p.span), fixes: p.fixes?.map((f) => ({ ...f, edits: f.edits.map((e) => ({ ...e, span: move(e.span) })) })),
+    }));
+    // Shallow copies: a consumer setting a field (cost.latencyMs) cannot reach another analysis.
+    return { resolved: { ...hit.resolved, problems }, arch: hit.arch, cost: { ...hit.cost } };
+  }
+  const resolved = resolveModel(d);
+  const arch = toArch(resolved.spec);
+  const cost = costOf(arch);
+  // Counts are exact integers up to 2^53; past it a figure would be silently rounded.
+  if (!Number.isSafeInteger(cost.multAdds) || !Number.isSafeInteger(cost.params)) {
+    const what = Number.isSafeInteger(cost.multAdds) ? `${cost.params.toExponential(2)} params` : `${cost.multAdds.toExponential(2)} mult-adds`;
+    resolved.problems.push(error('too-large', d.name.span, `Model \`${d.name.value}\` has about ${what}, over 2^53 (${Number.MAX_SAFE_INTEGER.toLocaleString('en-US')}), where counts stop being exact. Use a smaller input, fewer filters or a smaller expansion.`));
+    resolved.substituted.model.push('exact');
+    resolved.valid = false;
+  }
+  modelCache.set(source, { resolved, arch, cost, base: d.span.start });
+  if (modelCache.size > MODEL_CACHE_SIZE) modelCache.delete(modelCache.keys().next().value!);
+  return { resolved, arch, cost: { ...cost } };
 }
 
 function spaceEntry(node: SpaceNode, file: string, resolution: SpaceResolution, withheldWhy: string | undefined): SpaceEntry {

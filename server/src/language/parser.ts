@@ -553,7 +553,11 @@ function problemFromException(e: IRecognitionException, textLength: number): Syn
  * Parsed declarations by their exact source text: editing one declaration of a large file
  * re-parses that declaration only; the others are reused with their spans shifted.
  */
-interface ParsedChunk { decl: Decl | undefined; problems: SyntaxProblem[]; base: number }
+interface ParsedChunk {
+  decl: Decl | undefined;
+  problems: SyntaxProblem[];
+  base: number;
+}
 const chunkCache = new Map<string, ParsedChunk>();
 const CHUNK_CACHE_SIZE = 20_000;
 

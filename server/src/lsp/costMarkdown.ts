@@ -34,8 +34,20 @@ export function profileCaveat(p: CompiledProfile, est: LatencyEstimate): string 
   return parts.join('; ');
 }
 
+/**
+ * Whole-model estimates, per analysed model and profile: every block hover needs the model's
+ * total, and recomputing it per hover costs a walk over every layer (milliseconds on a model
+ * of thousands of blocks). A new analysis (an edit) brings new entries, so nothing goes stale.
+ */
+const estimates = new WeakMap<ModelEntry, WeakMap<CompiledProfile, LatencyEstimate>>();
+
 export function latencyEstimate(ctx: LatencyContext | undefined, e: ModelEntry): LatencyEstimate | undefined {
-  return ctx && 'profile' in ctx ? estimate(ctx.profile, e.arch, e.cost) : undefined;
+  if (!ctx || !('profile' in ctx)) return undefined;
+  let byProfile = estimates.get(e);
+  if (!byProfile) estimates.set(e, byProfile = new WeakMap());
+  let est = byProfile.get(ctx.profile);
+  if (!est) byProfile.set(ctx.profile, est = estimate(ctx.profile, e.arch, e.cost));
+  return est;
 }
 
 /** "≈ 78.0 ms on pixel1-published (±10%; approximate, fitted to published figures)". */

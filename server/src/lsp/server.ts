@@ -51,6 +51,9 @@ function rootOf(params: InitializeParams): string | undefined {
   try { return fileURLToPath(uri); } catch { return undefined; }
 }
 
+/** How long push diagnostics wait for typing to pause (each change restarts the wait). */
+export const PUSH_DELAY_MS = 150;
+
 export function startServer(connection: Connection): void {
   const documents = new TextDocuments(TextDocument);
   const workspace = new Workspace(documents);
@@ -97,13 +100,27 @@ export function startServer(connection: Connection): void {
     }
   });
 
-  /** Push mode only: pull clients ask when they need them. */
-  const publish = async (uri: string) => {
-    const a = workspace.get(uri);
-    if (!a) return;
-    const s = await settings.get(uri);
-    await connection.sendDiagnostics({ uri, diagnostics: diagnostics(a, s.maxProblems) });
+  /**
+   * Push mode only (pull clients ask when they need them). Publishes coalesce per document:
+   * each change restarts its document's timer, so a burst of keystrokes is analysed and sent
+   * once, for the version current then; a publish overtaken by a newer edit is dropped.
+   */
+  const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  const schedule = (uri: string, delayMs = PUSH_DELAY_MS) => {
+    clearTimeout(timers.get(uri));
+    timers.set(uri, setTimeout(() => { timers.delete(uri); void publish(uri); }, delayMs));
   };
+  const publish = async (uri: string) => {
+    const version = documents.get(uri)?.version;
+    const a = workspace.get(uri);
+    if (!a || version === undefined) return;
+    const s = await settings.get(uri);
+    if (documents.get(uri)?.version !== version) return;
+    await connection.sendDiagnostics({ uri, version, diagnostics: diagnostics(a, s.maxProblems) });
+  };
+  /** Just opened: its first diagnostics go out at once. */
+  const opened = new Set<string>();
+  documents.onDidOpen((e) => { opened.add(e.document.uri); });
 
   /** A file changed: drop what depends on it and let the client re-ask (or re-push). */
   const changed = (file: string, uri?: string) => {
@@ -111,13 +128,16 @@ export function startServer(connection: Connection): void {
     if (support.pullDiagnostics) {
       if (dropped.length > 0 && support.diagnosticRefresh) connection.languages.diagnostics.refresh();
     } else {
-      for (const u of new Set([...(uri ? [uri] : []), ...dropped, ...workspace.dependents(file)])) void publish(u);
+      for (const u of new Set([...(uri ? [uri] : []), ...dropped, ...workspace.dependents(file)])) schedule(u, opened.delete(u) ? 0 : PUSH_DELAY_MS);
     }
   };
 
   documents.onDidChangeContent(guardVoid(connection, 'didChange', (e) => changed(workspace.pathOf(e.document.uri), e.document.uri)));
   documents.onDidClose(guardVoid(connection, 'didClose', (e) => {
     const uri = e.document.uri;
+    clearTimeout(timers.get(uri));
+    timers.delete(uri);
+    opened.delete(uri);
     workspace.forget(uri);
     settings.forget(uri);
     // Dependents now read this file from disk.
@@ -130,7 +150,7 @@ export function startServer(connection: Connection): void {
   connection.onDidChangeConfiguration(guardVoid(connection, 'didChangeConfiguration', () => {
     settings.clear();
     if (support.pullDiagnostics) { if (support.diagnosticRefresh) connection.languages.diagnostics.refresh(); }
-    else for (const d of documents.all()) void publish(d.uri);
+    else for (const d of documents.all()) schedule(d.uri, 0);
   }));
 
   connection.languages.diagnostics.on(guard(connection, 'diagnostic', { kind: DocumentDiagnosticReportKind.Full, items: [] }, async (p) => {

@@ -1,6 +1,7 @@
 // Analyses of open documents, made lazily and cached by document version. Imported files
 // are read from open documents first, then from disk. Each cached analysis remembers the
 // files it (transitively) imports, so a change to one of them drops exactly its dependents.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
@@ -18,6 +19,36 @@ class TrackingCache extends AnalysisCache {
   }
 }
 
+/**
+ * Files read from disk, kept while their size and modification time stay the same: a file
+ * importing a thousand others stats them on each analysis instead of reading and decoding
+ * them. A watched-file event drops the entry (`forget`), so same-millisecond rewrites are seen too.
+ */
+export class DiskFiles {
+  private files = new Map<string, { mtimeMs: number; size: number; text: string }>();
+  /** Files actually read (not served from the cache), for tests. */
+  reads = 0;
+
+  constructor(private readText: (file: string) => string | undefined = diskHost.read) {}
+
+  read(file: string): string | undefined {
+    let st: fs.Stats;
+    try { st = fs.statSync(file); } catch { this.files.delete(file); return undefined; }
+    if (!st.isFile()) { this.files.delete(file); return undefined; }
+    const hit = this.files.get(file);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.text;
+    this.reads++;
+    const text = this.readText(file);
+    if (text === undefined) this.files.delete(file);
+    else this.files.set(file, { mtimeMs: st.mtimeMs, size: st.size, text });
+    return text;
+  }
+
+  forget(file: string): void {
+    this.files.delete(file);
+  }
+}
+
 export interface OpenDocuments {
   get(uri: string): TextDocument | undefined;
   all(): TextDocument[];
@@ -29,6 +60,7 @@ export class Workspace {
   private cache = new TrackingCache();
   private analyses = new Map<string, Cached>();
   private serial = 0;
+  readonly disk = new DiskFiles();
   /** Workspace folder for untitled documents' imports. */
   root: string | undefined;
 
@@ -53,7 +85,7 @@ export class Workspace {
     read: (file) => {
       for (const d of this.documents.all()) if (this.pathOf(d.uri) === file) return d.getText();
       if (file.startsWith(NOWHERE + path.sep)) return undefined;
-      return diskHost.read(file);
+      return this.disk.read(file);
     },
     whyUnreadable: (file) => (file.startsWith(NOWHERE + path.sep) ? undefined : diskHost.whyUnreadable?.(file)),
   };
@@ -100,6 +132,7 @@ export class Workspace {
    */
   invalidate(file: string, uri?: string): string[] {
     if (uri) this.analyses.delete(uri);
+    this.disk.forget(file);
     // The core cache keys imported analyses by their own text only: if B imports `file`, a
     // cached B would keep `file`'s old declarations. Start over whenever anything cached
     // depends on the changed file (analyses are cheap; this is rare while typing).
