@@ -40,7 +40,7 @@ export async function run(): Promise<BenchResult> {
   const cacheDir = useBenchCache();
   const out = runsDir('rl-vs-random');
   const common: [RegExp, string][] = [
-    [/train 4000/, `train ${TRAIN}\n    width ${WIDTH}`], [/test 1000/, `test ${TEST}`], [/children 24/, `children ${CHILDREN}`],
+    [/train 4000/, `train ${TRAIN}`], [/width 0\.5/, `width ${WIDTH}`], [/test 1000/, `test ${TEST}`], [/children 24/, `children ${CHILDREN}`],
     [/seed 1/, `seed 1\n    batch ${CONTROLLER_BATCH}`],
   ];
   const soft = deriveQuickstart('rl-vs-random-soft', common);

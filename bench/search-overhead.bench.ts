@@ -22,7 +22,7 @@ export async function run(): Promise<BenchResult> {
   const cacheDir = useBenchCache();
   const out = runsDir('search-overhead');
   const file = deriveQuickstart('overhead-quickstart', [
-    [/train 4000/, `train ${TRAIN}\n    width ${WIDTH}`], [/test 1000/, `test ${TEST}`], [/children 24/, `children ${CHILDREN}`],
+    [/train 4000/, `train ${TRAIN}`], [/width 0\.5/, `width ${WIDTH}`], [/test 1000/, `test ${TEST}`], [/children 24/, `children ${CHILDREN}`],
   ]);
   const { tf, backend } = await loadTf();
   const load0 = loadavg();

@@ -48,7 +48,7 @@ function plain(archFiles: string[], job: ChildJob, threads: number): PlainResult
 export async function run(): Promise<BenchResult> {
   const cacheDir = useBenchCache();
   const out = runsDir('train-throughput');
-  const file = deriveQuickstart('throughput-quickstart', [[/train 4000/, `train ${TRAIN}\n    width ${WIDTH}`]]);
+  const file = deriveQuickstart('throughput-quickstart', [[/train 4000/, `train ${TRAIN}`], [/width 0\.5/, `width ${WIDTH}`]]);
   const load0 = loadavg();
   const sampler = new LoadSampler();
   const local = await LocalEvaluator.start({ latency: { kind: 'local' } });

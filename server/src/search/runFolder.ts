@@ -13,9 +13,13 @@ import { loadSearch, SearchInputError } from './searchInput';
 
 export const RUN_FORMAT = 'mnas-run';
 
-/** Child training recipe for proxy runs (Adam, BN momentum 0.1: see docs/search.md). */
+/**
+ * Child training recipe for proxy runs (Adam, BN momentum 0.1). The learning rate decays to 0 by
+ * a cosine: a child's final weights then do not depend on its last few noisy steps, which the
+ * proxy-rank benchmark measured as the difference between a ranking and noise (docs/search.md).
+ */
 export const DEFAULT_RECIPE: Omit<TrainRecipe, 'epochs' | 'batchSize'> = {
-  lr: 0.01, optimizer: 'adam', momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0, schedule: 'constant',
+  lr: 0.01, optimizer: 'adam', momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0, schedule: 'cosine',
 };
 
 export interface RunInfo {
