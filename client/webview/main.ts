@@ -100,6 +100,38 @@ function topTable(d: ReportData): HTMLElement {
   return table;
 }
 
+/** The paper's table after `mnas train`: proxy and full accuracy side by side, the verdict against the skeleton. */
+function finalSection(d: ReportData): HTMLElement | null {
+  const f = d.final;
+  if (!f) return null;
+  const head = ['model', 'params', 'mult-adds', 'latency', 'proxy accuracy', 'full accuracy', `under ${d.targetMs} ms`];
+  const opt = (v: number | null) => (v === null ? '-' : pct(v));
+  const rows = f.rows.map((r) => {
+    const tr = el('tr', { class: `${r.kind}${r.id !== null && r.id === selected ? ' selected' : ''}` },
+      el('td', { text: r.kind === 'baseline' ? `${r.name} (skeleton)` : r.name }), el('td', { class: 'num', text: grouped(r.params) }),
+      el('td', { class: 'num', text: grouped(r.multAdds) }), el('td', { class: 'num', text: r.latencyMs === null ? '-' : `${r.latencyMs.toFixed(3)} ms` }),
+      el('td', { class: 'num', text: opt(r.proxyAccuracy) }), el('td', { class: 'num', text: pct(r.accuracy) }), el('td', { text: r.underTarget ? 'yes' : '' }));
+    if (r.id !== null) {
+      const id = r.id;
+      tr.dataset.id = String(id);
+      tr.addEventListener('click', () => select(id));
+    }
+    return tr;
+  });
+  const c = f.comparison;
+  const verdict = c
+    ? `Best child under ${d.targetMs} ms: ${c.child.name} ${pct(c.child.accuracy)} at ${c.child.latencyMs?.toFixed(3)} ms against the skeleton ${c.baseline.name} ` +
+      `${pct(c.baseline.accuracy)} at ${c.baseline.latencyMs?.toFixed(3) ?? '-'} ms: ${c.accuracyGain >= 0 ? '+' : ''}${(100 * c.accuracyGain).toFixed(2)} points` +
+      `${c.latencyRatio !== null ? `, ${c.latencyRatio.toFixed(2)}x the latency` : ''}.`
+    : `No comparison yet: ${f.note}.`;
+  const section = el('section', { class: 'final' }, el('h2', { text: 'Full training' }),
+    el('p', { class: 'meta small', text: `${f.recipe}; ${f.dataset}` }),
+    el('table', { class: 'final' }, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))), el('tbody', {}, ...rows)),
+    el('p', { class: 'verdict', text: verdict }));
+  section.id = 'final';
+  return section;
+}
+
 function detailView(): HTMLElement {
   const box = el('section', { class: 'detail' });
   if (selected === null) {
@@ -180,6 +212,7 @@ async function draw(): Promise<void> {
       el('div', {}, el('h2', { text: 'Latency vs accuracy' }), empty ? el('p', { class: 'meta', text: 'No child evaluated yet.' }) : scatter),
       el('div', {}, el('h2', { text: 'Reward' }), empty ? el('p', { class: 'meta', text: '' }) : reward)),
     el('section', {}, el('h2', { text: `Top ${data.top.length} by reward` }), topTable(data)),
+    ...[finalSection(data)].filter((x): x is HTMLElement => x !== null),
     detailView(),
     ...(data.failed.length ? [el('section', {}, el('h2', { text: 'Failed children' }), el('ul', {}, ...data.failed.map((f) => el('li', { text: `child ${f.id}: ${f.error}` }))))] : []),
   );

@@ -8,6 +8,7 @@ import { reportHtmlCommand } from './cli/reportHtml';
 import { register as registerCalibrate } from './cli/calibrate';
 import { register as registerDevices } from './cli/devices';
 import { register as registerExport } from './cli/export';
+import { register as registerTrain } from './cli/train';
 import { redisFlags, register as registerWorker } from './cli/worker';
 
 export function buildProgram(): Command {
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
       }
       console.log(report(run, !!opts.json));
     });
+  registerTrain(program);
   registerDevices(program);
   registerExport(program);
   registerCalibrate(program);

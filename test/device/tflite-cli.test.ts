@@ -196,3 +196,32 @@ test('a correct export of a model with large outputs passes (tolerance relative 
   assert.match(renderExport(r), new RegExp(`${r.constants.toLocaleString('en-US')} params in the file \\(BatchNorm folded into the convs; ${r.params.toLocaleString('en-US')} in the PyTorch module before folding\\)`));
   assert.match(renderExport(r), /of the output scale/);
 });
+
+test('mnas export --weights RUN/CHILD picks the fully trained weights once mnas train made them (--proxy-weights: the search\'s)', { timeout: 600_000 }, async () => {
+  const { fullRecipe } = await import('../../server/src/final/recipe');
+  const { FULL_FORMAT, writeFullRecord } = await import('../../server/src/final/store');
+  await assert.rejects(exportCommand(undefined, { output: path.join(tmp, 'b.tflite'), weights: path.join(run, 'baseline') }), /the skeleton has not been trained yet: run `mnas train .*run` first/);
+  const childDir = path.join(run, 'children', '3');
+  const worker = await TorchTrainer.start({ threads: 2 });
+  try {
+    const data = await prepareDataset({ name: 'mnist', train: 300, test: 100, seed: 1, cacheDir: path.join(tmp, 'cache') });
+    const recipe = fullRecipe(data, { epochs: 1, batchSize: 32 });
+    const r = await worker.trainFull({ arch: trainArch(), data, recipe, seed: 1, outDir: childDir, resume: false });
+    writeFullRecord(childDir, {
+      format: FULL_FORMAT, version: 1, target: { kind: 'child', id: 3 }, name: 'child3', model: '', arch: trainArch(), params: r.params, multAdds: 0,
+      latencyMs: null, latencySpread: null, latencySource: null, proxyAccuracy: null, accuracy: r.accuracy, lastAccuracy: r.lastAccuracy, valAccuracy: r.valAccuracy,
+      bestEpoch: r.bestEpoch, bestSource: r.bestSource, epochs: r.epochs, recipe, dataset: { name: 'mnist', train: 300, test: 100, split: data.split, valImages: r.valImages },
+      seed: 1, trainSeconds: r.trainSeconds, backend: 'torch', time: '',
+    });
+  } finally {
+    await worker.close();
+  }
+  const full = await exportCommand(undefined, { weights: path.join(run, '3'), output: path.join(tmp, 'full.tflite') });
+  assert.match(full.source, /weights-full\.pt/);
+  assert.match(full.notes.join(' '), /fully trained weights \(mnas train: best of 1 epochs/);
+  assert.ok(full.verify && full.verify.maxAbsDiff <= 1e-3, 'checked against PyTorch');
+  const proxy = await exportCommand(undefined, { weights: path.join(run, '3'), proxyWeights: true, output: path.join(tmp, 'proxy.tflite') });
+  assert.doesNotMatch(proxy.source, /weights-full/);
+  assert.match(proxy.notes.join(' '), /PROXY scale/);
+  assert.notDeepEqual(readFileSync(path.join(tmp, 'full.tflite')), readFileSync(path.join(tmp, 'proxy.tflite')), 'different weights were exported');
+});

@@ -15,6 +15,7 @@ from .arch import parse_arch
 from .builder import build, count_params
 from .data import load_split
 from .export import export_request, forward_request
+from .full import ARCH_FULL, parse_full_recipe, train_full
 from .train import Emit, parse_recipe, save_arch, train
 
 
@@ -82,6 +83,28 @@ def train_request(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
     return result
 
 
+def train_full_request(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
+    """Full training with checkpoints (mnas_worker/full.py); `resume` continues a checkpoint."""
+    apply_threads(req)
+    arch = parse_arch(req.get("arch"))
+    recipe = parse_full_recipe(req.get("recipe"))
+    data = req.get("data")
+    if not isinstance(data, dict):
+        raise RequestError("data must be an object with trainPath and testPath")
+    d = cast(Mapping[str, object], data)
+    seed = req.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise RequestError(f"seed must be a non-negative integer, got {seed!r}")
+    resume = req.get("resume", False)
+    if not isinstance(resume, bool):
+        raise RequestError(f"resume must be true or false, got {resume!r}")
+    out_dir = _str(req, "outDir", "request")
+    train_set = load_split(_str(d, "trainPath", "data"))
+    test_set = load_split(_str(d, "testPath", "data"))
+    save_arch(req.get("arch"), out_dir, ARCH_FULL)
+    return train_full(arch, req.get("arch"), train_set, test_set, recipe, seed, out_dir, resume, emit)
+
+
 def _int(req: Mapping[str, object], key: str, default: int, lo: int, hi: int) -> int:
     v = req.get(key, default)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
@@ -138,4 +161,4 @@ def forward(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
 
 
 HANDLERS: dict[str, Handler] = {"hello": hello, "count": count, "train": train_request, "latency": latency,
-                                "export": export, "forward": forward}
+                                "export": export, "forward": forward, "trainFull": train_full_request}

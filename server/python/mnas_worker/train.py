@@ -225,8 +225,8 @@ def train(arch: Arch, train_set: Split, test_set: Split, recipe: Recipe, seed: i
     }
 
 
-def save_arch(raw_arch: object, out_dir: str) -> None:
+def save_arch(raw_arch: object, out_dir: str, name: str = "arch.json") -> None:
     """Keeps the arch next to its weights so an exporter can rebuild the module."""
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "arch.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
         json.dump(raw_arch, f, indent=2)

@@ -12,14 +12,17 @@ import { costOf } from '../cost/model';
 import { compareOutputs, EXPORT_TOLERANCE, exportWithWorker, torchForward } from '../device/tflite/index';
 import { loadTflite } from '../device/tfliteRuntime';
 import { readJournal } from '../util/journal';
-import { childFiles, runPaths, type ChildRecord, type RunInfo } from '../search/runFolder';
+import { childFiles, fileInRun, runPaths, type ChildRecord, type RunInfo } from '../search/runFolder';
 import { TorchTrainer } from '../train/torchTrainer';
 import { mulberry32 } from '../train/datasets';
 import { CliError, load } from './load';
+import { FULL_FILES, readFullRecord } from '../final/store';
 
 export interface ExportCliOptions {
   model?: string;
   weights?: string;
+  /** With --weights RUN/CHILD: the search's proxy weights even when fully trained ones exist. */
+  proxyWeights?: boolean;
   output?: string;
   seed?: string;
   softmax?: boolean;
@@ -59,17 +62,36 @@ export function modelOf(file: string, name?: string): ModelEntry {
   return entry;
 }
 
-/** `RUN/CHILD`: a run folder (with run.json) and a child id. Null when `spec` is not one. */
-export function parseChildRef(spec: string): { run: string; id: number } | null {
+/** `RUN/CHILD` (a run folder with run.json, then a child id) or `RUN/baseline` (its skeleton, once `mnas train` trained it). Null when `spec` is neither. */
+export function parseChildRef(spec: string): { run: string; id: number | 'baseline' } | null {
   const id = path.basename(spec);
   const run = path.dirname(spec);
-  if (!/^\d+$/.test(id) || !fs.existsSync(runPaths(run).info)) return null;
-  return { run, id: Number(id) };
+  if (!/^(\d+|baseline)$/.test(id) || !fs.existsSync(runPaths(run).info)) return null;
+  return { run, id: id === 'baseline' ? 'baseline' : Number(id) };
 }
 
-/** The arch and weights of a search child, at the PROXY scale it was trained at. */
-export async function childTarget(run: string, id: number): Promise<ExportTarget> {
+/** The fully trained network in the run's folder `rel` (mnas train), if there is one: its arch and best weights, inside the run folder. */
+function fullTarget(run: string, rel: string, what: string): ExportTarget | null {
+  const dir = fileInRun(run, rel, run, rel);
+  const rec = readFullRecord(dir);
+  if (!rec) return null;
+  const weightsPath = fileInRun(run, `${rel}/${FULL_FILES.weights}`, `${run}: the fully trained weights`, `${rel}/${FULL_FILES.weights}`);
+  if (!fs.existsSync(weightsPath)) return null;
+  return {
+    arch: rec.arch, weightsPath, what,
+    notes: [`fully trained weights (mnas train: best of ${rec.recipe.epochs} epochs, epoch ${rec.bestEpoch}, ${rec.bestSource === 'ema' ? 'EMA' : 'raw'} weights): ` +
+      `${(100 * rec.accuracy).toFixed(2)}% on ${rec.dataset.test} held-out ${rec.dataset.name} images, input ${rec.arch.input.h}x${rec.arch.input.w}x${rec.arch.input.c}. --proxy-weights exports the search's proxy weights instead.`],
+  };
+}
+
+/** The arch and weights of a search child: fully trained when `mnas train` has trained it, else at the PROXY scale it was searched at. */
+export async function childTarget(run: string, id: number | 'baseline', proxyWeights = false): Promise<ExportTarget> {
   const p = runPaths(run);
+  if (id === 'baseline') {
+    const t = fullTarget(run, 'baseline', `the skeleton of run ${run}`);
+    if (!t) throw new CliError(`${run}: the skeleton has not been trained yet: run \`mnas train ${run}\` first.`);
+    return t;
+  }
   const { entries, lines } = readJournal<{ type: string; id?: number }>(p.journal);
   const at = entries.findIndex((e) => e.type === 'child' && e.id === id);
   if (at < 0) {
@@ -82,6 +104,10 @@ export async function childTarget(run: string, id: number): Promise<ExportTarget
   const rec = entries[at] as ChildRecord;
   // Every file comes from this run folder, whatever the journal says (it is not trusted).
   const files = childFiles(run, rec, `${p.journal}:${lines[at]}`);
+  if (!proxyWeights) {
+    const t = fullTarget(run, `children/${rec.cachedFrom ?? rec.id}`, `child ${id} of run ${run}`);
+    if (t) return t;
+  }
   const weightsPath = files.weights;
   if (!fs.existsSync(weightsPath)) {
     const kept = rec.workers?.train && rec.weights === undefined ? ` Queue worker ${rec.workers.train} trained it and kept its files (too big to travel through Redis).` : ' (Was the run folder cleaned?)';
@@ -109,7 +135,7 @@ export async function childTarget(run: string, id: number): Promise<ExportTarget
 export async function resolveTarget(file: string | undefined, opts: ExportCliOptions): Promise<ExportTarget> {
   const child = opts.weights ? parseChildRef(opts.weights) : null;
   if (child) {
-    const t = await childTarget(child.run, child.id);
+    const t = await childTarget(child.run, child.id, !!opts.proxyWeights);
     if (file) t.notes.push(`${file} is not used: the child's own architecture is exported.`);
     return t;
   }
@@ -233,7 +259,8 @@ export function register(program: Command): void {
     .description('Export a model (or a search child with its trained weights) as a float32 TFLite flatbuffer, checked against PyTorch.')
     .argument('[file]', 'a .mnas file (not needed with --weights RUN/CHILD)')
     .option('--model <name>', 'which model of the file (default: the only one)')
-    .option('--weights <ref>', 'trained weights: RUN/CHILD (a run folder and child id; exports that child at its proxy scale) or a weights.pt file')
+    .option('--weights <ref>', 'trained weights: RUN/CHILD (a run folder and child id: its fully trained weights when `mnas train` made them, else its proxy-scale ones), RUN/baseline (the trained skeleton), or a weights.pt file')
+    .option('--proxy-weights', 'with --weights RUN/CHILD: the proxy-trained weights of the search even when fully trained ones exist')
     .option('-o, --output <file>', 'the .tflite file to write')
     .option('--seed <n>', 'seed of the random weights when --weights is not given', '0')
     .option('--softmax', 'append a SOFTMAX (beta 1) after the classifier')

@@ -10,6 +10,8 @@ import { readJournal } from '../util/journal';
 import { childDetail, type ChildDetail, prepareReport, type ReportData, type ReportRunInfo, type RunStatus } from '../search/reportData';
 import { type ChildRecord, runPaths } from '../search/runFolder';
 import { findUp } from '../platform/locate';
+import { finalTable } from '../final/comparison';
+import { readFullRecords } from '../final/store';
 import { CliError } from './load';
 
 export const WEBVIEW_BUNDLE = path.join('dist', 'webview', 'results.js');
@@ -58,7 +60,8 @@ export function loadRun(runDir: string, opts: { status?: RunStatus; topK?: numbe
   const entries = readJournal<{ type?: string }>(runPaths(dir).journal).entries;
   const baselineDir = findBaseline(dir, info);
   const baseline = baselineDir ? { run: baselineDir, entries: readJournal<{ type?: string }>(runPaths(baselineDir).journal).entries } : null;
-  const data = prepareReport({ run: dir, info, entries, status: opts.status, baseline, topK: opts.topK });
+  const final = finalTable(readFullRecords(dir), info.config?.targetMs ?? 0);
+  const data = prepareReport({ run: dir, info, entries, status: opts.status, baseline, topK: opts.topK, final });
   const children = new Map<number, ChildRecord>();
   for (const e of entries) if (e.type === 'child') children.set((e as ChildRecord).id, e as ChildRecord);
   return { data, children };

@@ -8,6 +8,9 @@ import { type EvaluatorFactory, localEvaluator } from '../search/evaluator';
 import { readJournal } from '../util/journal';
 import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search/runFolder';
 import { CliError } from './load';
+import { finalTable } from '../final/comparison';
+import { readFullRecords } from '../final/store';
+import type { FinalTable } from '../search/reportData';
 import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';
 import { int, table } from './text';
 import { type RedisCliOptions, redisSettings } from './worker';
@@ -112,7 +115,8 @@ export function report(runDir: string, json: boolean): string {
   const failed = entries.filter((e) => e.type === 'failed').length;
   const ranked = [...children].sort((a, b) => b.reward - a.reward);
   const front = paretoFront(children);
-  if (json) return JSON.stringify({ run: p.dir, search: info.search, strategy: info.strategy, children: children.length, failed, total: info.children, best: ranked.slice(0, 5), pareto: front.map((c) => c.id) }, null, 2);
+  const final = finalTable(readFullRecords(p.dir), info.config.targetMs);
+  if (json) return JSON.stringify({ run: p.dir, search: info.search, strategy: info.strategy, children: children.length, failed, total: info.children, best: ranked.slice(0, 5), pareto: front.map((c) => c.id), final }, null, 2);
   const rows = ranked.slice(0, 10).map((c, i) => [String(i + 1), String(c.id), c.reward.toFixed(4), `${(100 * c.accuracy).toFixed(2)}%`, `${c.latencyMs.toFixed(3)} ms`, int(c.params), int(c.multAdds), front.includes(c) ? 'yes' : '']);
   return [
     `run ${p.dir}`,
@@ -120,5 +124,26 @@ export function report(runDir: string, json: boolean): string {
     `backend: ${info.backend.trainer}; controller ${info.backend.controller}; latency ${info.backend.latency}; data: ${info.dataset.split}`,
     '',
     table(['rank', 'child', 'reward', 'accuracy', 'latency', 'params', 'mult-adds', 'pareto'], rows, [true, true, true, true, true, true, true, false]),
+    ...(final ? ['', renderFinal(final, info.config.targetMs)] : []),
+  ].join('\n');
+}
+
+const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(2)}%`);
+
+/** The paper's table: every fully trained network, fastest first, and the verdict against the skeleton. */
+export function renderFinal(f: FinalTable, targetMs: number): string {
+  const rows = f.rows.map((r) => [
+    r.kind === 'baseline' ? `${r.name} (skeleton)` : `${r.name} (child ${r.id})`, int(r.params), int(r.multAdds),
+    r.latencyMs === null ? '-' : `${r.latencyMs.toFixed(3)} ms`, pct(r.proxyAccuracy), pct(r.accuracy), r.underTarget ? 'yes' : '',
+  ]);
+  const c = f.comparison;
+  const verdict = c
+    ? `best child under ${targetMs} ms: ${c.child.name} ${pct(c.child.accuracy)} at ${c.child.latencyMs?.toFixed(3)} ms vs skeleton ${c.baseline.name} ${pct(c.baseline.accuracy)} at ${c.baseline.latencyMs?.toFixed(3) ?? '-'} ms: ` +
+      `${c.accuracyGain >= 0 ? '+' : ''}${(100 * c.accuracyGain).toFixed(2)} points${c.latencyRatio !== null ? `, ${c.latencyRatio.toFixed(2)}x the latency` : ''}`
+    : `no comparison yet: ${f.note}`;
+  return [
+    `full training (${f.recipe}; ${f.dataset})`,
+    table(['model', 'params', 'mult-adds', 'latency', 'proxy acc', 'full acc', `under ${targetMs} ms`], rows, [false, true, true, true, true, true, false]),
+    verdict,
   ].join('\n');
 }

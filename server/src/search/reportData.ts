@@ -22,6 +22,33 @@ export interface ReportChild {
   pareto: boolean;
 }
 
+/** One fully trained network (mnas train): the paper's table row. */
+export interface FinalRow {
+  kind: 'child' | 'baseline';
+  /** Child id; null for the skeleton. */
+  id: number | null;
+  name: string;
+  params: number;
+  multAdds: number;
+  latencyMs: number | null;
+  proxyAccuracy: number | null;
+  /** Held-out test accuracy after full training (best epoch's weights). */
+  accuracy: number;
+  underTarget: boolean;
+  epochs: number;
+}
+
+/** Full-training results of a run and the verdict: the best child under T against the skeleton. */
+export interface FinalTable {
+  rows: FinalRow[];
+  /** The best fully trained child under the target (by full accuracy) and the skeleton, when both exist. */
+  comparison: { child: FinalRow; baseline: FinalRow; accuracyGain: number; latencyRatio: number | null } | null;
+  /** Why there is no comparison, for people. */
+  note: string;
+  dataset: string;
+  recipe: string;
+}
+
 export interface CurvePoint { index: number; id: number; reward: number; avg: number }
 
 export type RunStatus = 'running' | 'done' | 'stopped' | 'incomplete';
@@ -47,6 +74,8 @@ export interface ReportData {
   /** Best children by reward, architectures counted once. */
   top: ReportChild[];
   window: number;
+  /** Fully trained networks of the run (mnas train), or null when none. */
+  final: FinalTable | null;
 }
 
 export interface ChildDetail {
@@ -117,6 +146,7 @@ export interface PrepareOptions {
   baseline?: { run: string; entries: readonly { type?: string }[] } | null;
   topK?: number;
   window?: number;
+  final?: FinalTable | null;
 }
 
 function childrenOf(entries: readonly { type?: string }[]): { children: ReportChild[]; failed: { id: number; error: string }[] } {
@@ -165,6 +195,7 @@ export function prepareReport(o: PrepareOptions): ReportData {
     baseline: o.baseline ? { run: o.baseline.run, curve: rewardCurve(childrenOf(o.baseline.entries).children, window) } : null,
     top,
     window,
+    final: o.final ?? null,
   };
 }
 

@@ -6,7 +6,7 @@ import type { Arch } from '../language/arch';
 import { LineRpc, type Reply } from '../platform/lineRpc';
 import { workerPythonPath } from '../platform/locate';
 import { findPython } from '../platform/python';
-import type { HelloInfo, Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
+import type { FullTrainEvent, FullTrainRequest, FullTrainResult, HelloInfo, Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
 
 export { findPython, TORCH_FIX } from '../platform/python';
 
@@ -71,6 +71,14 @@ export class TorchTrainer implements Trainer {
     });
     const { id: _id, ok: _ok, ...result } = r;
     return result as unknown as TrainResult;
+  }
+
+  async trainFull(request: FullTrainRequest, onEvent?: (e: FullTrainEvent) => void): Promise<FullTrainResult> {
+    const body: Record<string, unknown> = { ...request };
+    if (body.threads === undefined && this.threads) body.threads = this.threads;
+    const r = await this.rpc.request('trainFull', body, (e) => onEvent?.(e as unknown as FullTrainEvent));
+    const { id: _id, ok: _ok, ...result } = r;
+    return result as unknown as FullTrainResult;
   }
 
   /** Any request type, raw (diagnostics and protocol tests). */

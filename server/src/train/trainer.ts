@@ -87,6 +87,82 @@ export interface HelloInfo {
   protocol: number;
 }
 
+/** Full training (after a search): the recipe of final/recipe.ts, run by the worker's `trainFull`. */
+export interface FullTrainRecipe {
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate (SGD), reached after the warm-up, then cosine decay to 0 per step. */
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  /** On conv and linear weights only (not BN parameters or biases). */
+  weightDecay: number;
+  labelSmoothing: number;
+  warmupEpochs: number;
+  /** Decay of the weights' exponential moving average; 0 = no EMA. */
+  emaDecay: number;
+  /** Random crop of the zero-padded image (pixels of padding); 0 = none. */
+  cropPadding: number;
+  /** Random horizontal flip. */
+  flip: boolean;
+  /** Share of the training split held out to pick the best epoch. */
+  valFraction: number;
+  bnMomentum: number;
+  evalBatchSize?: number;
+}
+
+export interface FullTrainRequest {
+  arch: Arch;
+  data: DataSpec;
+  recipe: FullTrainRecipe;
+  seed: number;
+  /** Holds checkpoint-full.pt, weights-full.pt (best), weights-full-last.pt, arch-full.json. */
+  outDir: string;
+  /** Continue from the folder's checkpoint (an error without one is not raised: it starts fresh). */
+  resume: boolean;
+  threads?: number;
+}
+
+export interface FullEpoch {
+  epoch: number;
+  loss: number;
+  trainAccuracy: number;
+  /** Validation accuracy (held out from the training split) of the raw and the EMA weights; null without. */
+  valAccuracy: number | null;
+  valAccuracyEma: number | null;
+  lr: number;
+  seconds: number;
+}
+
+export interface FullTrainResult {
+  /** Held-out test accuracy of the best weights (by validation), 0..1. */
+  accuracy: number;
+  /** Held-out test accuracy of the last epoch's weights. */
+  lastAccuracy: number;
+  valAccuracy: number | null;
+  bestEpoch: number;
+  /** Which weights won: the EMA or the raw ones. */
+  bestSource: 'ema' | 'raw';
+  epochs: FullEpoch[];
+  steps: number;
+  trainImages: number;
+  valImages: number;
+  testImages: number;
+  trainSeconds: number;
+  evalSeconds: number;
+  params: number;
+  weightsPath: string;
+  lastWeightsPath: string;
+  /** Epochs already done when this request started (0 = fresh). */
+  resumedFrom: number;
+  threads: number;
+}
+
+export type FullTrainEvent =
+  | { event: 'progress'; epoch: number; epochs: number; step: number; steps: number; loss: number }
+  | ({ event: 'epoch'; epochs: number; best: number; elapsed: number } & FullEpoch)
+  | { event: 'resumed'; epoch: number; epochs: number };
+
 export interface Trainer {
   /** "torch 1.13.0 cpu"; known once the backend has started. */
   readonly backend: string;
@@ -94,5 +170,7 @@ export interface Trainer {
   /** Trainable parameters of the built network (equals costOf(arch).params). */
   count(arch: Arch): Promise<number>;
   train(request: TrainRequest, onProgress?: (p: TrainProgress) => void): Promise<TrainResult>;
+  /** Full training with checkpoints; only the PyTorch worker has it. */
+  trainFull?(request: FullTrainRequest, onEvent?: (e: FullTrainEvent) => void): Promise<FullTrainResult>;
   close(): Promise<void>;
 }

@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import PQueue from 'p-queue';
 import { createTrainer, type TrainerBackend } from './createTrainer';
-import type { Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
+import type { FullTrainEvent, FullTrainRequest, FullTrainResult, Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
 
 export class TrainerDiedError extends Error {}
 
@@ -63,11 +63,23 @@ export class TrainerPool {
 
   /** Trains on the next free trainer. Rejects with TrainerDiedError if that trainer died. */
   train(req: TrainRequest, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<TrainResult> {
+    return this.use((trainer) => trainer.train(req, (p) => onProgress?.({ ...p, pid: pidOf(trainer) })));
+  }
+
+  /** A full training (one long job) on the next free trainer; same failure rules as `train`. */
+  trainFull(req: FullTrainRequest, onEvent?: (e: FullTrainEvent) => void): Promise<FullTrainResult> {
+    return this.use((trainer) => {
+      if (!trainer.trainFull) throw new Error(`full training needs the PyTorch worker; this pool trains with ${trainer.backend} (use --backend torch)`);
+      return trainer.trainFull(req, onEvent);
+    });
+  }
+
+  private use<T>(work: (trainer: Trainer) => Promise<T>): Promise<T> {
     return this.queue.add(async () => {
       if (this.closed) throw new TrainerDiedError('stopped');
       const trainer = this.idle.pop()!;
       try {
-        const r = await trainer.train(req, (p) => onProgress?.({ ...p, pid: pidOf(trainer) }));
+        const r = await work(trainer);
         this.idle.push(trainer);
         return r;
       } catch (e) {
@@ -82,7 +94,7 @@ export class TrainerPool {
         this.idle.push(fresh);
         throw new TrainerDiedError((e as Error).message);
       }
-    }) as Promise<TrainResult>;
+    }) as Promise<T>;
   }
 
   // Neither close nor kill clears the queue: a cleared request would never settle (its caller
