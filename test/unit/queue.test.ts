@@ -11,7 +11,7 @@ import { analyze, diskHost, type ModelEntry } from '../../server/src/language/an
 import type { Arch } from '../../server/src/language/arch';
 import { costOf } from '../../server/src/cost/model';
 import {
-  checkLatencyJob, checkLatencyResult, checkTrainJob, checkTrainResult, type LatencyJobData, MAX_MULT_ADDS, PAYLOAD_VERSION, PayloadError,
+  checkFullTrainJob, checkFullTrainResult, type FullTrainJobData, checkLatencyJob, checkLatencyResult, checkTrainJob, checkTrainResult, type LatencyJobData, MAX_MULT_ADDS, PAYLOAD_VERSION, PayloadError,
   type TrainJobData,
 } from '../../server/src/queue/payload';
 import { DEFAULT_PREFIX, prefixOf, QueueConfigError, redactUrl, redisOptions, resolveUrl } from '../../server/src/queue/connection';
@@ -19,6 +19,7 @@ import { jobId, latencyQueue, runQueueId } from '../../server/src/queue/topology
 import { checkDataRoot } from '../../server/src/queue/worker';
 import { workerOptions } from '../../server/src/cli/worker';
 import { CliError } from '../../server/src/cli/load';
+import { fullRecipe } from '../../server/src/final/recipe';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-queue-unit-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -492,5 +493,38 @@ describe('cli: workerOptions', () => {
     assert.throws(() => workerOptions({ ...base, queuePrefix: 'a:b' }), (e: Error) => e instanceof CliError && /--queue-prefix/.test(e.message));
     assert.throws(() => workerOptions({ ...base, redis: 'http://h:6379' }), CliError);
     assert.throws(() => workerOptions({ ...base, redis: 'rediss://h:6380', redisTlsCa: path.join(tmp, 'missing.pem') }), (e: Error) => e instanceof CliError && /--redis-tls-ca/.test(e.message));
+  });
+});
+
+describe('payload: full-training jobs (mnas train --queue)', () => {
+  const job = (): FullTrainJobData => clone({
+    v: PAYLOAD_VERSION, run: 'quickstart-0a1b2c3d', child: 1_000_000_000, arch: A1,
+    dataset: { name: 'fashion-mnist', train: 60_000, test: 10_000, seed: 1 }, expect: { shape: [1, 28, 28], classes: 10 },
+    recipe: fullRecipe({ name: 'fashion-mnist', shape: [1, 28, 28], train: 60_000 }, { epochs: 20 }), seed: 1,
+  } satisfies FullTrainJobData);
+
+  test('the recipe the controller sends passes, before and after the JSON round trip', () => {
+    assert.doesNotThrow(() => checkFullTrainJob(job()));
+    assert.doesNotThrow(() => checkFullTrainJob(clone(job())));
+  });
+
+  test('a proxy recipe, an extra field, a recipe out of range or a path on a built-in dataset is refused, naming the field', () => {
+    rejected(() => checkFullTrainJob({ ...job(), recipe: trainJob().recipe }), /recipe\.optimizer is not allowed/);
+    rejected(() => checkFullTrainJob({ ...job(), outDir: '/etc' }), /outDir is not allowed/);
+    rejected(() => checkFullTrainJob({ ...job(), recipe: { ...job().recipe, valFraction: 0.9 } }), /recipe\.valFraction must be <= 0\.5/);
+    rejected(() => checkFullTrainJob({ ...job(), recipe: { ...job().recipe, flip: 'yes' } }), /recipe\.flip must be boolean/);
+    rejected(() => checkFullTrainJob({ ...job(), dataset: { ...job().dataset, path: '/etc' } }), /dataset\.path is given but fashion-mnist takes no path/);
+    rejected(() => checkFullTrainJob({ ...job(), arch: { ...A1, blocks: [{ ...A1.blocks[0], f: 0 }] } }), /arch\.blocks\[0\]\.f/);
+  });
+
+  test('a result naming a file outside the full-training artifacts is refused', () => {
+    const result = {
+      accuracy: 0.9, lastAccuracy: 0.89, valAccuracy: 0.9, bestEpoch: 3, bestSource: 'ema', steps: 10, trainImages: 9, valImages: 1, testImages: 5,
+      trainSeconds: 1, evalSeconds: 1, params: 100, resumedFrom: 0, threads: 1,
+      epochs: [{ epoch: 1, loss: 1, trainAccuracy: 0.5, valAccuracy: 0.5, valAccuracyEma: null, lr: 0.1, seconds: 1 }],
+    };
+    assert.doesNotThrow(() => checkFullTrainResult({ result, worker: 'w', host: 'h', artifacts: ['weights-full.pt', 'arch-full.json'] }));
+    rejected(() => checkFullTrainResult({ result, worker: 'w', host: 'h', artifacts: ['../../.bashrc'] }), /artifacts\[0\] must be equal to one of the allowed values/);
+    rejected(() => checkFullTrainResult({ result: { ...result, accuracy: 2 }, worker: 'w', host: 'h' }), /result\.accuracy must be <= 1/);
   });
 });

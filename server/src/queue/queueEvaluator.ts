@@ -17,13 +17,13 @@ import type { TrainProgress } from '../train/trainer';
 import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator, type EvaluatorFactory } from '../search/evaluator';
 import { openLatencySource } from '../latency/open';
 import type { LatencySource } from '../latency/source';
-import { downloadArtifacts } from './artifacts';
+import { downloadArtifacts, FULL_ARTIFACTS } from './artifacts';
 import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, reportOutages, resolveUrl } from './connection';
 import {
-  checkLatencyResult, checkTrainResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
+  checkFullTrainResult, checkLatencyResult, checkTrainResult, type FullTrainJobData, type FullTrainJobResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
 } from './payload';
 import { listWorkers, type WorkerAd } from './registry';
-import { jobId, latencyQueue, runQueueId, TRAIN_QUEUE } from './topology';
+import { jobId, latencyQueue, runQueueId, TRAIN_FULL_QUEUE, TRAIN_QUEUE } from './topology';
 
 export interface QueueEvaluatorOptions extends RedisSettings {
   /** The run's queue id (topology.runQueueId). */
@@ -42,7 +42,7 @@ interface Pending {
   queue: Queue;
   id: string;
   name: string;
-  data: TrainJobData | LatencyJobData;
+  data: TrainJobData | LatencyJobData | FullTrainJobData;
   resolve: (r: { value: unknown; attempts: number }) => void;
   reject: (e: Error) => void;
   onProgress?: (p: unknown) => void;
@@ -148,6 +148,38 @@ export class QueueEvaluator implements Evaluator {
     };
   }
 
+  /** Latency of one network on the run's latency target (the skeleton of `mnas train --queue`). */
+  time(child: number, arch: Arch): Promise<ChildEvaluation['latency']> {
+    return this.measure(child, arch).then((r) => r.latency);
+  }
+
+  /** Proxy training only (the skeleton's proxy accuracy for `mnas train --queue`). */
+  async trainOnly(job: ChildJob): Promise<number> {
+    if (!job.dataset) throw new ChildFailedError('internal: a queued child needs its dataset request');
+    const data: TrainJobData = {
+      v: PAYLOAD_VERSION, run: this.opts.run, child: job.id, arch: job.proxy, dataset: job.dataset,
+      expect: { shape: job.data.shape, classes: job.data.classes }, recipe: job.recipe, seed: job.seed,
+    };
+    const { value } = await this.submit(await this.queueFor(TRAIN_QUEUE), jobId(this.opts.run, job.id, 'train'), 'train', data);
+    return checkTrainResult(value).accuracy;
+  }
+
+  /**
+   * A full training as one long job; its files come back into `outDir` as a child's do. The
+   * job id is the run's and the child's, so a controller restarted with --resume collects a
+   * job that went on without it.
+   */
+  async trainFull(data: FullTrainJobData, outDir: string, onEvent?: (e: unknown) => void): Promise<{ result: FullTrainJobResult; attempts: number; job: string }> {
+    const id = jobId(this.opts.run, data.child, 'full');
+    const { value, attempts } = await this.submit(await this.queueFor(TRAIN_FULL_QUEUE), id, 'train-full', data, onEvent);
+    const result = checkFullTrainResult(value);
+    if (result.artifacts?.length) {
+      await downloadArtifacts(this.redis, this.prefix, id, result.artifacts, outDir, FULL_ARTIFACTS)
+        .catch((e: Error) => this.opts.onWarning?.(`${id}: the trained files could not be fetched from Redis (${e.message}); they stay on ${result.worker}.`));
+    }
+    return { result, attempts, job: id };
+  }
+
   private async measure(child: number, arch: Arch): Promise<{ latency: ChildEvaluation['latency']; job?: string; worker?: string }> {
     if (this.inline) return { latency: await this.inline.measure(arch) };
     const target = await this.latencyTarget();
@@ -191,7 +223,7 @@ export class QueueEvaluator implements Evaluator {
     this.opts.onWarning?.(message);
   }
 
-  private submit(queue: Queue, id: string, name: string, data: TrainJobData | LatencyJobData, onProgress?: (p: unknown) => void): Promise<{ value: unknown; attempts: number }> {
+  private submit(queue: Queue, id: string, name: string, data: TrainJobData | LatencyJobData | FullTrainJobData, onProgress?: (p: unknown) => void): Promise<{ value: unknown; attempts: number }> {
     return new Promise((resolve, reject) => {
       if (this.closed) { reject(new ChildFailedError('stopped')); return; }
       const p: Pending = { queue, id, name, data, resolve, reject, onProgress, settled: false };

@@ -8,6 +8,10 @@ import * as path from 'node:path';
 import type { LatencyTarget } from './payload';
 
 export const TRAIN_QUEUE = 'train';
+/** Full trainings after a search (`mnas train --queue`): one long job per network. */
+export const TRAIN_FULL_QUEUE = 'train-full';
+/** The space's skeleton on the queue (`mnas train` trains it as the baseline): a child id no search reaches. */
+export const BASELINE_CHILD = 1_000_000_000;
 
 /** Queue names: letters, digits, - and _ (BullMQ keys use ':' as their separator). */
 function slug(s: string): string {
@@ -31,6 +35,6 @@ export function runQueueId(runDir: string): string {
   return `${base}-${crypto.createHash('sha1').update(abs).digest('hex').slice(0, 8)}`;
 }
 
-export function jobId(run: string, child: number, kind: 'train' | 'latency'): string {
+export function jobId(run: string, child: number, kind: 'train' | 'latency' | 'full'): string {
   return `${run}.${child}.${kind}`;
 }

@@ -23,11 +23,11 @@ import type { DataSpec } from '../train/trainer';
 import { TrainerPool } from '../train/trainerPool';
 import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, reportOutages, resolveUrl } from './connection';
 import {
-  checkLatencyJob, checkTrainJob, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
+  checkFullTrainJob, checkLatencyJob, checkTrainJob, type FullTrainJobResult, type LatencyJobResult, PayloadError, type TrainJobData, type TrainJobResult,
 } from './payload';
-import { uploadArtifacts } from './artifacts';
+import { FULL_ARTIFACTS, uploadArtifacts } from './artifacts';
 import { advertise, type Registration, type WorkerAd, type WorkerDevice } from './registry';
-import { describeTarget, latencyQueue, TRAIN_QUEUE } from './topology';
+import { describeTarget, latencyQueue, TRAIN_FULL_QUEUE, TRAIN_QUEUE } from './topology';
 
 export interface QueueWorkerOptions extends RedisSettings {
   /** Children trained at once (default: one per 2 cores); 0 = no training, latency only. */
@@ -143,6 +143,7 @@ export class QueueWorker {
       this.byTarget.set(target, worker);
     };
     if (this.pool) this.addQueue('train', TRAIN_QUEUE, this.pool.size, (job) => this.train(job));
+    if (this.pool) this.addQueue('train-full', TRAIN_FULL_QUEUE, this.pool.size, (job) => this.trainFull(job));
     if (this.ad.latency.includes('local')) this.addQueue('local', latencyQueue({ kind: 'local' }), 1, (job) => this.time(job));
     for (const model of models) this.servePhones(model);
     if (this.opts.devices !== 'none') {
@@ -253,8 +254,32 @@ export class QueueWorker {
     return { accuracy: r.accuracy, train: trainSummary(r), worker: this.ad.id, host: this.ad.host, artifacts };
   }
 
+  /**
+   * A full training (mnas train --queue): one long job. Its folder is kept until the result is
+   * stored, so a retry on this host continues the checkpoint instead of starting over.
+   */
+  private async trainFull(job: Job): Promise<FullTrainJobResult> {
+    this.opts.log?.(`took ${job.id}`);
+    const data = validated(() => checkFullTrainJob(job.data));
+    const spec = await this.dataset(data);
+    const outDir = path.join(this.opts.workDir ?? path.join(path.dirname(defaultCacheDir()), 'worker'), data.run, `${data.child}-full`);
+    let last = 0;
+    const r = await this.pool!.trainFull({ arch: data.arch, data: spec, recipe: data.recipe, seed: data.seed, outDir, resume: true }, (e) => {
+      // Epoch ends always cross Redis; progress within an epoch a few times per second at most.
+      const now = Date.now();
+      if (e.event === 'progress' && now - last < 500) return;
+      last = now;
+      void job.updateProgress(e).catch(() => undefined);
+    });
+    this.opts.log?.(`trained ${job.id} fully: accuracy ${(100 * r.accuracy).toFixed(2)}% in ${r.trainSeconds.toFixed(1)} s`);
+    const artifacts = await uploadArtifacts(this.redis, this.prefix, String(job.id), outDir, FULL_ARTIFACTS);
+    if (artifacts.length) fs.rmSync(outDir, { recursive: true, force: true });
+    const { weightsPath: _w, lastWeightsPath: _l, ...result } = r;
+    return { result, worker: this.ad.id, host: this.ad.host, artifacts };
+  }
+
   /** The worker prepares the dataset itself; it must match what the controller prepared. */
-  private dataset(job: TrainJobData): Promise<DataSpec> {
+  private dataset(job: Pick<TrainJobData, 'dataset' | 'expect'>): Promise<DataSpec> {
     const d = job.dataset;
     const key = JSON.stringify(d);
     let spec = this.datasets.get(key);
