@@ -58,4 +58,6 @@ test('kill -9 mid-run, then --resume', { timeout: 900_000 }, async () => {
   assert.equal(ckpt.controller.step, 4);
   const done = second.events.find((e) => e.event === 'done')!;
   assert.equal(done.children, 8);
+  // The bundle's tfjs-core and the TFLite runtime's own copy both load: no notice about it.
+  assert.doesNotMatch(first.stderr + second.stderr, /Platform node has already been set/);
 });

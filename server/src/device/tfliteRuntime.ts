@@ -32,6 +32,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import { DecodeError, decodeModel } from './tflite/schema';
 import { startDirs } from '../platform/locate';
+import { quietPlatformNotice } from '../platform/tfjs';
 import { trimmedMean } from '../util/timing';
 
 export const TFLITE_PACKAGE = '@tensorflow/tfjs-tflite';
@@ -164,7 +165,8 @@ function tfliteModule(): Promise<{ mod: TfliteModule; build: string }> {
       throw new TfliteError(`${wasmDir}: the TFLite wasm files are missing; reinstall ${TFLITE_PACKAGE} (\`npm ci\`).`);
     }
     installShim(wasmDir);
-    const mod = req(TFLITE_PACKAGE) as TfliteModule;
+    // The package carries its own tfjs-core, which registers the Node platform again.
+    const mod = quietPlatformNotice(() => req(TFLITE_PACKAGE) as TfliteModule);
     // No setWasmPath: requiring the package already started loading the Emscripten module
     // with an empty path, resolved against self.location (the wasm folder); a second path
     // would load (and compile) the same wasm a second time.

@@ -31,7 +31,7 @@ async function load(): Promise<TfRuntime> {
   const preferred = process.env.MNAS_TF_BACKEND;
   if (preferred === 'cpu') fallbackReason = 'pure JS requested (MNAS_TF_BACKEND=cpu)';
   else try {
-    const tf = (await import(nativeName)) as Tf;
+    const tf = await quietPlatformNotice(async () => (await import(nativeName)) as Tf);
     await tf.ready();
     return { tf, backend: 'tfjs-node', native: true };
   } catch (err) {
@@ -41,7 +41,7 @@ async function load(): Promise<TfRuntime> {
       fallbackReason = `tfjs-node failed to load: ${(err as Error).message}`;
     }
   }
-  const tf = (await import('@tensorflow/tfjs')) as Tf;
+  const tf = await quietPlatformNotice(async () => (await import('@tensorflow/tfjs')) as Tf);
   await tf.setBackend('cpu');
   await tf.ready();
   quietCpuNodeHint(tf);
@@ -56,4 +56,32 @@ async function load(): Promise<TfRuntime> {
 function quietCpuNodeHint(tf: Tf): void {
   const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
   if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+}
+
+const PLATFORM_NOTICE = /^Platform node has already been set\. Overwriting the platform with node\.$/;
+
+/**
+ * Runs `load` (which loads a copy of tfjs-core) without tfjs-core's "Platform node has already been
+ * set. Overwriting the platform with node." The CLI bundle holds the controller's tfjs-core and
+ * the TFLite runtime package its own bundled copy; each registers the same Node platform on tf's
+ * one global engine at load, and the second one says so. Only that exact line is dropped, and only
+ * while loading; every other warning goes through.
+ */
+export function quietPlatformNotice<T>(load: () => T): T {
+  const warn = console.warn;
+  const quiet = (...args: unknown[]) => {
+    if (!(args.length === 1 && typeof args[0] === 'string' && PLATFORM_NOTICE.test(args[0]))) warn.apply(console, args);
+  };
+  const restore = () => { if (console.warn === quiet) console.warn = warn; };
+  console.warn = quiet;
+  let result: T;
+  try {
+    result = load();
+  } catch (e) {
+    restore();
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
 }

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import type { Arch } from '../language/arch';
-import { loadTf, type Tf, type TfRuntime } from '../platform/tfjs';
+import { loadTf, quietPlatformNotice, type Tf, type TfRuntime } from '../platform/tfjs';
 import { DATASET_FORMAT } from './datasets/write';
 import { mulberry32 } from './datasets/split';
 import { buildTfjsModel } from './tfjsBuilder';
@@ -57,7 +57,7 @@ let pure: Promise<TfRuntime> | undefined;
 /** Pure-JS tfjs on the cpu backend, even when tfjs-node is installed (it re-exports the same engine). */
 export function loadPureTf(): Promise<TfRuntime> {
   pure ??= (async () => {
-    const tf = (await import('@tensorflow/tfjs')) as Tf;
+    const tf = await quietPlatformNotice(async () => (await import('@tensorflow/tfjs')) as Tf);
     await tf.setBackend('cpu');
     await tf.ready();
     // Silence the one-time "install tfjs-node" banner: the backend is reported anyway.
