@@ -6,7 +6,7 @@ type Spec = Record<string, unknown>;
 
 export interface Theme { fg: string; muted: string; grid: string; accent: string; front: string; target: string; baseline: string; font: string }
 
-export function readTheme(style: CSSStyleDeclaration): Theme {
+export function readTheme(style: { getPropertyValue(name: string): string }): Theme {
   const v = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
   return {
     fg: v('--vscode-foreground', '#333'),
@@ -32,6 +32,12 @@ export function vegaConfig(t: Theme): Spec {
   };
 }
 
+/**
+ * Tick labels: d3's default shows the precision of the tick step, which a one-point domain makes
+ * tiny ("96.300000"); `~g` keeps six significant digits and drops trailing zeros ("96.3").
+ */
+const NUMBER = '~g';
+
 /** Latency vs accuracy of every child: colored by controller step, Pareto front highlighted, target T as a rule. */
 export function scatterSpec(d: ReportData, t: Theme, selected: number | null): Spec {
   const points = d.children.map((c) => ({ ...c, accuracyPct: 100 * c.accuracy, front: c.pareto ? 'Pareto front' : 'child', selected: c.id === selected }));
@@ -55,9 +61,9 @@ export function scatterSpec(d: ReportData, t: Theme, selected: number | null): S
         data: { values: points },
         mark: { type: 'point', filled: true, size: 70, cursor: 'pointer' },
         encoding: {
-          x: { field: 'latencyMs', type: 'quantitative', title: 'latency (ms)', scale: { zero: false, nice: true } },
-          y: { field: 'accuracyPct', type: 'quantitative', title: 'proxy accuracy (%)', scale: { zero: false, nice: true } },
-          color: { field: 'step', type: 'quantitative', title: 'controller step', scale: { scheme: 'viridis' } },
+          x: { field: 'latencyMs', type: 'quantitative', title: 'latency (ms)', scale: { zero: false, nice: true }, axis: { format: NUMBER } },
+          y: { field: 'accuracyPct', type: 'quantitative', title: 'proxy accuracy (%)', scale: { zero: false, nice: true }, axis: { format: NUMBER } },
+          color: { field: 'step', type: 'quantitative', title: 'controller step', scale: { scheme: 'viridis' }, legend: { format: 'd', tickMinStep: 1 } },
           shape: { field: 'front', type: 'nominal', title: null, scale: { domain: ['child', 'Pareto front'], range: ['circle', 'diamond'] } },
           stroke: { condition: { test: 'datum.selected', value: t.fg }, value: null },
           strokeWidth: { condition: { test: 'datum.selected', value: 2 }, value: 0 },
@@ -92,8 +98,8 @@ export function rewardSpec(d: ReportData, t: Theme): Spec {
     data: { values },
     mark: { type: 'line', point: { size: 25 } },
     encoding: {
-      x: { field: 'index', type: 'quantitative', title: 'child (sampling order)', axis: { tickMinStep: 1 } },
-      y: { field: 'value', type: 'quantitative', title: 'reward', scale: { zero: false } },
+      x: { field: 'index', type: 'quantitative', title: 'child (sampling order)', axis: { tickMinStep: 1, format: 'd' } },
+      y: { field: 'value', type: 'quantitative', title: 'reward', scale: { zero: false }, axis: { format: NUMBER } },
       // One legend for both channels of `series` (vega-lite merges them: colored, dashed lines).
       // `legend: null` on either channel would drop the merged legend altogether.
       color: { field: 'series', type: 'nominal', title: null, scale: { domain, range: [t.muted, t.accent, t.baseline] }, legend: { orient: 'bottom', symbolType: 'stroke', symbolStrokeWidth: 2 } },

@@ -75,8 +75,11 @@ async function copyModel(c: ReportChild): Promise<void> {
 }
 
 function topTable(d: ReportData): HTMLElement {
-  const head = ['#', 'child', 'reward', 'accuracy', 'latency', 'latency source', 'params', 'mult-adds', 'Pareto', ''];
-  const table = el('table', { class: 'top' }, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))));
+  // Columns marked `wide` give way below 640 px (beside an editor); the rank is the row's place, the
+  // costs are in the detail view.
+  const head: [string, string][] = [['#', 'wide'], ['child', ''], ['reward', ''], ['accuracy', ''], ['latency', ''], ['latency source', 'wide'],
+    ['params', 'wide'], ['mult-adds', 'wide'], ['Pareto', ''], ['', '']];
+  const table = el('table', { class: 'top' }, el('thead', {}, el('tr', {}, ...head.map(([h, cls]) => el('th', { text: h, class: cls })))));
   const body = el('tbody');
   d.top.forEach((c, i) => {
     const actions = el('td', { class: 'actions' });
@@ -88,16 +91,17 @@ function topTable(d: ReportData): HTMLElement {
     }
     if (vscode || details.has(c.id)) actions.append(actionButton('Copy', 'Copy the model text', () => void copyModel(c)));
     const tr = el('tr', { class: c.id === selected ? 'selected' : '' },
-      el('td', { text: String(i + 1) }), el('td', { text: c.name }), el('td', { class: 'num', text: c.reward.toFixed(4) }),
+      el('td', { class: 'wide', text: String(i + 1) }), el('td', { text: c.name }), el('td', { class: 'num', text: c.reward.toFixed(4) }),
       el('td', { class: 'num', text: pct(c.accuracy) }), el('td', { class: 'num', text: `${c.latencyMs.toFixed(3)} ms` }),
-      el('td', { class: 'small', text: c.latencySource }), el('td', { class: 'num', text: grouped(c.params) }),
-      el('td', { class: 'num', text: grouped(c.multAdds) }), el('td', { text: c.pareto ? '◆' : '' }), actions);
+      el('td', { class: 'small wide', text: c.latencySource }), el('td', { class: 'num wide', text: grouped(c.params) }),
+      el('td', { class: 'num wide', text: grouped(c.multAdds) }), el('td', { text: c.pareto ? '◆' : '' }), actions);
     tr.dataset.id = String(c.id);
     tr.addEventListener('click', () => select(c.id));
     body.append(tr);
   });
   table.append(body);
-  return table;
+  // Still too narrow: the table scrolls sideways on its own, the page does not.
+  return el('div', { class: 'table-scroll' }, table);
 }
 
 /** The paper's table after `mnas train`: proxy and full accuracy side by side, the verdict against the skeleton. */
@@ -147,7 +151,7 @@ function detailView(): HTMLElement {
   const head = ['block', 'op', 'k', 'e', 's', 'f', 'x', 'se', 'skip', 'output', 'params', 'mult-adds'];
   const rows = d.blocks.map((b) => el('tr', {}, ...[b.name, b.op, `${b.k}`, `${b.e}`, `${b.s}`, `${b.f}`, `${b.x}`, `${b.se}`, b.skip, b.out, grouped(b.params), grouped(b.multAdds)]
     .map((v, i) => el('td', { class: i >= 2 && i !== 8 && i !== 9 ? 'num' : '', text: v }))));
-  box.append(el('table', { class: 'blocks' }, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))), el('tbody', {}, ...rows)));
+  box.append(el('div', { class: 'table-scroll' }, el('table', { class: 'blocks' }, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))), el('tbody', {}, ...rows))));
   box.append(el('pre', { class: 'model', text: d.model }));
   return box;
 }
