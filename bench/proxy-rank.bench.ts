@@ -24,7 +24,7 @@ import { type Arch, toArch } from '../server/src/language/arch';
 import type { SearchConfig } from '../server/src/language/searchConfig';
 import { decisions, type ResolvedSpace, sample } from '../server/src/language/space';
 import { proxySpec } from '../server/src/search/engine';
-import { DEFAULT_RECIPE } from '../server/src/search/runFolder';
+import { DEFAULT_RECIPE } from '../server/src/search/openRun';
 import { mulberry32, prepareDataset } from '../server/src/train/datasets';
 import { TrainerPool } from '../server/src/train/trainerPool';
 import { Rng } from '../server/src/util/rng';

@@ -2,6 +2,7 @@
 // the commands, the status bar, the search runner (a CLI child process) and the results panels.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
+import { CHILD_DETAIL_REQUEST, type ChildDetailParams, type ChildDetailResult } from '../../server/src/lsp/protocol';
 import { registerDeviceCommands } from './commands/device';
 import { registerExampleCommands } from './commands/examples';
 import { registerSearchCommands } from './commands/search';
@@ -23,7 +24,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(status);
 
   let exportChild: PanelHost['exportChild'] = async () => {};
-  const host: PanelHost = { extensionUri: context.extensionUri, log, exportChild: (run, c) => exportChild(run, c) };
+  const host: PanelHost = {
+    extensionUri: context.extensionUri, log, exportChild: (run, c) => exportChild(run, c),
+    childDetail: (c) => client
+      ? client.sendRequest<ChildDetailResult>(CHILD_DETAIL_REQUEST, { id: c.id, name: c.name, model: c.model } satisfies ChildDetailParams)
+      : Promise.reject(new Error('the language server is not running')),
+  };
   const device = registerDeviceCommands(context, log, status);
   exportChild = device.exportChild;
   const runner = new SearchRunner(context, log, status, host);

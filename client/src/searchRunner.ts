@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { SearchEvent } from '../../server/src/search/engine';
+import type { SearchEvent } from '../../server/src/search/events';
 import { cliInvocation } from './cli';
 import type { Log } from './log';
 import { NdjsonSplitter } from './ndjson';

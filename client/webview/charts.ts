@@ -1,6 +1,6 @@
 // The two vega-lite charts of a run, themed from the VS Code CSS variables (light, dark and
 // high-contrast alike; the standalone report defines the same variables itself).
-import type { ReportData } from '../../server/src/search/reportData';
+import type { ReportData } from '../../server/src/report/data';
 
 type Spec = Record<string, unknown>;
 

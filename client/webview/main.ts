@@ -7,7 +7,7 @@
 // with setState; standalone, the data (and details of the best children) are embedded as JSON.
 import embed, { type Result } from 'vega-embed';
 import { expressionInterpreter } from 'vega-interpreter';
-import type { ChildDetail, ReportChild, ReportData } from '../../server/src/search/reportData';
+import type { ChildDetail, ReportChild, ReportData } from '../../server/src/report/data';
 import type { FromWebview, LiveProgress, PanelState, ToWebview } from '../src/panels/protocol';
 import { readTheme, rewardSpec, scatterSpec } from './charts';
 import css from './results.css';

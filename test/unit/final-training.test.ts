@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { loadRun } from '../../server/src/cli/reportHtml';
+import { loadRun } from '../../server/src/report/load';
 import { trainOptions } from '../../server/src/cli/train';
 import { CliError } from '../../server/src/cli/load';
 import { finalTable } from '../../server/src/final/comparison';

@@ -5,8 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { findBaseline, loadRun, reportPage } from '../../server/src/cli/reportHtml';
-import { childDetail, movingAverage, paretoIds, prepareReport, rewardCurve } from '../../server/src/search/reportData';
+import { findBaseline, loadRun } from '../../server/src/report/load';
+import { reportPage } from '../../server/src/report/page';
+import { movingAverage, paretoIds, prepareReport, rewardCurve } from '../../server/src/report/data';
+import { childDetail } from '../../server/src/report/detail';
 import type { ChildRecord } from '../../server/src/search/runFolder';
 
 const spec = {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { childFileName, type ChildRecord } from '../../../server/src/search/runFolder';
+import { childFileName, type ChildRecord } from '../../../server/src/report/load';
 import { type CliResult, missingSubcommand, runCli } from '../cli';
 import type { Log } from '../log';
 import type { StatusBar } from '../statusBar';

@@ -1,6 +1,6 @@
 // The typed messages between a results webview and the extension (types only: the webview
 // bundle imports this file too). Validation of what the webview sends is in messages.ts.
-import type { ChildDetail, ReportData } from '../../../server/src/search/reportData';
+import type { ChildDetail, ReportData } from '../../../server/src/report/data';
 
 /** Webview -> extension. */
 export type FromWebview =

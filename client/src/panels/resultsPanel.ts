@@ -6,9 +6,9 @@
 // setState, and a WebviewPanelSerializer restores panels after a reload.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { loadRun, makeNonce, reportPage, type LoadedRun } from '../../../server/src/cli/reportHtml';
-import { childDetail } from '../../../server/src/search/reportData';
-import type { ChildRecord } from '../../../server/src/search/runFolder';
+import type { ChildDetail } from '../../../server/src/report/data';
+import { type ChildRecord, loadRun, type LoadedRun } from '../../../server/src/report/load';
+import { makeNonce, reportPage } from '../../../server/src/report/page';
 import type { Log } from '../log';
 import { type FromWebview, type LiveProgress, parseFromWebview, parsePanelState, type ToWebview } from './messages';
 
@@ -18,6 +18,8 @@ export interface PanelHost {
   extensionUri: vscode.Uri;
   log: Log;
   exportChild(run: string, child: ChildRecord): Promise<void>;
+  /** Per-block costs of a child (the language server has the cost model); null if its text has no valid model. */
+  childDetail(child: ChildRecord): Promise<ChildDetail | null>;
 }
 
 export class ResultsPanel {
@@ -132,7 +134,12 @@ export class ResultsPanel {
       return;
     }
     if (m.type === 'detail') {
-      this.post({ type: 'detail', detail: childDetail(c) });
+      const detail = await this.host.childDetail(c).catch((e: Error) => {
+        this.host.log.error(`results panel: no detail for child ${c.id}: ${e.message}`);
+        return null;
+      });
+      if (detail) this.post({ type: 'detail', detail });
+      else this.post({ type: 'error', message: `No detail for child ${c.id}: the language server could not read its model.` });
     } else if (m.type === 'openChild') {
       const doc = await vscode.workspace.openTextDocument({ language: 'mnas', content: `// child ${c.id} of ${this.run}\n${c.model}` });
       await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });

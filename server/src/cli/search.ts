@@ -3,14 +3,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
-import { runSearch, type SearchEvent, type SearchOptions } from '../search/engine';
+import { runSearch, type SearchOptions } from '../search/engine';
+import type { SearchEvent } from '../search/events';
 import { type EvaluatorFactory, localEvaluator } from '../search/evaluator';
 import { readJournal } from '../util/journal';
 import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search/runFolder';
 import { CliError } from './load';
 import { finalTable } from '../final/comparison';
 import { readFullRecords } from '../final/store';
-import type { FinalTable } from '../search/reportData';
+import type { FinalTable } from '../report/data';
 import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';
 import { int, table } from './text';
 import { type RedisCliOptions, redisSettings } from './worker';

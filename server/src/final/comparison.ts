@@ -2,7 +2,7 @@
 // proxy accuracy, full accuracy; and the verdict, the best child under the latency target
 // against the skeleton the space was built from. Pure: `mnas report`, its HTML page and the
 // VS Code panel all show this.
-import type { FinalRow, FinalTable } from '../search/reportData';
+import type { FinalRow, FinalTable } from '../report/data';
 import type { FullRecord } from './store';
 
 function row(r: FullRecord, targetMs: number): FinalRow {

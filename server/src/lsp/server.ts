@@ -7,6 +7,7 @@ import {
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
+import { childDetailOf } from './childDetail';
 import { codeActions } from './codeActions';
 import { codeLenses } from './codeLens';
 import { completion } from './completion';
@@ -15,6 +16,7 @@ import { diagnostics } from './diagnostics';
 import type { Files } from './files';
 import { formatting } from './formatting';
 import { hover } from './hover';
+import { CHILD_DETAIL_REQUEST, type ChildDetailParams } from './protocol';
 import { prepareRename, rename, type RenameOutcome } from './rename';
 import { LEGEND, semanticTokens } from './semanticTokens';
 import { documentSymbols } from './symbols';
@@ -227,6 +229,8 @@ export function startServer(connection: Connection): void {
     if (!a) return null;
     return orRefuse(rename(a, { uri: p.textDocument.uri, position: p.position, newName: p.newName }, workspace.openAnalyses(), files));
   }));
+
+  connection.onRequest(CHILD_DETAIL_REQUEST, guard(connection, 'childDetail', null, (p: ChildDetailParams) => childDetailOf(p)));
 
   documents.listen(connection);
   connection.listen();

@@ -18,21 +18,13 @@ import { Rng } from '../util/rng';
 import { Controller } from './controller';
 import { ChildFailedError, type Evaluator, type EvaluatorFactory } from './evaluator';
 import { reward as rewardOf } from './reward';
+import { openRun, type RunOptions } from './openRun';
 import {
-  type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, openRun, type RunInfo, type RunOptions, runPaths, runRelative,
-  type UpdateRecord, writeSummaries,
+  type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, type RunInfo, runPaths, runRelative, type UpdateRecord, writeSummaries,
 } from './runFolder';
 import { replayJournal } from './runJournal';
 import { SearchInputError } from './searchInput';
-
-export type SearchEvent =
-  | { event: 'start'; run: string; search: string; strategy: string; total: number; done: number; resumed: boolean; backend: RunInfo['backend'] }
-  | { event: 'child'; id: number; step: number; name: string; accuracy: number; latencyMs: number; reward: number; params: number; multAdds: number; cached: boolean; done: number; total: number; best: number; seconds: number }
-  | { event: 'failed'; id: number; step: number; error: string; done: number; total: number }
-  | { event: 'update'; step: number; stats: Record<string, number> }
-  | { event: 'progress'; id: number; epoch: number; step: number; steps: number; loss: number }
-  | { event: 'warning'; message: string }
-  | { event: 'done'; run: string; status: 'done' | 'stopped'; children: number; failed: number; best: { id: number; name: string; reward: number; accuracy: number; latencyMs: number } | null; seconds: number };
+import type { SearchEvent } from './events';
 
 export interface SearchOptions extends RunOptions {
   /**

@@ -2,10 +2,9 @@
 // live search events): every child as a point (latency, accuracy, controller step), the Pareto
 // front, the reward curve with its moving average, the top-k table, a random baseline's curve.
 // Pure and synchronous: the VS Code results panel and `mnas report --html` both call it, so the
-// two views cannot disagree. Per-child detail (blocks and per-block cost) is `childDetail`.
-import { toArch, type ModelSpec } from '../language/arch';
-import { costOf } from '../cost/model';
-import type { ChildRecord, FailedRecord, RunInfo } from './runFolder';
+// two views cannot disagree. Per-child detail (blocks and per-block cost) is detail.ts: it needs
+// the cost model, which the extension leaves to the language server.
+import type { ChildRecord, FailedRecord, RunInfo } from '../search/runFolder';
 
 export interface ReportChild {
   id: number;
@@ -196,25 +195,5 @@ export function prepareReport(o: PrepareOptions): ReportData {
     top,
     window,
     final: o.final ?? null,
-  };
-}
-
-/** The blocks of one child with output shape, params and mult-adds per block (the cost model's numbers). */
-export function childDetail(c: Pick<ChildRecord, 'id' | 'name' | 'model'> & { spec: ModelSpec }): ChildDetail {
-  const cost = costOf(toArch(c.spec));
-  const arch = toArch(c.spec);
-  return {
-    id: c.id,
-    name: c.name,
-    model: c.model,
-    params: cost.params,
-    multAdds: cost.multAdds,
-    blocks: cost.blocks.map((bc, i) => {
-      const a = arch.blocks[i];
-      return {
-        name: bc.name, op: a.op, k: a.k, e: a.e, s: a.s, f: a.f, x: a.x, se: a.se, skip: a.skip,
-        out: `${bc.out.h}x${bc.out.w}x${bc.out.c}`, params: bc.params, multAdds: bc.multAdds,
-      };
-    }),
   };
 }

@@ -1,0 +1,14 @@
+// What a running search reports, in order: `start`, then per child `progress`, `child` or
+// `failed`, an `update` per controller batch, `warning`s, and `done`. `mnas search --events
+// ndjson` prints one per line; the extension reads them from that stream (types only: the
+// extension bundles nothing of the engine).
+import type { RunInfo } from './runFolder';
+
+export type SearchEvent =
+  | { event: 'start'; run: string; search: string; strategy: string; total: number; done: number; resumed: boolean; backend: RunInfo['backend'] }
+  | { event: 'child'; id: number; step: number; name: string; accuracy: number; latencyMs: number; reward: number; params: number; multAdds: number; cached: boolean; done: number; total: number; best: number; seconds: number }
+  | { event: 'failed'; id: number; step: number; error: string; done: number; total: number }
+  | { event: 'update'; step: number; stats: Record<string, number> }
+  | { event: 'progress'; id: number; epoch: number; step: number; steps: number; loss: number }
+  | { event: 'warning'; message: string }
+  | { event: 'done'; run: string; status: 'done' | 'stopped'; children: number; failed: number; best: { id: number; name: string; reward: number; accuracy: number; latencyMs: number } | null; seconds: number };
