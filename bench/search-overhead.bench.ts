@@ -6,7 +6,8 @@
 import { loadSearch } from '../server/src/search/searchInput';
 import { decisions as spaceDecisions } from '../server/src/language/space';
 import { loadTf } from '../server/src/platform/tfjs';
-import { Controller } from '../server/src/search/controller';
+import { Controller } from '../server/src/search/controller/controller';
+import { hyperOf } from '../server/src/search/controller/hyper';
 import { runSearch } from '../server/src/search/engine';
 import { LocalEvaluator } from '../server/src/search/evaluator';
 import { Rng } from '../server/src/util/rng';
@@ -61,7 +62,7 @@ export async function run(): Promise<BenchResult> {
   const { config, space } = loadSearch(file);
   const c = config.controller;
   const ctl = new Controller(tf, spaceDecisions(space).map((d) => ({ key: d.key, options: d.options })), {
-    seed: 7, hidden: c.hidden, embedding: c.hidden, learningRate: c.lr, clip: c.clip, entropyWeight: c.entropy, baselineDecay: c.baselineDecay, ppoEpochs: c.epochs,
+    seed: 7, ...hyperOf(c),
   });
   const rng = new Rng(7);
   const sampleMs = await time(() => ctl.sample(c.batch, rng), 2, 15);

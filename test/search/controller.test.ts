@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTf } from '../../server/src/platform/tfjs';
-import { Controller, CONTROLLER_DEFAULTS, type Decision } from '../../server/src/search/controller';
+import { Controller } from '../../server/src/search/controller/controller';
+import { CONTROLLER_DEFAULTS, type Decision } from '../../server/src/search/controller/hyper';
 import { Rng } from '../../server/src/util/rng';
 
 // Small spaces and a small LSTM keep this file fast on the cpu backend; the defaults

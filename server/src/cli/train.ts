@@ -11,7 +11,7 @@ import type { SearchEntry } from '../language/analysis';
 import type { SearchConfig } from '../language/searchConfig';
 import { FULL_DEFAULTS, RECIPE_SUMMARY } from '../final/recipe';
 import { FullTrainingError, type FullTrainingEvent, type FullTrainingOptions, runFullTraining } from '../final/fullTraining';
-import { DATASETS } from '../train/datasets';
+import { DATASET_NAMES } from '../train/datasets';
 import { runPaths } from '../search/runFolder';
 import { modelOf } from './export';
 import { CliError, load } from './load';
@@ -37,7 +37,7 @@ export function trainOptions(target: string, o: TrainCliOptions): FullTrainingOp
   if (lr !== undefined && !(lr > 0 && lr <= 10)) throw new CliError(`--lr takes a number in (0, 10], got '${o.lr}'.`);
   let dataset: SearchConfig['dataset'] | undefined;
   if (o.dataset) {
-    if (!(DATASETS as readonly string[]).includes(o.dataset)) throw new CliError(`--dataset ${o.dataset}: unknown; known: ${DATASETS.join(', ')}.`);
+    if (!(DATASET_NAMES as readonly string[]).includes(o.dataset)) throw new CliError(`--dataset ${o.dataset}: unknown; known: ${DATASET_NAMES.join(', ')}.`);
     dataset = { name: o.dataset, train: 1, test: 1, ...(o.dataPath ? { path: path.resolve(o.dataPath) } : {}) };
   } else if (o.dataPath) {
     throw new CliError('--data-path goes with --dataset (e.g. --dataset cifar10 --data-path data/cifar-10-batches-bin).');
@@ -162,7 +162,7 @@ export function register(program: Command): void {
     .option('--lr <x>', 'peak learning rate (default 0.1 x batch/128)')
     .option('--seed <n>', 'seed of the initialisation, data order and augmentation (default the run\'s)')
     .option('--resume', 'continue unfinished trainings from their last checkpoint (after Ctrl-C or a kill)')
-    .option('--dataset <name>', `train on another dataset than the search's: ${DATASETS.join(', ')}`)
+    .option('--dataset <name>', `train on another dataset than the search's: ${DATASET_NAMES.join(', ')}`)
     .option('--data-path <dir>', 'with --dataset folder or cifar10: its folder')
     .option('--train <n>', 'training images (default: the whole dataset)')
     .option('--test <n>', 'held-out test images (default: the whole test split)')

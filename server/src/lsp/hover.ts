@@ -5,7 +5,7 @@ import type { IToken } from 'chevrotain';
 import type { Analysis, Entry, ModelEntry, SpaceEntry } from '../language/analysis';
 import type { SettingNode, SettingValue, Span } from '../language/ast';
 import { withheld } from '../language/resolve';
-import { BLOCK_KEYS, DATASETS, SEARCH_KEYS } from '../language/searchConfig';
+import { BLOCK_KEYS, DATASETS, type DatasetName, SEARCH_KEYS, TIME_UNITS } from '../language/searchConfig';
 import { blockMarkdown, choiceMarkdown, inputMarkdown, type LatencyContext, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
 import { wordDoc } from './keywordDocs';
 import { targetAt, tokenAt } from './nodeAt';
@@ -16,8 +16,6 @@ export interface HoverOptions {
   /** The active device profile (setting `mnas.deviceProfile`): latency lines on models and blocks. */
   latency?: LatencyContext;
 }
-
-const TIME_MS: Record<string, number> = { ms: 1, us: 0.001, s: 1000 };
 
 function entryOf<K extends Entry['kind']>(a: Analysis, name: string | undefined, kind: K): Extract<Entry, { kind: K }> | undefined {
   const e = name === undefined ? undefined : a.scope.get(name);
@@ -138,15 +136,15 @@ function settingMarkdown(a: Analysis, s: SettingNode, parent: SettingNode | unde
     return help ? `\`${key}\`: ${help}` : undefined;
   }
   if (!v) return undefined;
-  if (!parent && key === 'target' && v.type === 'quantity' && v.unit! in TIME_MS) {
-    const ms = (v.value as number) * TIME_MS[v.unit!];
+  if (!parent && key === 'target' && v.type === 'quantity' && v.unit! in TIME_UNITS) {
+    const ms = (v.value as number) * TIME_UNITS[v.unit!];
     return `Target latency T = **${Number(ms.toPrecision(12))} ms**`;
   }
   if (!parent && key === 'space' && typeof v.value === 'string') {
     const e = entryOf(a, v.value, 'space');
     return e ? spaceMarkdown(e) : undefined;
   }
-  if (!parent && key === 'dataset' && v === s.values[0] && typeof v.value === 'string' && Object.hasOwn(DATASETS, v.value)) return `\`${v.value}\`: ${DATASETS[v.value].doc}`;
+  if (!parent && key === 'dataset' && v === s.values[0] && typeof v.value === 'string' && Object.hasOwn(DATASETS, v.value)) return `\`${v.value}\`: ${DATASETS[v.value as DatasetName].doc}`;
   // Inline block form: `budget children 24 epochs 1`.
   const inline = BLOCK_KEYS[parent ? parent.key.value : key];
   if (inline && typeof v.value === 'string' && inline[v.value]) return `\`${v.value}\`: ${inline[v.value]}`;

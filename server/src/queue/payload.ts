@@ -12,7 +12,7 @@ import { fieldOf } from '../util/schema';
 import { ARTIFACTS, FULL_ARTIFACTS } from './artifacts';
 import type { LatencyMeasurement } from '../util/timing';
 import type { ChildEvaluation } from '../search/evaluator';
-import { DATASETS, type DatasetRequest, MAX_RESOLUTION, PATH_DATASETS } from '../train/datasets';
+import { DATASET_NAMES, type DatasetRequest, MAX_RESOLUTION, PATH_DATASETS } from '../train/datasets';
 import type { FullTrainRecipe, FullTrainResult, TrainRecipe } from '../train/trainer';
 
 export const PAYLOAD_VERSION = 1;
@@ -122,7 +122,7 @@ const ARCH_SCHEMA = {
 const DATASET_SCHEMA = {
   type: 'object', additionalProperties: false, required: ['name', 'train', 'test', 'seed'],
   properties: {
-    name: { enum: [...DATASETS] }, train: int(1, 10_000_000), test: int(1, 10_000_000), seed: int(0, 2 ** 31),
+    name: { enum: [...DATASET_NAMES] }, train: int(1, 10_000_000), test: int(1, 10_000_000), seed: int(0, 2 ** 31),
     path: { type: 'string', minLength: 1, maxLength: 4096 }, resolution: int(1, MAX_RESOLUTION), channels: { enum: [1, 3] },
   },
 };

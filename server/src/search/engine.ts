@@ -15,7 +15,8 @@ import { loadTf } from '../platform/tfjs';
 import { writeAtomic } from '../util/atomicWrite';
 import { Journal } from '../util/journal';
 import { Rng } from '../util/rng';
-import { Controller } from './controller';
+import { Controller } from './controller/controller';
+import { hyperOf } from './controller/hyper';
 import { ChildFailedError, type Evaluator, type EvaluatorFactory } from './evaluator';
 import { reward as rewardOf } from './reward';
 import { openRun, type RunOptions } from './openRun';
@@ -83,10 +84,8 @@ async function openController(info: RunInfo, checkpoint: string): Promise<{ cont
     }
     return { controller: Controller.fromJSON(tf, ckpt.controller), checkpointStep: ckpt.step, backend };
   }
-  const c = info.config.controller;
-  const hyper = { hidden: c.hidden, embedding: c.hidden, learningRate: c.lr, clip: c.clip, entropyWeight: c.entropy, baselineDecay: c.baselineDecay, ppoEpochs: c.epochs };
   const decisions = spaceDecisions(info.space).map((d) => ({ key: d.key, options: d.options }));
-  return { controller: new Controller(tf, decisions, { seed: info.seed, ...hyper }), checkpointStep: 0, backend };
+  return { controller: new Controller(tf, decisions, { seed: info.seed, ...hyperOf(info.config.controller) }), checkpointStep: 0, backend };
 }
 
 /** The dataset as a queue worker prepares it itself instead of reading this host's cache. */

@@ -22,6 +22,7 @@ import { encodeIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, scanFashionMnist, 
 import { type Picked, stratifiedSplit } from './datasets/split';
 import { type EncodedDataset, writeDataset } from './datasets/write';
 import { findUp } from '../platform/locate';
+import { DATASETS, type DatasetInfo, type DatasetName } from '../language/searchConfig';
 import type { DataSpec } from './trainer';
 
 export { allocate, mulberry32, stratifiedSplit } from './datasets/split';
@@ -29,12 +30,13 @@ export { DATASET_FORMAT } from './datasets/write';
 
 export { FASHION_MNIST_DIR, FASHION_MNIST_PACKAGE } from './datasets/idx';
 
-export const DATASETS = ['mnist', 'fashion-mnist', 'folder', 'cifar10', 'idx'] as const;
-export type DatasetName = (typeof DATASETS)[number];
+/** The datasets prepareDataset knows: the language's list (language/searchConfig.ts DATASETS). */
+export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
+const info = (d: DatasetName): DatasetInfo => DATASETS[d];
 /** Datasets read from a folder the user names (`path`). */
-export const PATH_DATASETS: readonly DatasetName[] = ['folder', 'cifar10', 'idx'];
+export const PATH_DATASETS: readonly DatasetName[] = DATASET_NAMES.filter((d) => info(d).path !== undefined);
 /** Greyscale datasets: `channels` can only be 1 (the worker repeats it for an RGB arch). */
-const GREY_DATASETS: readonly DatasetName[] = ['mnist', 'fashion-mnist', 'idx'];
+const GREY_DATASETS: readonly DatasetName[] = DATASET_NAMES.filter((d) => info(d).grey);
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -114,7 +116,7 @@ const PATH_WHAT: Record<string, string> = {
 };
 
 function checkOptions(o: DatasetOptions): asserts o is DatasetOptions & { name: DatasetName } {
-  if (!(DATASETS as readonly string[]).includes(o.name)) throw new Error(`unknown dataset "${o.name}"; ${KNOWN}`);
+  if (!(DATASET_NAMES as readonly string[]).includes(o.name)) throw new Error(`unknown dataset "${o.name}"; ${KNOWN}`);
   if ((PATH_DATASETS as readonly string[]).includes(o.name) && !o.path) throw new Error(`dataset "${o.name}" was given no path (${PATH_WHAT[o.name]})`);
   for (const key of ['train', 'test'] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1) throw new Error(`dataset ${key} size must be a positive integer, got ${o[key]}`);
