@@ -2,10 +2,10 @@
 // seeded 5,000-line file, and the lazy statistics of the paper's search space.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as src from '../server/src/language/analysis';
+import * as src from '../server/src/analysis/analysis';
 import { clearParseCache as clearSrcParseCache } from '../server/src/language/parser';
-import { clearModelCache as clearSrcModelCache } from '../server/src/language/analysis';
-import type { SpaceEntry } from '../server/src/language/analysis';
+import { clearModelCache as clearSrcModelCache } from '../server/src/analysis/analysis';
+import type { SpaceEntry } from '../server/src/analysis/analysis';
 import { bundledCore } from './lib/bundle';
 import { ROOT, writeFixture } from './lib/generate';
 import { below, type BenchResult, report, summarize } from './lib/result';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import type { Analysis } from '../../server/src/language/analysis';
+import type { Analysis } from '../../server/src/analysis/analysis';
 import { codeLenses } from '../../server/src/lsp/codeLens';
 import { completion } from '../../server/src/lsp/completion';
 import { documentSymbols } from '../../server/src/lsp/symbols';

@@ -79,7 +79,7 @@ test('deep nesting and long inputs stay fast', () => {
 
 test('an analysis served from the declaration and model caches equals a fresh one (600 edit sequences)', async () => {
   const { clearParseCache } = await import('../../server/src/language/parser');
-  const { clearModelCache } = await import('../../server/src/language/analysis');
+  const { clearModelCache } = await import('../../server/src/analysis/analysis');
   const strip = (text: string) => JSON.stringify(analyzeFiles({ 'main.mnas': text, 'mobilenetv2.mnas': examples[4] }).problems);
   fc.assert(fc.property(mutated, mutated, (before, after) => {
     strip(before); // warm the caches with a neighbouring text

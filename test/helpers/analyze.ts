@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { AnalysisCache, analyze, type Analysis, type FileHost } from '../../server/src/language/analysis';
+import { AnalysisCache, analyze, type Analysis, type FileHost } from '../../server/src/analysis/analysis';
 
 /** Analyzes an in-memory file set; `main.mnas` is the entry. */
 export function analyzeFiles(files: Record<string, string>, entry = 'main.mnas'): Analysis {

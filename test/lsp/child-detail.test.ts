@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { analyzeText } from '../helpers/analyze';
 import { printModel } from '../../server/src/language/print';
 import { decisions, sample, type ResolvedSpace } from '../../server/src/language/space';
-import type { SpaceEntry } from '../../server/src/language/analysis';
+import type { SpaceEntry } from '../../server/src/analysis/analysis';
 import { childDetail } from '../../server/src/report/detail';
 import { CHILD_DETAIL_REQUEST, type ChildDetailParams, type ChildDetailResult } from '../../server/src/lsp/protocol';
 import { TestClient } from './client';

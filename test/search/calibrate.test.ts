@@ -11,7 +11,7 @@ import { estimate } from '../../server/src/cost/latency/estimate';
 import { compile, readProfile } from '../../server/src/cost/latency/profile';
 import { calibrateCommand } from '../../server/src/cli/calibrate';
 import { load } from '../../server/src/cli/load';
-import type { SpaceEntry } from '../../server/src/language/analysis';
+import type { SpaceEntry } from '../../server/src/analysis/analysis';
 import { toArch } from '../../server/src/language/arch';
 import { sample } from '../../server/src/language/space';
 import { readJournal } from '../../server/src/util/journal';

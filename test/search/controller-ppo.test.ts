@@ -8,7 +8,7 @@ import { gatherRows, lstmSequence, packHeads } from '../../server/src/search/con
 import { ppoLoss, ppoSurrogate, ppoSurrogateTensor } from '../../server/src/search/controller/ppo';
 import { Rng } from '../../server/src/util/rng';
 import { decisions, sample, type ResolvedSpace } from '../../server/src/language/space';
-import type { SpaceEntry } from '../../server/src/language/analysis';
+import type { SpaceEntry } from '../../server/src/analysis/analysis';
 import { analyzeText } from '../helpers/analyze';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyze, diskHost, type ModelEntry } from '../../server/src/language/analysis';
+import { analyze, diskHost, type ModelEntry } from '../../server/src/analysis/analysis';
 import { roundFilters, toArch } from '../../server/src/language/arch';
 import { costOf } from '../../server/src/cost/model';
 

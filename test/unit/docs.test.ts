@@ -15,7 +15,7 @@ import { check } from '../../server/src/cli/check';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DOC = fs.readFileSync(path.join(ROOT, 'docs', 'language.md'), 'utf8');
-const SOURCE_DIRS = ['server/src/language', 'server/src/lsp'];
+const SOURCE_DIRS = ['server/src/language', 'server/src/analysis', 'server/src/lsp'];
 /** Codes with no example: `internal` reports a bug; `too-many-problems` only ever follows 100 others. */
 const NO_EXAMPLE = new Set(['internal', 'too-many-problems']);
 

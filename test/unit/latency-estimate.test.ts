@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeFiles } from '../helpers/analyze';
-import type { ModelEntry } from '../../server/src/language/analysis';
+import type { ModelEntry } from '../../server/src/analysis/analysis';
 import { estimate } from '../../server/src/cost/latency/estimate';
 import { FEATURES, unitsOf } from '../../server/src/cost/latency/keys';
 import { compile, type DeviceProfile } from '../../server/src/cost/latency/profile';
 import { builtinProfile } from '../../server/src/cost/latency/store';
-import { fitPublished, NOT_FITTED, PUBLISHED, PUBLISHED_TOLERANCE_PCT, publishedArch } from '../../server/src/cost/latency/published';
+import { fitPublished, NOT_FITTED, PUBLISHED, PUBLISHED_TOLERANCE_PCT, publishedArch } from '../../server/src/latency/published';
 import { costOf } from '../../server/src/cost/model';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');

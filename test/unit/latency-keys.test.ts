@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeFiles } from '../helpers/analyze';
-import type { ModelEntry, SpaceEntry } from '../../server/src/language/analysis';
+import type { ModelEntry, SpaceEntry } from '../../server/src/analysis/analysis';
 import { toArch } from '../../server/src/language/arch';
 import { decisions, sample } from '../../server/src/language/space';
 import { costOf } from '../../server/src/cost/model';

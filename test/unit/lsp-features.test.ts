@@ -2,7 +2,7 @@
 // the parts a real connection cannot reach yet, and the small helpers.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyze, type FileHost } from '../../server/src/language/analysis';
+import { analyze, type FileHost } from '../../server/src/analysis/analysis';
 import { codeLenses } from '../../server/src/lsp/codeLens';
 import { completion } from '../../server/src/lsp/completion';
 import { hover } from '../../server/src/lsp/hover';

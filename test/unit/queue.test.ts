@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { UnrecoverableError } from 'bullmq';
-import { analyze, diskHost, type ModelEntry } from '../../server/src/language/analysis';
+import { analyze, diskHost, type ModelEntry } from '../../server/src/analysis/analysis';
 import type { Arch } from '../../server/src/language/arch';
 import { costOf } from '../../server/src/cost/model';
 import {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyze, diskHost, type SpaceEntry } from '../../server/src/language/analysis';
+import { analyze, diskHost, type SpaceEntry } from '../../server/src/analysis/analysis';
 import { decisions, sample, spaceSize, type ResolvedSpace } from '../../server/src/language/space';
 import { spaceStats } from '../../server/src/cost/spaceStats';
 import { toArch } from '../../server/src/language/arch';

@@ -148,7 +148,7 @@ test('repeated fields in a block are reported on the repeat', () => {
 });
 
 test('the analysis cache sees an edit two imports away', async () => {
-  const { AnalysisCache, analyze } = await import('../../server/src/language/analysis');
+  const { AnalysisCache, analyze } = await import('../../server/src/analysis/analysis');
   const files: Record<string, string> = {
     'main.mnas': 'import "b.mnas"\nspace S from C { block b { k [3, 5] } }',
     'b.mnas': 'import "c.mnas"',
@@ -304,7 +304,7 @@ test('importing a directory says it is a directory', async () => {
   const fs = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');
-  const { analyze, diskHost } = await import('../../server/src/language/analysis');
+  const { analyze, diskHost } = await import('../../server/src/analysis/analysis');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-dir-'));
   try {
     fs.mkdirSync(path.join(dir, 'lib'));

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { calibrate, type CalibrationResult, journalOf, spaceUnits, atResolution } from '../latency/calibration';
 import { userProfileDir } from '../cost/latency/store';
-import type { SpaceEntry } from '../language/analysis';
+import type { SpaceEntry } from '../analysis/analysis';
 import type { ResolvedSpace } from '../language/space';
 import type { LatencySource, LocalLatencyOptions } from '../latency/source';
 import { LocalTorchLatency } from '../latency/torchLatency';

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { LineIndex } from '../language/lines';
 import { load } from './load';
-import { AnalysisCache } from '../language/analysis';
+import { AnalysisCache } from '../analysis/analysis';
 
 export interface CheckedProblem {
   file: string; line: number; column: number; endLine: number; endColumn: number;

@@ -1,5 +1,5 @@
 // `mnas estimate FILE`: the cost model's numbers for every model and space of a file.
-import type { ModelEntry, SpaceEntry } from '../language/analysis';
+import type { ModelEntry, SpaceEntry } from '../analysis/analysis';
 import type { ModelCost } from '../cost/model';
 import { withheld } from '../language/resolve';
 import { load } from './load';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Arch, ModelSpec } from '../language/arch';
 import { toArch } from '../language/arch';
-import type { ModelEntry } from '../language/analysis';
+import type { ModelEntry } from '../analysis/analysis';
 import { costOf } from '../cost/model';
 import { compareOutputs, EXPORT_TOLERANCE, exportWithWorker, torchForward } from '../device/tflite/index';
 import { loadTflite } from '../device/tfliteRuntime';

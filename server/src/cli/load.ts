@@ -1,7 +1,7 @@
 // Reading .mnas files for the CLI: one clear error per unreadable file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AnalysisCache, analyze, type Analysis, diskHost } from '../language/analysis';
+import { AnalysisCache, analyze, type Analysis, diskHost } from '../analysis/analysis';
 
 export class CliError extends Error {}
 

@@ -1,7 +1,7 @@
 // `mnas/childDetail` (protocol.ts): a child's per-block costs for the results panel, from its
 // .mnas text through the same analysis and cost model as hover. The text is checked like any
 // document; a child printed by the search parses back to the same Arch (test/unit/space.test.ts).
-import { analyze, type FileHost } from '../language/analysis';
+import { analyze, type FileHost } from '../analysis/analysis';
 import { childDetail } from '../report/detail';
 import type { ChildDetailParams, ChildDetailResult } from './protocol';
 

@@ -2,7 +2,7 @@
 // document. Problems are re-read from the analysis (not from the client's echo), so a client
 // that drops `data` still gets its fixes.
 import { type CodeAction, CodeActionKind, type CodeActionParams, type TextEdit } from 'vscode-languageserver';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 import { toDiagnostic } from './diagnostics';
 import { rangeOf, spanOf } from './positions';
 

@@ -1,7 +1,7 @@
 // Code lenses: a one-line cost summary above each model and space, and `Run Search` above
 // each search (the client implements `mnas.runSearch`).
 import type { CodeLens } from 'vscode-languageserver';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 import { withheld } from '../language/resolve';
 import { formatMs, type LatencyContext, latencyEstimate } from './costMarkdown';
 import { grouped, millions, short } from './numbers';

@@ -1,7 +1,7 @@
 // Context-aware completion: what may come next at the cursor, from the brace structure of
 // the tokens before it (see completionContext.ts) and the names visible in the analysis.
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, type Position } from 'vscode-languageserver';
-import type { Analysis, Entry } from '../language/analysis';
+import type { Analysis, Entry } from '../analysis/analysis';
 import { ACT_NAMES, OP_NAMES, POOL_NAMES, SKIP_NAMES } from '../language/ast';
 import { BLOCK_KEYS, DATASETS, SEARCH_KEYS } from '../language/searchConfig';
 import { commentAt } from './nodeAt';

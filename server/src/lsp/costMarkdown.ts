@@ -4,7 +4,7 @@
 import type { BlockArch, BlockSpec, ModelSpec } from '../language/arch';
 import { blockArch, toArch } from '../language/arch';
 import type { ChoiceNode } from '../language/ast';
-import type { ModelEntry, SpaceEntry } from '../language/analysis';
+import type { ModelEntry, SpaceEntry } from '../analysis/analysis';
 import { applyChoice, factorFilters } from '../language/space';
 import { withheld } from '../language/resolve';
 import { blockCost, costOf, type BlockCost, type ModelCost, type OpCost } from '../cost/model';

@@ -1,7 +1,7 @@
 // Go to definition: `from X` and a search's `space X` to the declaration (possibly in an
 // imported file), a space's `block NAME` to the skeleton's block, an import to its file.
 import type { Location, Position } from 'vscode-languageserver';
-import type { Analysis, Entry } from '../language/analysis';
+import type { Analysis, Entry } from '../analysis/analysis';
 import type { Span } from '../language/ast';
 import type { Files } from './files';
 import { targetAt } from './nodeAt';

@@ -1,7 +1,7 @@
 // Problem (core, offsets) -> LSP Diagnostic. Quick fixes travel in `data` so a client that
 // echoes diagnostics back in a code-action request carries them along.
 import { type Diagnostic, DiagnosticSeverity } from 'vscode-languageserver';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 import type { Problem, QuickFix, Severity } from '../language/problems';
 import { rangeOf } from './positions';
 

@@ -1,7 +1,7 @@
 // textDocument/formatting: one whole-document edit when the canonical layout differs, none
 // when the text is already formatted or cannot be formatted safely (syntax errors).
 import type { TextEdit } from 'vscode-languageserver';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 import { format } from '../language/format';
 import { rangeOf } from './positions';
 

@@ -2,7 +2,7 @@
 // short doc on keywords and fields. Pure: (analysis, position, options) -> Hover | null.
 import type { Hover, Position } from 'vscode-languageserver';
 import type { IToken } from 'chevrotain';
-import type { Analysis, Entry, ModelEntry, SpaceEntry } from '../language/analysis';
+import type { Analysis, Entry, ModelEntry, SpaceEntry } from '../analysis/analysis';
 import type { SettingNode, SettingValue, Span } from '../language/ast';
 import { withheld } from '../language/resolve';
 import { BLOCK_KEYS, DATASETS, type DatasetName, SEARCH_KEYS, TIME_UNITS } from '../language/searchConfig';

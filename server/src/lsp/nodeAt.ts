@@ -4,7 +4,7 @@ import type { IToken } from 'chevrotain';
 import type {
   BlockNode, ChoiceNode, ImportNode, ModelNode, SearchNode, SettingNode, SettingValue, SpaceBlockNode, SpaceNode, Span,
 } from '../language/ast';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 
 export type Target =
   | { kind: 'model-name'; model: ModelNode }

@@ -4,7 +4,7 @@
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Position, Range } from 'vscode-languageserver';
 import type { Span } from '../language/ast';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 
 const byText = new Map<string, TextDocument>();
 const byAnalysis = new WeakMap<Analysis, TextDocument>();

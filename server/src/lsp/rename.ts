@@ -2,7 +2,7 @@
 // a search's `space`, a space's `block NAME`) in this document, in the declaring file, and
 // in every open document that sees the declaration through its imports.
 import type { Position, Range, TextEdit, WorkspaceEdit } from 'vscode-languageserver';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 import type { FileNode, Span } from '../language/ast';
 import { parse } from '../language/parser';
 import { keywordTokens } from '../language/tokens';

@@ -4,7 +4,7 @@
 import type { IToken } from 'chevrotain';
 import { tokenMatcher } from 'chevrotain';
 import type { SemanticTokens, SemanticTokensLegend } from 'vscode-languageserver';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 import type { SettingNode, Span } from '../language/ast';
 import * as T from '../language/tokens';
 import { BLOCK_KEYS } from '../language/searchConfig';

@@ -2,7 +2,7 @@
 // `range` covers the whole node, `selectionRange` its name; the LSP requires the second
 // inside the first, which recovered (partial) nodes do not always guarantee, hence `within`.
 import { type DocumentSymbol, SymbolKind } from 'vscode-languageserver';
-import type { Analysis } from '../language/analysis';
+import type { Analysis } from '../analysis/analysis';
 import type { SettingNode, Span } from '../language/ast';
 import { describeBlock } from './costMarkdown';
 import { short } from './numbers';

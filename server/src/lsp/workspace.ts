@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { analyze, type Analysis, AnalysisCache, diskHost, type FileHost } from '../language/analysis';
+import { analyze, type Analysis, AnalysisCache, diskHost, type FileHost } from '../analysis/analysis';
 
 /** Untitled documents without a workspace folder live here; nothing is ever read from it. */
 const NOWHERE = path.resolve('/', '.mnas-untitled');

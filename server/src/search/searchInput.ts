@@ -2,7 +2,7 @@
 // every diagnostic, as `mnas check` prints them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyze, diskHost, type SearchEntry, type SpaceEntry } from '../language/analysis';
+import { analyze, diskHost, type SearchEntry, type SpaceEntry } from '../analysis/analysis';
 import { LineIndex } from '../language/lines';
 import type { SearchConfig } from '../language/searchConfig';
 import type { ResolvedSpace } from '../language/space';

@@ -3,15 +3,15 @@
 // can describe exactly are used: MobileNetV2 1.0 (75 ms), MobileNetV2 1.4 (143 ms) and
 // MnasNet-A1 (78 ms). NASNet-A (183 ms) is a cell-based net outside the language; MnasNet-A2
 // (84 ms) and A3 (103 ms) have no published architecture. `npx tsx
-// server/src/cost/latency/published.ts` rewrites profiles/pixel1-published.json.
+// server/src/latency/published.ts` rewrites profiles/pixel1-published.json.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AnalysisCache, analyze, type ModelEntry } from '../../language/analysis';
-import type { Arch } from '../../language/arch';
-import { costOf } from '../model';
-import { fitLinear } from './fit';
-import { FEATURES, unitsOf } from './keys';
-import { type DeviceProfile, PROFILE_FORMAT, PROFILE_VERSION } from './profile';
+import { AnalysisCache, analyze, type ModelEntry } from '../analysis/analysis';
+import type { Arch } from '../language/arch';
+import { costOf } from '../cost/model';
+import { fitLinear } from '../cost/latency/fit';
+import { FEATURES, unitsOf } from '../cost/latency/keys';
+import { type DeviceProfile, PROFILE_FORMAT, PROFILE_VERSION } from '../cost/latency/profile';
 
 const MOBILENETV2 = (name: string, width: string, head: number) => `
 model ${name} {
@@ -114,7 +114,7 @@ const round = (v: number, d: number) => Number(v.toFixed(d)) + 0;
 
 // Run directly: rewrite the shipped JSON.
 if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('latency', 'published.ts'))) {
-  const out = path.resolve(path.dirname(process.argv[1]), '..', '..', '..', '..', 'profiles', 'pixel1-published.json');
+  const out = path.resolve(path.dirname(process.argv[1]), '..', '..', '..', 'profiles', 'pixel1-published.json');
   const p = fitPublished(new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
   fs.writeFileSync(out, `${JSON.stringify(p, null, 2)}\n`);
   console.log(`wrote ${out}`);

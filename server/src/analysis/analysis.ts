@@ -3,13 +3,13 @@
 // so the LSP (open documents first, then disk) and the CLI (disk) share it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ImportNode, ModelNode, NamedDecl, SearchNode, SpaceNode, Span } from './ast';
-import { type Arch, toArch } from './arch';
-import { parse, type ParseResult } from './parser';
-import { error, type Problem, printable, suggest } from './problems';
-import { resolveModel, type ResolvedModel, withheld } from './resolve';
-import { resolveSearch, type SearchResolution } from './searchConfig';
-import { resolveSpace, type SpaceResolution } from './space';
+import type { ImportNode, ModelNode, NamedDecl, SearchNode, SpaceNode, Span } from '../language/ast';
+import { type Arch, toArch } from '../language/arch';
+import { parse, type ParseResult } from '../language/parser';
+import { error, type Problem, printable, suggest } from '../language/problems';
+import { resolveModel, type ResolvedModel, withheld } from '../language/resolve';
+import { resolveSearch, type SearchResolution } from '../language/searchConfig';
+import { resolveSpace, type SpaceResolution } from '../language/space';
 import { costOf, type ModelCost } from '../cost/model';
 import { spaceStats, type SpaceStats } from '../cost/spaceStats';
 
