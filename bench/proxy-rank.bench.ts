@@ -23,7 +23,7 @@ import { costOf } from '../server/src/cost/model';
 import { type Arch, toArch } from '../server/src/language/arch';
 import type { SearchConfig } from '../server/src/language/searchConfig';
 import { decisions, type ResolvedSpace, sample } from '../server/src/language/space';
-import { proxySpec } from '../server/src/search/engine';
+import { proxySpec } from '../server/src/search/proxy';
 import { DEFAULT_RECIPE } from '../server/src/search/openRun';
 import { mulberry32, prepareDataset } from '../server/src/train/datasets';
 import { TrainerPool } from '../server/src/train/trainerPool';

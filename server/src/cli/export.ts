@@ -119,7 +119,7 @@ export async function childTarget(run: string, id: number | 'baseline', proxyWei
   } else {
     // Older runs: rebuild the proxy arch from the spec and the run's settings.
     const info = JSON.parse(fs.readFileSync(p.info, 'utf8')) as RunInfo;
-    const { proxySpec } = await import('../search/engine');
+    const { proxySpec } = await import('../search/proxy');
     const data = { shape: info.dataset.shape as [number, number, number], classes: info.dataset.classes } as Parameters<typeof proxySpec>[2];
     arch = toArch(proxySpec(rec.spec as ModelSpec, info.config, data));
   }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { SearchEntry } from '../language/analysis';
+import type { SearchEntry } from '../analysis/analysis';
 import type { SearchConfig } from '../language/searchConfig';
 import { FULL_DEFAULTS, RECIPE_SUMMARY } from '../final/recipe';
 import { FullTrainingError, type FullTrainingEvent, type FullTrainingOptions, runFullTraining } from '../final/fullTraining';

@@ -10,14 +10,14 @@
 // network without the search's proxy width multiplier).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Arch, type ModelSpec, toArch } from '../language/arch';
+import { type ModelSpec, toArch } from '../language/arch';
 import { printModel } from '../language/print';
 import type { SearchConfig } from '../language/searchConfig';
 import { costOf } from '../cost/model';
 import type { RedisSettings } from '../queue/connection';
 import type { DatasetRequest } from '../train/datasets';
 import { runQueueId } from '../queue/topology';
-import { proxySpec } from '../search/engine';
+import { proxySpec } from '../search/proxy';
 import { readJournal } from '../util/journal';
 import { openLatencySource } from '../latency/open';
 import type { LatencySource } from '../latency/source';
@@ -28,22 +28,13 @@ import { prepareDataset } from '../train/datasets';
 import type { DataSpec, FullTrainEvent, FullTrainRecipe, FullTrainResult, TrainRecipe } from '../train/trainer';
 import { TrainerDiedError, TrainerPool } from '../train/trainerPool';
 import { fullDataset } from './dataset';
+import type { FullExecutor, FullJob, FullRequest, ProxyRequest } from './executor';
 import { fullRecipe, type RecipeOptions } from './recipe';
 import { FULL_FILES, FULL_FORMAT, fullDir, type FullRecord, type FullTarget, hasCheckpoint, readFullRecord, writeFullRecord } from './store';
 
 export class FullTrainingError extends Error {}
 
-/** One network to train fully. */
-export interface FullJob {
-  /** "child 7", "baseline", or the model's name: what progress lines and events are keyed by. */
-  key: string;
-  target: FullTarget;
-  name: string;
-  spec: ModelSpec;
-  dir: string;
-  proxyAccuracy: number | null;
-  latency: LatencyMeasurement | null;
-}
+export type { FullExecutor, FullJob, FullRequest, ProxyRequest };
 
 export type FullTrainingEvent =
   | { event: 'start'; out: string; jobs: { key: string; name: string; dir: string; resume: boolean }[]; skipped: { key: string; why: string }[]; backend: string; dataset: string; recipe: FullTrainRecipe }
@@ -81,20 +72,6 @@ export interface FullTrainingOptions {
   executor?: FullExecutor;
   onEvent?: (e: FullTrainingEvent) => void;
   signal?: AbortSignal;
-}
-
-export interface FullRequest { arch: Arch; data: DataSpec; dataset: DatasetRequest; recipe: FullTrainRecipe; seed: number; resume: boolean }
-export interface ProxyRequest { arch: Arch; data: DataSpec; dataset: DatasetRequest; recipe: TrainRecipe; seed: number }
-
-/** Where full trainings and the baseline's measurements run: the local pool or the queue. */
-export interface FullExecutor {
-  readonly backend: string;
-  trainFull(job: FullJob, req: FullRequest, onEvent: (e: FullTrainEvent) => void): Promise<FullTrainResult & { job?: string; worker?: string }>;
-  /** Proxy training of the skeleton with the search's recipe (its proxy accuracy for the table). */
-  trainProxy(job: FullJob, req: ProxyRequest): Promise<number>;
-  measure(spec: ModelSpec): Promise<LatencyMeasurement>;
-  kill(): void;
-  close(): Promise<void>;
 }
 
 /** The children a full training takes by default: under the target first, then by reward; each architecture once. */

@@ -11,7 +11,7 @@ import { QueueEvaluator } from '../queue/queueEvaluator';
 import { BASELINE_CHILD } from '../queue/topology';
 import type { FullTrainEvent, FullTrainResult } from '../train/trainer';
 import type { LatencyMeasurement } from '../util/timing';
-import type { FullExecutor, FullJob, FullRequest, ProxyRequest } from './fullTraining';
+import type { FullExecutor, FullJob, FullRequest, ProxyRequest } from './executor';
 
 const childOf = (job: FullJob) => (job.target.kind === 'child' ? job.target.id : BASELINE_CHILD);
 

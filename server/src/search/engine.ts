@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Arch, type ModelSpec, toArch } from '../language/arch';
 import { decisions as spaceDecisions, type ResolvedSpace, sample } from '../language/space';
-import type { SearchConfig } from '../language/searchConfig';
 import { printModel } from '../language/print';
 import { costOf } from '../cost/model';
 import { type DatasetRequest, prepareDataset } from '../train/datasets';
@@ -18,6 +17,7 @@ import { Rng } from '../util/rng';
 import { Controller } from './controller/controller';
 import { hyperOf } from './controller/hyper';
 import { ChildFailedError, type Evaluator, type EvaluatorFactory } from './evaluator';
+import { proxySpec } from './proxy';
 import { reward as rewardOf } from './reward';
 import { openRun, type RunOptions } from './openRun';
 import {
@@ -48,18 +48,6 @@ export interface SearchResult {
   /** Milliseconds spent in controller sampling, PPO updates and journal writes. */
   overheadMs: { sample: number; update: number; journal: number };
   evaluationMs: number;
-}
-
-/** The network trained on the proxy task: proxy input, classes and width. */
-export function proxySpec(spec: ModelSpec, config: SearchConfig, data: DataSpec): ModelSpec {
-  const [c, h, w] = data.shape;
-  const res = config.dataset.resolution;
-  return {
-    ...spec,
-    input: { h: res ?? h, w: res ?? w, c },
-    width: spec.width * (config.dataset.width ?? 1),
-    head: spec.head ? { ...spec.head, classes: data.classes } : { f: null, pool: 'avg', classes: data.classes, dropout: 0 },
-  };
 }
 
 /** Same architecture, same key: a child sampled twice is trained once. */
