@@ -3,7 +3,7 @@
 // read as plain numbers ("96.3", "1"), not with six decimals ("96.300000", "1.000000").
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ReportData } from '../../server/src/search/reportData';
+import type { ReportData } from '../../server/src/report/data';
 import { rewardSpec, scatterSpec, type Theme } from '../../client/webview/charts';
 
 const theme: Theme = { fg: '#333', muted: '#777', grid: '#ccc', accent: '#37f', front: '#d81', target: '#f44', baseline: '#b8d', font: 'sans-serif' };
