@@ -76,7 +76,11 @@ test('mnas train RUN: kill -9 mid-training, --resume continues; full.json beside
   assert.equal(rec.epochs.length, 4);
   assert.equal(rec.target.kind, 'child');
   assert.ok(rec.accuracy > 0.3, `full accuracy ${rec.accuracy}`);
-  assert.ok(rec.proxyAccuracy !== null && rec.latencyMs !== null);
+  assert.ok(rec.proxyAccuracy !== null && rec.latencyMs !== null && rec.latencyMs > 0);
+  // Re-timed with the skeleton in the same session; the search's own figure is kept beside it.
+  const searched = fs.readFileSync(path.join(run, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: number; latencyMs: number })
+    .find((e) => e.type === 'child' && e.id === (rec.target as { id: number }).id)!;
+  assert.equal(rec.searchLatencyMs, searched.latencyMs);
   assert.ok(fs.existsSync(path.join(childJob.dir, 'weights-full.pt')));
   const base = JSON.parse(fs.readFileSync(path.join(run, 'baseline', 'full.json'), 'utf8')) as FullRecord;
   assert.equal(base.target.kind, 'baseline');

@@ -28,6 +28,8 @@ export interface FullExecutor {
   /** Proxy training of the skeleton with the search's recipe (its proxy accuracy for the table). */
   trainProxy(job: FullJob, req: ProxyRequest): Promise<number>;
   measure(spec: ModelSpec): Promise<LatencyMeasurement>;
+  /** Whether children can be timed again here (the queue answers a child's latency job id with the search's result). */
+  readonly retimes: boolean;
   kill(): void;
   close(): Promise<void>;
 }

@@ -34,6 +34,9 @@ import { FULL_FILES, FULL_FORMAT, fullDir, type FullRecord, type FullTarget, has
 
 export class FullTrainingError extends Error {}
 
+/** Rounds of timing of every network in one session (median kept). */
+export const LATENCY_ROUNDS = 3;
+
 export type { FullExecutor, FullJob, FullRequest, ProxyRequest };
 
 export type FullTrainingEvent =
@@ -193,6 +196,13 @@ export async function runFullTraining(o: FullTrainingOptions): Promise<{ status:
   const onAbort = () => executor.kill();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   emit({ event: 'start', out, jobs: todo.map((j) => ({ key: j.key, name: j.name, dir: j.dir, resume: hasCheckpoint(j.dir) })), skipped, backend: executor.backend, dataset: `${data.split}; ${choice.note}`, recipe });
+  let timed: Map<string, LatencyMeasurement>;
+  try {
+    timed = await timeTogether(todo);
+  } catch (e) {
+    await executor.close();
+    throw new FullTrainingError(`timing the networks failed: ${(e as Error).message}`);
+  }
   try {
     await Promise.all(todo.map(async (job) => {
       try {
@@ -212,13 +222,36 @@ export async function runFullTraining(o: FullTrainingOptions): Promise<{ status:
   emit({ event: 'done', status, trained: records.length, failed, seconds: (Date.now() - started) / 1000 });
   return { status, records };
 
+  /**
+   * Every network of the table timed in the same session, in alternating rounds (median of
+   * LATENCY_ROUNDS), so the skeleton and the children are compared under the same load; the
+   * search's figure for a child is kept beside it. On the queue only the skeleton is timed.
+   */
+  async function timeTogether(list: FullJob[]): Promise<Map<string, LatencyMeasurement>> {
+    const samples = new Map<string, LatencyMeasurement[]>();
+    const which = list.filter((j) => executor.retimes || !j.latency);
+    for (let r = 0; r < LATENCY_ROUNDS && which.length; r++) {
+      for (const j of which) {
+        if (o.signal?.aborted) break;
+        samples.set(j.key, [...(samples.get(j.key) ?? []), await executor.measure(j.spec)]);
+      }
+    }
+    const out = new Map<string, LatencyMeasurement>();
+    for (const j of list) {
+      const got = [...(samples.get(j.key) ?? [])].sort((a, b) => a.ms - b.ms);
+      const pick = got.length ? got[Math.floor(got.length / 2)] : j.latency;
+      if (pick) out.set(j.key, pick);
+    }
+    return out;
+  }
+
   async function trainOne(job: FullJob): Promise<FullRecord | null> {
     const arch = toArch(trainedSpec(job.spec, config, data));
     const full = toArch(job.spec);
     const cost = costOf(full);
-    // The skeleton (and a lone model) is timed like the children were; its proxy accuracy is
-    // measured with the search's own proxy recipe, so the table compares like with like.
-    const latency = job.latency ?? await executor.measure(job.spec);
+    // Timed with the others (timeTogether); the skeleton's proxy accuracy is measured with the
+    // search's own proxy recipe, so the table compares like with like.
+    const latency = timed.get(job.key) ?? job.latency ?? await executor.measure(job.spec);
     let proxyAccuracy = job.proxyAccuracy;
     if (proxyAccuracy === null && proxy && job.target.kind === 'baseline') {
       const pdata = await prepareDataset({ ...proxy.dataset, cacheDir: o.cacheDir });
@@ -237,6 +270,7 @@ export async function runFullTraining(o: FullTrainingOptions): Promise<{ status:
     const rec: FullRecord = {
       format: FULL_FORMAT, version: 1, target: job.target, name: job.name, model: printModel(job.spec), arch,
       params: cost.params, multAdds: cost.multAdds, latencyMs: latency.ms, latencySpread: latency.spread, latencySource: latency.source,
+      searchLatencyMs: job.latency?.ms ?? null,
       proxyAccuracy, accuracy: r.accuracy, lastAccuracy: r.lastAccuracy, valAccuracy: r.valAccuracy, bestEpoch: r.bestEpoch, bestSource: r.bestSource,
       epochs: r.epochs, recipe, dataset: { name: data.name, train: data.train, test: r.testImages, split: data.split, valImages: r.valImages },
       seed, trainSeconds: r.trainSeconds, backend: executor.backend,
@@ -258,6 +292,8 @@ export class LocalFullExecutor implements FullExecutor {
     const pool = await TrainerPool.start({ size: o.workers, backend: o.backend ?? 'torch', python: o.python });
     return new LocalFullExecutor(pool, o);
   }
+
+  readonly retimes = true;
 
   get backend(): string { return `${this.pool.backend}, ${this.pool.size} at a time, ${this.pool.threads} thread${this.pool.threads === 1 ? '' : 's'} each`; }
 

@@ -22,6 +22,8 @@ export class QueueFullExecutor implements FullExecutor {
     return new QueueFullExecutor(await QueueEvaluator.start({ ...o }), o.run);
   }
 
+  readonly retimes = false;
+
   get backend(): string { return this.queue.backend; }
 
   async trainFull(job: FullJob, req: FullRequest, onEvent: (e: FullTrainEvent) => void): Promise<FullTrainResult & { job?: string; worker?: string }> {

@@ -32,6 +32,8 @@ export interface FullRecord {
   latencyMs: number | null;
   latencySpread: number | null;
   latencySource: string | null;
+  /** A child's latency as the search measured it (the table's latency is re-timed with the skeleton, same session). */
+  searchLatencyMs?: number | null;
   /** Proxy accuracy from the search (for the skeleton: trained once with the search's proxy recipe). */
   proxyAccuracy: number | null;
   /** Test accuracy of the best epoch's weights (weights-full.pt). */
