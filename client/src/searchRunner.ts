@@ -49,8 +49,14 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * (VS Code gives deactivation about 5 s in all before the extension host exits). */
 export const SHUTDOWN_GRACE_MS = { interrupt: 2000, terminate: 1000 };
 
+/** What the status bar and panel show of the running search. */
+interface Shown { name: string; run: string | null; done: number; total: number; best: number | null }
+
 export class SearchRunner implements vscode.Disposable {
   private child: ChildProcess | null = null;
+  /** Stop asked (Stop Search, the notification's Cancel): the search is ending. */
+  private stopping = false;
+  private shown: Shown | null = null;
   private shuttingDown: Promise<void> | null = null;
   private readonly emitter = new vscode.EventEmitter<SearchEvent>();
   readonly onEvent = this.emitter.event;
@@ -59,12 +65,29 @@ export class SearchRunner implements vscode.Disposable {
 
   get running(): boolean { return this.child !== null; }
 
-  /** Asks the running search to stop cleanly (SIGINT); it stays resumable. */
+  /**
+   * Asks the running search to stop (SIGINT): it ends the training in progress, journals every
+   * child that finished and exits; the run stays resumable. "stopping" shows at once.
+   */
   stop(): boolean {
     if (!this.child) return false;
-    this.log.info('stopping the search (SIGINT); completed children are kept');
-    this.child.kill('SIGINT');
+    if (!this.stopping) {
+      this.stopping = true;
+      this.log.info('stopping the search (SIGINT): the training in progress ends, finished children are kept');
+      this.child.kill('SIGINT');
+    }
+    this.show();
     return true;
+  }
+
+  /** The status bar and the run's panel: running or stopping, children done. */
+  private show(text?: string): void {
+    const s = this.shown;
+    if (!s) return;
+    if (this.stopping) this.status.stopping(s.name, s.done, s.total);
+    else this.status.running(s.name, s.done, s.total, s.best);
+    const live = this.stopping ? 'stopping: ending the training in progress; finished children are kept' : text;
+    if (s.run && live !== undefined) ResultsPanel.get(s.run)?.update({ done: s.done, total: s.total, text: live, stopping: this.stopping }, true);
   }
 
   args(req: SearchRequest, scope?: vscode.Uri): string[] {
@@ -101,6 +124,9 @@ export class SearchRunner implements vscode.Disposable {
           return;
         }
         this.child = child;
+        this.stopping = false;
+        const shown: Shown = { name: label, run: req.resume ?? null, done: 0, total: 0, best: null };
+        this.shown = shown;
         void vscode.commands.executeCommand('setContext', 'mnas.searchRunning', true);
         token.onCancellationRequested(() => this.stop());
         let run: string | null = req.resume ?? null;
@@ -119,8 +145,9 @@ export class SearchRunner implements vscode.Disposable {
             reported = e.done;
             this.log.info(`search ${e.search} (${e.strategy}) -> ${e.run}; backend ${e.backend.trainer}, controller ${e.backend.controller}, latency ${e.backend.latency}${e.resumed ? `; resumed at ${e.done}/${e.total}` : ''}`);
             progress.report({ message: `${e.done}/${e.total} children`, increment: total ? (100 * e.done) / total : 0 });
-            this.status.running(name, e.done, e.total, null);
-            ResultsPanel.createOrShow(this.panels, e.run).update({ done: e.done, total: e.total, text: 'starting' }, true);
+            Object.assign(shown, { name, run, done: e.done, total });
+            ResultsPanel.createOrShow(this.panels, e.run);
+            this.show('starting');
           } else if (e.event === 'child' || e.event === 'failed') {
             const line = e.event === 'child'
               ? `child ${e.id}: acc ${(100 * e.accuracy).toFixed(2)}%, ${e.latencyMs.toFixed(3)} ms, reward ${e.reward.toFixed(4)}${e.cached ? ' (cached)' : ''}`
@@ -128,10 +155,10 @@ export class SearchRunner implements vscode.Disposable {
             this.log.info(`[${e.done}/${e.total}] ${line}`);
             progress.report({ message: `${e.done}/${e.total} · ${line}`, increment: total ? (100 * (e.done - reported)) / total : 0 });
             reported = e.done;
-            this.status.running(name, e.done, e.total, e.event === 'child' ? e.best : null);
-            panel()?.update({ done: e.done, total: e.total, text: line }, true);
+            Object.assign(shown, { done: e.done, total: e.total, best: e.event === 'child' ? e.best : shown.best });
+            this.show(line);
           } else if (e.event === 'progress') {
-            panel()?.update({ done: reported, total, text: `training child ${e.id}: epoch ${e.epoch}, step ${e.step}/${e.steps}, loss ${e.loss.toFixed(3)}` }, true);
+            this.show(`training child ${e.id}: epoch ${e.epoch}, step ${e.step}/${e.steps}, loss ${e.loss.toFixed(3)}`);
           } else if (e.event === 'update') {
             this.log.info(`controller update at step ${e.step}`);
           } else if (e.event === 'done') {
@@ -148,6 +175,8 @@ export class SearchRunner implements vscode.Disposable {
         child.on('close', (code, signal) => {
           splitter.end();
           this.child = null;
+          this.stopping = false;
+          this.shown = null;
           if (this.shuttingDown) {
             // The window is going: no notification, no panel update.
             this.log.info(`search process ended (${signal ?? `exit code ${code}`}) on shutdown${run ? `; resume with mnas search --resume ${run}` : ''}`);

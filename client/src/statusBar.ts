@@ -30,6 +30,14 @@ export class StatusBar implements vscode.Disposable {
     this.search.show();
   }
 
+  /** Stop asked: shown at once, until the search has journaled what finished and exited. */
+  stopping(name: string, done: number, total: number): void {
+    this.search.text = `$(loading~spin) ${name} ${done}/${total} · stopping`;
+    this.search.tooltip = 'MNAS search stopping: ending the training in progress; finished children are kept and the run stays resumable';
+    this.search.command = undefined;
+    this.search.show();
+  }
+
   finished(name: string, status: string, run: string): void {
     this.search.text = `$(graph) ${name}: ${status}`;
     this.search.tooltip = `Open the results of ${run}`;

@@ -52,7 +52,7 @@ function addStyle(): void {
 }
 
 function header(d: ReportData): HTMLElement {
-  const status = live && d.status === 'running' ? `running: ${live.done}/${live.total} children${live.text ? ` · ${live.text}` : ''}` :
+  const status = live && d.status === 'running' ? `${live.stopping ? 'stopping' : 'running'}: ${live.done}/${live.total} children${live.text ? ` · ${live.text}` : ''}` :
     `${d.status}: ${d.children.length}/${d.total} children${d.failed.length ? `, ${d.failed.length} failed` : ''}`;
   const best = d.top[0];
   return el('header', {},

@@ -12,7 +12,7 @@ export type FromWebview =
   | { type: 'select'; id: number | null };
 
 /** Live progress of a running search, from its events. */
-export interface LiveProgress { done: number; total: number; text: string }
+export interface LiveProgress { done: number; total: number; text: string; /** Stop asked: the search is ending its training in progress. */ stopping?: boolean }
 
 /** Extension -> webview. */
 export type ToWebview =
