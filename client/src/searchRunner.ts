@@ -159,11 +159,19 @@ export class SearchRunner implements vscode.Disposable {
             this.show(line);
           } else if (e.event === 'progress') {
             this.show(`training child ${e.id}: epoch ${e.epoch}, step ${e.step}/${e.steps}, loss ${e.loss.toFixed(3)}`);
+          } else if (e.event === 'trained') {
+            this.log.info(`child ${e.id} trained: acc ${(100 * e.accuracy).toFixed(2)}% in ${e.seconds.toFixed(1)} s; its latency next`);
+          } else if (e.event === 'stopping') {
+            this.log.info(`stopping: training ended for ${e.training.length ? e.training.join(', ') : 'no child'}; latency not measured for ${e.timing.length ? e.timing.join(', ') : 'no child'}`);
           } else if (e.event === 'update') {
             this.log.info(`controller update at step ${e.step}`);
+          } else if (e.event === 'warning') {
+            // A resumed run whose file changed, a queue without workers: worth a look, not a stop.
+            this.log.info(`warning: ${e.message}`);
+            void vscode.window.showWarningMessage(`MNAS search ${name}: ${e.message}`);
           } else if (e.event === 'done') {
             doneEvent = e;
-            this.log.info(`search ${e.status}: ${e.children} children (${e.failed} failed) in ${e.seconds.toFixed(1)} s${e.best ? `; best ${e.best.name} reward ${e.best.reward.toFixed(4)}` : ''}`);
+            this.log.info(`search ${e.status}: ${e.children} children (${e.failed} failed) in ${e.seconds.toFixed(1)} s${e.best ? `; best ${e.best.name} reward ${e.best.reward.toFixed(4)}` : ''}${e.resume ? `; ${e.resume.note}` : ''}`);
           }
         }, (line) => this.log.append(line + '\n'));
         child.stdout!.setEncoding('utf8').on('data', (d: string) => splitter.push(d));
@@ -194,7 +202,7 @@ export class SearchRunner implements vscode.Disposable {
             const why = stderr.join('').trim().split('\n').filter(Boolean).slice(-3).join(' ') || `exit code ${code}${signal ? `, signal ${signal}` : ''}`;
             void this.fail(`MNAS search ${name} failed: ${why}`, run);
           } else if (run) {
-            void this.finished(name, status, run);
+            void this.finished(name, status, run, doneEvent?.resume?.note);
           }
         });
       }));
@@ -241,9 +249,9 @@ export class SearchRunner implements vscode.Disposable {
     return this.shuttingDown;
   }
 
-  private async finished(name: string, status: 'done' | 'stopped', run: string): Promise<void> {
+  private async finished(name: string, status: 'done' | 'stopped', run: string, resume?: string): Promise<void> {
     const actions = status === 'stopped' ? ['Open Results', 'Resume'] : ['Open Results'];
-    const pick = await vscode.window.showInformationMessage(status === 'done' ? `MNAS search ${name} finished.` : `MNAS search ${name} stopped; it can be resumed.`, ...actions);
+    const pick = await vscode.window.showInformationMessage(status === 'done' ? `MNAS search ${name} finished.` : `MNAS search ${name} stopped; the children that finished are kept. ${resume ?? 'It can be resumed.'}`, ...actions);
     if (pick === 'Open Results') await vscode.commands.executeCommand('mnas.openResults', run);
     if (pick === 'Resume') await vscode.commands.executeCommand('mnas.resumeSearch', run);
   }

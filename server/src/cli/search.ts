@@ -22,10 +22,10 @@ export interface SearchCliOptions extends RedisCliOptions {
   queue?: string | boolean; jobAttempts?: string;
 }
 
-function intOpt(v: string | undefined, name: string): number | undefined {
+function intOpt(v: string | undefined, name: string, min = 0): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} takes a whole number, got '${v}'.`);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} takes a whole number${min ? ` of at least ${min}` : ''}, got '${v}'.`);
   return n;
 }
 
@@ -40,7 +40,7 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
   const onSignal = () => {
     interrupted++;
     if (interrupted > 1) process.exit(130);
-    process.stderr.write('\nmnas: stopping; completed children are kept. Resume with --resume (Ctrl-C again to quit now).\n');
+    process.stderr.write('\nmnas: stopping: the training in progress ends; every child that finished is kept. Resume with --resume (Ctrl-C again to quit at once).\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -69,6 +69,11 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
       const line = `child ${e.id}: acc ${(100 * e.accuracy).toFixed(2)}%  lat ${e.latencyMs.toFixed(3)} ms  reward ${e.reward.toFixed(4)}${e.cached ? ' (cached)' : ''}`;
       if (bar) bar.update(e.done, { best: e.best.toFixed(4), last: line });
       else console.log(`  [${e.done}/${e.total}] ${line}`);
+    } else if (e.event === 'stopping') {
+      const ids = (xs: number[]) => xs.join(', ');
+      if (e.training.length || e.timing.length) {
+        console.error(`  stopping: ${[e.training.length ? `training of ${ids(e.training)} ended` : '', e.timing.length ? `latency of ${ids(e.timing)} not measured (trained: kept)` : ''].filter(Boolean).join('; ')}`);
+      }
     } else if (e.event === 'warning') {
       console.error(`  warning: ${e.message}`);
     } else if (e.event === 'failed') {
@@ -80,11 +85,11 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
       console.log(`${e.status === 'done' ? 'done' : 'stopped'}: ${e.children} children (${e.failed} failed) in ${e.seconds.toFixed(0)} s` +
         (b ? `; best ${b.name}: reward ${b.reward.toFixed(4)}, acc ${(100 * b.accuracy).toFixed(2)}%, ${b.latencyMs.toFixed(3)} ms` : ''));
       console.log(`  results: ${path.join(path.relative(process.cwd(), e.run) || e.run, 'results.csv')}, pareto.json, best/*.mnas; \`mnas report ${path.relative(process.cwd(), e.run) || e.run}\``);
-      if (e.status === 'stopped') console.log(`  resume: mnas search --resume ${path.relative(process.cwd(), e.run) || e.run}`);
+      if (e.status === 'stopped') console.log(`  resume: mnas search --resume ${path.relative(process.cwd(), e.run) || e.run}${e.resume ? ` (${e.resume.note.replace(/^--resume /, '').replace(/\.$/, '')})` : ''}`);
     }
   };
   const opts: SearchOptions = {
-    file, search: o.search, out: o.out, resume: o.resume, seed: intOpt(o.seed, 'seed'), budget: intOpt(o.budget, 'budget'),
+    file, search: o.search, out: o.out, resume: o.resume, seed: intOpt(o.seed, 'seed'), budget: intOpt(o.budget, 'budget', 1),
     strategy: o.strategy as 'rl' | 'random' | undefined, evaluator: await evaluatorOf(o),
     onEvent, signal: controller.signal,
   };

@@ -16,16 +16,17 @@ import { Journal } from '../util/journal';
 import { Rng } from '../util/rng';
 import { Controller } from './controller/controller';
 import { hyperOf } from './controller/hyper';
-import { ChildFailedError, type Evaluator, type EvaluatorFactory } from './evaluator';
+import { ChildFailedError, type Evaluator, type EvaluatorFactory, type TrainedChild } from './evaluator';
 import { proxySpec } from './proxy';
 import { reward as rewardOf } from './reward';
-import { openRun, type RunOptions } from './openRun';
+import { type OpenedRun, openRun, type RunOptions } from './openRun';
 import {
-  type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, type RunInfo, runPaths, runRelative, type UpdateRecord, writeSummaries,
+  type BatchRecord, type ChildRecord, type FailedRecord, type JournalEntry, type RunInfo, runPaths, runRelative, type TrainedRecord, type UpdateRecord,
+  writeSummaries,
 } from './runFolder';
 import { replayJournal } from './runJournal';
 import { SearchInputError } from './searchInput';
-import type { SearchEvent } from './events';
+import type { ResumePlan, SearchEvent } from './events';
 
 export interface SearchOptions extends RunOptions {
   /**
@@ -88,9 +89,22 @@ function datasetRequestOf(info: RunInfo, data: DataSpec): DatasetRequest {
 }
 
 export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
+  const opened = openRun(opts);
+  let begun = false;
+  try {
+    return await search(opts, opened, () => { begun = true; });
+  } catch (e) {
+    // A new run that could not start (its dataset, the evaluator, Redis) has nothing to resume:
+    // no empty folder is left behind.
+    if (!begun && opened.created) fs.rmSync(opened.dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void): Promise<SearchResult> {
   const started = Date.now();
   const emit = (e: SearchEvent) => opts.onEvent?.(e);
-  const { dir, info, resumed } = openRun(opts);
+  const { dir, info, resumed } = opened;
   const p = runPaths(dir);
   const config = info.config;
   const space: ResolvedSpace = info.space;
@@ -111,21 +125,24 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   const { controller, checkpointStep, backend: controllerBackend } = await openController(info, p.controller);
 
   // Rebuild the state from the journal.
-  const { children, failed, batches, updated } = replayJournal(p.journal);
-  const journal = new Journal(p.journal);
+  const { children, failed, trained, batches, updated } = replayJournal(p.journal);
   const rng = batches.length ? Rng.fromState(batches[batches.length - 1].rng) : new Rng(info.seed);
   let pending = batches.length && !updated.has(batches[batches.length - 1].step) ? batches[batches.length - 1] : undefined;
   let step = updated.size;
+  let recovered: UpdateRecord | undefined;
   if (controller) {
     if (pending && checkpointStep === pending.step) {
       // Killed between the checkpoint and its journal line: the update is already applied.
-      journal.append({ type: 'update', step: pending.step, stats: { recovered: 1 } } satisfies UpdateRecord);
+      recovered = { type: 'update', step: pending.step, stats: { recovered: 1 } };
       pending = undefined;
       step = checkpointStep;
     } else if (checkpointStep !== step) {
       throw new SearchInputError(`${p.controller} is at step ${checkpointStep} but the journal has ${step} updates; the run folder is inconsistent. Start a new run.`);
     }
   }
+  const startedCount = () => batches.reduce((a, b) => a + b.samples.length, 0);
+  const doneCount = () => children.size + failed.size;
+  if (resumed && opts.budget !== undefined) checkBudget(opts.budget, info, doneCount(), startedCount(), pending);
 
   const onWarning = (message: string) => emit({ event: 'warning', message });
   const owned = typeof opts.evaluator === 'function';
@@ -133,11 +150,20 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
     ? await opts.evaluator({ dir, latency: config.latency, baseDir: path.dirname(info.file), onWarning })
     : opts.evaluator;
   const datasetRequest = datasetRequestOf(info, data);
-  const onAbort = () => evaluator.abandon?.();
+  /** Children being trained, and trained ones waiting for their latency: what a stop ends. */
+  const training = new Set<number>();
+  const timing = new Set<number>();
+  const onAbort = () => {
+    emit({ event: 'stopping', training: [...training].sort((a, b) => a - b), timing: [...timing].sort((a, b) => a - b) });
+    evaluator.abandon?.();
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   info.backend = { trainer: evaluator.backend, controller: controllerBackend, latency: config.latency.kind };
   info.dataset = { split: data.split, train: data.train, test: data.test, classes: data.classes, shape: data.shape };
   writeAtomic(p.info, JSON.stringify(info, null, 2) + '\n');
+  const journal = new Journal(p.journal);
+  if (recovered) journal.append(recovered);
+  begin();
 
   const overheadMs = { sample: 0, update: 0, journal: 0 };
   let evaluationMs = 0;
@@ -145,8 +171,6 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   /** Evaluations under way, so a duplicate within a batch waits for the first instead of training again. */
   const inflight = new Map<string, Promise<ChildRecord | FailedRecord | undefined>>();
   for (const c of children.values()) if (c.cachedFrom === undefined) byKey.set(archKey(c.spec), c);
-  const startedCount = () => batches.reduce((a, b) => a + b.samples.length, 0);
-  const doneCount = () => children.size + failed.size;
   const best = () => [...children.values()].reduce<ChildRecord | null>((a, c) => (!a || c.reward > a.reward ? c : a), null);
   const log = (entry: JournalEntry) => {
     const t0 = performance.now();
@@ -155,6 +179,10 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   };
 
   emit({ event: 'start', run: dir, search: info.search, strategy: info.strategy, total: info.children, done: doneCount(), resumed, backend: info.backend });
+  for (const message of opened.warnings) emit({ event: 'warning', message });
+  if (resumed && opts.budget !== undefined && startedCount() === opts.budget && !pending) {
+    emit({ event: 'warning', message: `this run already has its ${opts.budget} children: nothing to do (--budget counts the run's children in all; give more than ${opts.budget} to add some).` });
+  }
   let status: 'done' | 'stopped' = 'done';
   try {
     while (pending || startedCount() < info.children) {
@@ -223,7 +251,8 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
   }
   writeSummaries(dir, [...children.values()], [...failed.values()]);
   const b = best();
-  emit({ event: 'done', run: dir, status, children: children.size, failed: failed.size, best: b && { id: b.id, name: b.name, reward: b.reward, accuracy: b.accuracy, latencyMs: b.latencyMs }, seconds: (Date.now() - started) / 1000 });
+  const resume = status === 'stopped' ? resumePlan(batches, children, failed, trained, info.children) : undefined;
+  emit({ event: 'done', run: dir, status, children: children.size, failed: failed.size, best: b && { id: b.id, name: b.name, reward: b.reward, accuracy: b.accuracy, latencyMs: b.latencyMs }, seconds: (Date.now() - started) / 1000, ...(resume ? { resume } : {}) });
   return { dir, status, children: [...children.values()].sort((x, y) => x.id - y.id), failed: [...failed.values()], overheadMs, evaluationMs };
 
   async function evaluateChild(s: BatchRecord['samples'][number], batchStep: number): Promise<ChildRecord | FailedRecord | undefined> {
@@ -243,10 +272,23 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
       const proxy = toArch(proxySpec(spec, config, data));
       let settle!: (r: ChildRecord | FailedRecord | undefined) => void;
       inflight.set(key, new Promise((resolve) => { settle = resolve; }));
+      // Trained before a stop or a kill: only its latency is left (if its weights are still there).
+      const before = trained.get(s.id);
+      const keep = before && (!before.train.weightsPath || fs.existsSync(before.train.weightsPath)) ? before : undefined;
+      (keep ? timing : training).add(s.id);
+      const onTrained = (t: TrainedChild) => {
+        const entry: TrainedRecord = { type: 'trained', id: s.id, step: batchStep, time: new Date().toISOString(), ...t };
+        log(entry);
+        trained.set(s.id, entry);
+        training.delete(s.id);
+        timing.add(s.id);
+        emit({ event: 'trained', id: s.id, accuracy: t.accuracy, seconds: t.train.trainSeconds });
+      };
       try {
         const r = await evaluator.evaluate({
           id: s.id, proxy, full, data, recipe, seed: info.seed * 100_003 + s.id, outDir: path.join(p.children, String(s.id)), dataset: datasetRequest,
-        }, (pr) => emit({ event: 'progress', id: s.id, epoch: pr.epoch, step: pr.step, steps: pr.steps, loss: pr.loss }));
+          ...(keep ? { trained: { accuracy: keep.accuracy, train: keep.train, attempts: keep.attempts } } : {}),
+        }, (pr) => emit({ event: 'progress', id: s.id, epoch: pr.epoch, step: pr.step, steps: pr.steps, loss: pr.loss }), onTrained);
         const rw = rewardOf({
           accuracy: r.accuracy, latencyMs: r.latency.ms, targetMs: config.targetMs, alpha: config.reward.alpha, beta: config.reward.beta,
           params: cost.params, multAdds: cost.multAdds, constraints: config.constraints,
@@ -262,16 +304,49 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
         };
         byKey.set(key, record);
       } catch (e) {
+        // Stopped: not a failure; --resume evaluates it (only its latency if it was trained).
         if (opts.signal?.aborted) return undefined;
         if (!(e instanceof ChildFailedError)) throw e;
         record = { ...base, type: 'failed', error: e.message };
       } finally {
+        training.delete(s.id);
+        timing.delete(s.id);
         inflight.delete(key);
         settle(undefined);
       }
     }
-    if (opts.signal?.aborted) return undefined;
+    // A result that came in is kept, stop or not: it cost a training.
     log(record);
     return record;
   }
+}
+
+/** --resume's budget counts the run's children in all; it cannot be below what the run has started. */
+function checkBudget(budget: number, info: RunInfo, done: number, started: number, pending: BatchRecord | undefined): void {
+  if (budget < done) {
+    throw new SearchInputError(`--budget ${budget}: this run already has ${done} children (of ${info.children}). --budget counts the run's children in all: ` +
+      `give more than ${done} to add some (--budget ${done + 4} adds 4), or leave it out to finish its ${info.children}.`);
+  }
+  if (budget < started && pending) {
+    const open = pending.samples.map((x) => x.id);
+    throw new SearchInputError(`--budget ${budget}: this run has started ${started} children; its last batch (children ${open[0]}-${open[open.length - 1]}) is unfinished and ` +
+      `is finished first. --budget counts the run's children in all: give at least ${started}.`);
+  }
+  info.children = budget;
+}
+
+/** What --resume of a stopped run redoes: the unfinished children of its last batch (trained ones are only timed), then new samples. */
+function resumePlan(batches: BatchRecord[], children: Map<number, ChildRecord>, failed: Map<number, FailedRecord>, trained: Map<number, TrainedRecord>, total: number): ResumePlan {
+  const open = batches.flatMap((b) => b.samples.map((x) => x.id)).filter((id) => !children.has(id) && !failed.has(id));
+  const time = open.filter((id) => trained.has(id));
+  const train = open.filter((id) => !trained.has(id));
+  const sample = Math.max(0, total - batches.reduce((a, b) => a + b.samples.length, 0));
+  const ids = (xs: number[]) => (xs.length === 1 ? `child ${xs[0]}` : `children ${xs.join(', ')}`);
+  const parts = [
+    ...(train.length ? [`trains ${ids(train)}`] : []),
+    ...(time.length ? [`measures the latency of ${ids(time)} (trained before the stop)`] : []),
+    ...(sample ? [`samples the ${sample} more the budget asks for`] : []),
+  ];
+  const said = parts.length ? parts.join(', then ') : 'has nothing left to do';
+  return { train, time, sample, note: `--resume ${said}.` };
 }

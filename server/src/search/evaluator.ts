@@ -12,6 +12,9 @@ import { TrainerDiedError, TrainerPool } from '../train/trainerPool';
 import { openLatencySource } from '../latency/open';
 import type { LatencySource } from '../latency/source';
 import type { LatencyMeasurement } from '../util/timing';
+import type { TrainedChild } from './runFolder';
+
+export type { TrainedChild };
 
 export interface ChildJob {
   id: number;
@@ -25,11 +28,14 @@ export interface ChildJob {
   outDir: string;
   /** How to prepare `data` elsewhere: what a queue worker is sent instead of local paths. */
   dataset?: DatasetRequest;
+  /** Trained before a stop (journaled): only its latency is left to measure. */
+  trained?: TrainedChild;
 }
+
 
 export interface ChildEvaluation {
   accuracy: number;
-  train: Pick<TrainResult, 'trainSeconds' | 'evalSeconds' | 'imagesPerSecond' | 'params' | 'weightsPath' | 'loss' | 'diverged' | 'threads'>;
+  train: TrainedChild['train'];
   latency: LatencyMeasurement;
   /** 1, or 2 when the first attempt's worker died. */
   attempts: number;
@@ -42,11 +48,12 @@ export class ChildFailedError extends Error {}
 
 export interface Evaluator {
   readonly backend: string;
-  evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation>;
+  /** `onTrained` hears of the training result before the latency is measured (where both happen here). */
+  evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void, onTrained?: (t: TrainedChild) => void): Promise<ChildEvaluation>;
   /**
-   * The search was stopped: give up waiting for the children in flight (they fail with 'stopped'
-   * and are not journaled). Evaluators whose work survives the stop implement it (the queue:
-   * the jobs stay in Redis and --resume collects them); the local pool finishes its children.
+   * The search was stopped: end the children in flight now; they fail with 'stopped' and are not
+   * journaled (what finished before is). The local pool kills its training workers and drops the
+   * measurements not done; the queue stops waiting (its jobs stay in Redis for --resume).
    */
   abandon?(): void;
   /**
@@ -87,12 +94,19 @@ export interface LocalEvaluatorOptions {
 
 export class LocalEvaluator implements Evaluator {
   private readonly timing = new PQueue({ concurrency: 1 });
+  /** Rejects every evaluation still waiting once the search is stopped. */
+  private readonly stopped: Promise<never>;
+  private stop!: () => void;
+  private halted = false;
 
   private constructor(
     private readonly opts: LocalEvaluatorOptions,
     private readonly pool: TrainerPool,
     private latency: LatencySource,
-  ) {}
+  ) {
+    this.stopped = new Promise<never>((_, reject) => { this.stop = () => reject(new ChildFailedError('stopped')); });
+    this.stopped.catch(() => undefined);
+  }
 
   static async start(opts: LocalEvaluatorOptions): Promise<LocalEvaluator> {
     const latency = await openLatencySource(opts.latency, { python: opts.python, repeats: opts.latencyRepeats, baseDir: opts.baseDir });
@@ -114,13 +128,19 @@ export class LocalEvaluator implements Evaluator {
     return this.pool.pids;
   }
 
-  async evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
-    let attempts = 0;
-    let trained: TrainResult | undefined;
-    while (!trained) {
-      attempts++;
+  async evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void, onTrained?: (t: TrainedChild) => void): Promise<ChildEvaluation> {
+    const trained = job.trained ?? await Promise.race([this.train(job, onProgress), this.stopped]);
+    if (!job.trained) onTrained?.(trained);
+    // A stop ends the wait at once, whatever the latency source is doing.
+    const latency = await Promise.race([this.timing.add(() => this.measure(job.full)) as Promise<LatencyMeasurement>, this.stopped]);
+    return { ...trained, latency };
+  }
+
+  private async train(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<TrainedChild> {
+    for (let attempts = 1; ; attempts++) {
       try {
-        trained = await this.pool.train({ arch: job.proxy, data: job.data, recipe: job.recipe, seed: job.seed, outDir: job.outDir }, onProgress);
+        const r = await this.pool.train({ arch: job.proxy, data: job.data, recipe: job.recipe, seed: job.seed, outDir: job.outDir }, onProgress);
+        return { accuracy: r.accuracy, train: trainSummary(r), attempts };
       } catch (e) {
         // A worker that died mid-child (killed, out of memory) was replaced: retry once.
         if (!(e instanceof TrainerDiedError)) throw new ChildFailedError(`training failed: ${(e as Error).message}`);
@@ -128,14 +148,14 @@ export class LocalEvaluator implements Evaluator {
         if (attempts >= 2) throw new ChildFailedError(`the training worker died twice on this child: ${e.message}`);
       }
     }
-    const latency = await this.timing.add(() => this.measure(job.full)) as LatencyMeasurement;
-    return { accuracy: trained.accuracy, train: trainSummary(trained), latency, attempts };
   }
 
   private async measure(arch: Arch): Promise<LatencyMeasurement> {
+    if (this.halted) throw new ChildFailedError('stopped');
     try {
       return await this.latency.measure(arch);
     } catch (e) {
+      if (this.halted) throw new ChildFailedError('stopped');
       // One retry on a fresh latency worker, as for training.
       await this.latency.close().catch(() => undefined);
       this.latency = await openLatencySource(this.opts.latency, { python: this.opts.python, repeats: this.opts.latencyRepeats, baseDir: this.opts.baseDir });
@@ -148,15 +168,21 @@ export class LocalEvaluator implements Evaluator {
   }
 
   async close(): Promise<void> {
-    this.timing.clear();
     await Promise.all([this.pool.close(), this.latency.close()]);
   }
 
-  /** Stops now: kills the workers (in-flight children fail and stay unjournaled). */
-  kill(): void {
-    this.timing.clear();
+  /** Stops now: kills the training workers and the latency source; every child in flight fails with 'stopped'. */
+  abandon(): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.stop();
     this.pool.kill();
-    void this.latency.close();
+    void this.latency.close().catch(() => undefined);
+  }
+
+  /** The search stopped: nothing is left to wind down gently. */
+  kill(): void {
+    this.abandon();
   }
 }
 

@@ -1,5 +1,6 @@
-// What a running search reports, in order: `start`, then per child `progress`, `child` or
-// `failed`, an `update` per controller batch, `warning`s, and `done`. `mnas search --events
+// What a running search reports, in order: `start`, then per child `progress`, `trained` (its
+// training is in and journaled), `child` or `failed`, an `update` per controller batch,
+// `warning`s, `stopping` once a stop is asked, and `done`. `mnas search --events
 // ndjson` prints one per line; the extension reads them from that stream (types only: the
 // extension bundles nothing of the engine).
 import type { RunInfo } from './runFolder';
@@ -10,5 +11,10 @@ export type SearchEvent =
   | { event: 'failed'; id: number; step: number; error: string; done: number; total: number }
   | { event: 'update'; step: number; stats: Record<string, number> }
   | { event: 'progress'; id: number; epoch: number; step: number; steps: number; loss: number }
+  | { event: 'trained'; id: number; accuracy: number; seconds: number }
+  | { event: 'stopping'; training: number[]; timing: number[] }
   | { event: 'warning'; message: string }
-  | { event: 'done'; run: string; status: 'done' | 'stopped'; children: number; failed: number; best: { id: number; name: string; reward: number; accuracy: number; latencyMs: number } | null; seconds: number };
+  | { event: 'done'; run: string; status: 'done' | 'stopped'; children: number; failed: number; best: { id: number; name: string; reward: number; accuracy: number; latencyMs: number } | null; seconds: number; resume?: ResumePlan };
+
+/** What --resume of a stopped run does: children it trains (again), children it only times, how many it samples anew; `note` says it in a sentence. */
+export interface ResumePlan { train: number[]; time: number[]; sample: number; note: string }

@@ -8,6 +8,7 @@ import type { ResolvedSpace } from '../language/space';
 import type { SearchConfig } from '../language/searchConfig';
 import { printModel } from '../language/print';
 import { writeAtomic } from '../util/atomicWrite';
+import type { TrainResult } from '../train/trainer';
 
 export const RUN_FORMAT = 'mnas-run';
 
@@ -63,7 +64,19 @@ export interface ChildRecord {
 export interface FailedRecord { type: 'failed'; id: number; step: number; actions: number[]; name: string; error: string; time: string }
 export interface BatchRecord { type: 'batch'; step: number; rng: [number, number, number, number]; samples: { id: number; actions: number[]; logProb: number }[] }
 export interface UpdateRecord { type: 'update'; step: number; stats?: Record<string, number> }
-export type JournalEntry = ChildRecord | FailedRecord | BatchRecord | UpdateRecord;
+/**
+ * A child's training, journaled as soon as it is in and before its latency: a stop or a kill
+ * keeps it, and --resume only measures the child's latency (its weights are in children/ID).
+ */
+export type TrainedRecord = { type: 'trained'; id: number; step: number; time: string } & TrainedChild;
+
+/** A child's training result as the journal keeps it (the evaluator reports it as soon as it is in). */
+export interface TrainedChild {
+  accuracy: number;
+  train: Pick<TrainResult, 'trainSeconds' | 'evalSeconds' | 'imagesPerSecond' | 'params' | 'weightsPath' | 'loss' | 'diverged' | 'threads'>;
+  attempts: number;
+}
+export type JournalEntry = ChildRecord | TrainedRecord | FailedRecord | BatchRecord | UpdateRecord;
 
 export function runPaths(dir: string) {
   return {
