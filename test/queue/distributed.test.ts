@@ -360,6 +360,10 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const dir = dirFor('tls');
       const file = writeSearch(dir, { children: 2, batch: 2 });
       const url = redis.url.replace('rediss://', `rediss://:${password}@`);
+      // A wrong password: a clear error, and no empty run folder left behind (nothing to resume).
+      const badRuns = path.join(dir, 'bad-password-runs');
+      await assert.rejects(runSearch({ file, out: badRuns, cacheDir, evaluator: queueEvaluator({ url: redis.url.replace('rediss://', 'rediss://:not-the-password@'), tlsCa: certs.ca }) }), /password/);
+      assert.deepEqual(fs.existsSync(badRuns) ? fs.readdirSync(badRuns) : [], [], 'the failed start removed its run folder');
       const events: SearchEvent[] = [];
       const res = await runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url, tlsCa: certs.ca }), onEvent: (e) => events.push(e) });
       assert.equal(res.status, 'done');
