@@ -6,23 +6,22 @@
 // Then the real search engine runs RL vs random for thousands of children and several seeds
 // against surrogate accuracy (with seed noise) and predicted latency, plus one RL run with the
 // hard reward and a learning-rate x controller-batch sweep at the real runs' budget. Every figure
-// and plot is labelled SURROGATE. Plots: docs/img/search-quality-surrogate*.svg.
+// and plot is labelled SURROGATE. Plots: docs/img/search-quality-surrogate*.svg, soft-vs-hard-latency.svg.
 //
 // MNAS_BENCH_SMOKE=1: tiny budgets (checks the harness; results not for committing).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { toArch } from '../server/src/language/arch';
 import { ProfileLatency } from '../server/src/latency/profileLatency';
-import { runSearch } from '../server/src/search/engine';
 import { type BenchResult, type Metric, report, round } from './lib/result';
 import { GENERATED, loadavg, LoadSampler, mean, median, ROOT, RUNS, spearman, useBenchCache } from './lib/search';
 import {
   best, CHILDREN_FILE, derive, entropyPlot, EXTRA_CHILDREN, histogramRows, type Hyper, type Kind, lastQuarter, latencyHistogram,
-  movingAverage, ratios, readChildren, readRun, RL, type Run, sameDataset, share, SMOKE, svg, type TrainedChild,
+  movingAverage, ratios, readChildren, readRun, RL, sameDataset, share, SMOKE, svg, type TrainedChild,
 } from './lib/searchQuality';
-import { archFeatures, archGroup, Surrogate, SurrogateEvaluator, type SurrogateRow } from './lib/surrogate';
+import { archFeatures, archGroup, Surrogate, type SurrogateRow } from './lib/surrogate';
+import { childrenOf, type PlannedRun, runInProcesses } from './lib/surrogateSearch';
 
 /** Children per surrogate run and seeds: the paper sampled about 8K; 2,000 fit here. */
 const S_CHILDREN = SMOKE ? 120 : 2000;
@@ -34,6 +33,8 @@ const SWEEP_CHILDREN = SMOKE ? 16 : realBudget() ?? 48;
 const SWEEP_LR = SMOKE ? [0.00035, 0.003] : [0.00035, 0.001, 0.003, 0.01, 0.03];
 const SWEEP_BATCH = SMOKE ? [4] : [4, 8];
 const SWEEP_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4, 5, 6];
+/** Processes the searches are spread over (the machine has 2 cores). */
+const PROCESSES = 2;
 
 function realBudget(): number | undefined {
   try {
@@ -55,11 +56,11 @@ function calibrateProfile(file: string): { profile: string; seconds: number; sum
   return { profile: out, seconds: (performance.now() - t0) / 1000, summary: (r.stdout.trim().split('\n').pop() ?? '').replace(/^wrote \S+: /, '') };
 }
 
-/** Architectures trained with the same seed and child id are one training (identical result): keep one. */
+/** The same architecture trained with the same seed is one training (an identical result): keep one. */
 function distinctTrainings(children: TrainedChild[]): TrainedChild[] {
   const seen = new Set<string>();
-  return children.filter((c) => {
-    const k = `${archGroup(toArch(c.spec))}|${c.source}|${c.seed ?? ''}|${c.child ?? ''}`;
+  return children.filter((c, i) => {
+    const k = `${archGroup(c.arch)}|${JSON.stringify(c.dataset)}|${c.trainSeed ?? `row ${i}`}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
@@ -79,9 +80,11 @@ export async function run(): Promise<BenchResult> {
   const key = own[0].dataset;
   const extra = EXTRA_CHILDREN.flatMap(readChildren).filter((c) => sameDataset(key, c.dataset));
   const trained = distinctTrainings([...own, ...extra]);
-  const rows: SurrogateRow[] = trained.map((c) => { const a = toArch(c.spec); return { x: archFeatures(a), y: c.accuracy, group: archGroup(a) }; });
-  const surrogate = await Surrogate.fit(rows, 1);
-  const sum = surrogate.summary;
+  const rows: SurrogateRow[] = trained.map((c) => ({ x: archFeatures(c.arch), y: c.accuracy, group: archGroup(c.arch) }));
+  // Scored here; each search process refits the chosen model on the same rows.
+  const fitted = await Surrogate.fit(rows, 1);
+  await fitted.close();
+  const sum = fitted.summary;
   const chosen = sum.models[sum.chosen];
 
   // Predicted latency: a profile of this machine, checked against the real runs' measurements.
@@ -89,42 +92,42 @@ export async function run(): Promise<BenchResult> {
   const cal = calibrateProfile(soft0);
   const profile = ProfileLatency.open(cal.profile);
   const measured = own.filter((c) => typeof c.latencyMs === 'number');
-  const predicted = await Promise.all(measured.map(async (c) => (await profile.measure(toArch(c.spec))).ms));
+  const predicted = await Promise.all(measured.map(async (c) => (await profile.measure(c.arch)).ms));
   const latErr = measured.map((c, i) => Math.abs(predicted[i] / c.latencyMs! - 1));
   const latRho = spearman(predicted, measured.map((c) => c.latencyMs!));
   // T in the predicted world: the real runs' T over their measured latencies, times the median prediction.
-  const realT = median((own as (TrainedChild & { targetMs?: number })[]).map((c) => c.targetMs ?? NaN).filter(Number.isFinite));
+  const realT = median(own.map((c) => c.targetMs ?? NaN).filter(Number.isFinite));
   const T = realT * median(measured.map((c, i) => predicted[i] / c.latencyMs!));
 
   const root = path.join(RUNS, 'search-quality', 'surrogate');
   fs.rmSync(root, { recursive: true, force: true });
-  const surrogateRun = async (kind: Kind, seed: number, children: number, h: Hyper): Promise<Run> => {
+  fs.mkdirSync(root, { recursive: true });
+  // Every search of the benchmark, run by PROCESSES processes (bench/lib/surrogateSearch.ts).
+  type Planned = PlannedRun & { kind: Kind; role: 'long' | 'sweep'; lr: number };
+  const planned: Planned[] = [];
+  const add = (role: Planned['role'], kind: Kind, seed: number, children: number, h: Hyper) => {
     const reward = kind === 'rl-hard' ? 'hard' : 'soft';
     const file = derive(`search-quality-surrogate-${reward}-${h.lr}-${h.batch}-${children}`, children, h, reward, T);
-    const evaluator = new SurrogateEvaluator(surrogate, profile, { noiseSd: sum.noise_sd, seed });
-    const res = await runSearch({ file, out: path.join(root, `${kind}-${h.lr}-${h.batch}-${children}-s${seed}`), seed, strategy: kind === 'random' ? 'random' : 'rl', cacheDir, evaluator });
-    return readRun(kind, seed, res.dir, res.children);
+    planned.push({ role, kind, seed, children, lr: h.lr, batch: h.batch, file, strategy: kind === 'random' ? 'random' : 'rl', out: path.join(root, `${kind}-${h.lr}-${h.batch}-${children}-s${seed}`) });
   };
-
-  const sRl: Run[] = [];
-  const sRnd: Run[] = [];
-  const sweep: { lr: number; batch: number; seed: number; diff: number }[] = [];
-  let sHard: Run;
-  try {
-    for (const seed of S_SEEDS) {
-      sRl.push(await surrogateRun('rl', seed, S_CHILDREN, S_HYPER));
-      sRnd.push(await surrogateRun('random', seed, S_CHILDREN, S_HYPER));
-    }
-    sHard = await surrogateRun('rl-hard', S_SEEDS[0], S_CHILDREN, S_HYPER);
-    for (const seed of SWEEP_SEEDS) {
-      const random = lastQuarter(await surrogateRun('random', seed, SWEEP_CHILDREN, RL));
-      for (const batch of SWEEP_BATCH) {
-        for (const lr of SWEEP_LR) sweep.push({ lr, batch, seed, diff: lastQuarter(await surrogateRun('rl', seed, SWEEP_CHILDREN, { lr, batch })) - random });
-      }
-    }
-  } finally {
-    await surrogate.close();
+  for (const seed of S_SEEDS) { add('long', 'rl', seed, S_CHILDREN, S_HYPER); add('long', 'random', seed, S_CHILDREN, S_HYPER); }
+  add('long', 'rl-hard', S_SEEDS[0], S_CHILDREN, S_HYPER);
+  for (const seed of SWEEP_SEEDS) {
+    add('sweep', 'random', seed, SWEEP_CHILDREN, RL);
+    for (const batch of SWEEP_BATCH) for (const lr of SWEEP_LR) add('sweep', 'rl', seed, SWEEP_CHILDREN, { lr, batch });
   }
+  const s0 = performance.now();
+  const dirs = await runInProcesses({ rows, model: sum.chosen, noiseSd: sum.noise_sd, profile: cal.profile, cacheDir, runs: planned }, PROCESSES, root);
+  const searchSeconds = (performance.now() - s0) / 1000;
+  const done = planned.map((p, i) => ({ ...p, run: readRun(p.kind, p.seed, dirs[i], childrenOf(dirs[i])) }));
+  const long = (kind: Kind) => done.filter((d) => d.role === 'long' && d.kind === kind).map((d) => d.run);
+  const sRl = long('rl');
+  const sRnd = long('random');
+  const sHard = long('rl-hard')[0];
+  const sweep = done.filter((d) => d.role === 'sweep' && d.kind === 'rl').map((d) => ({
+    lr: d.lr, batch: d.batch, seed: d.seed,
+    diff: lastQuarter(d.run) - lastQuarter(done.find((x) => x.role === 'sweep' && x.kind === 'random' && x.seed === d.seed)!.run),
+  }));
   const seconds = (performance.now() - t0) / 1000;
   const load = sampler.stop();
 
@@ -178,7 +181,7 @@ export async function run(): Promise<BenchResult> {
   await entropyPlot(sRl, `SURROGATE: controller entropy after each update (lr ${S_HYPER.lr}, batch ${S_HYPER.batch})`, 'search-quality-surrogate-entropy.svg', (r) => `seed ${r.seed}`);
   await latencyHistogram(
     [...histogramRows(`SURROGATE RL, soft (${sS.length})`, sS), ...histogramRows(`SURROGATE RL, hard (${sH.length})`, sH), ...histogramRows(`SURROGATE random (${sRnd[0].children.length})`, ratios(sRnd.slice(0, 1)))],
-    `SURROGATE: predicted latency of sampled children relative to T (seed ${S_SEEDS[0]}, ${S_CHILDREN} children)`, 'search-quality-surrogate-latency.svg',
+    `SURROGATE: predicted latency of sampled children relative to T (seed ${S_SEEDS[0]}, ${S_CHILDREN} children)`, 'soft-vs-hard-latency.svg',
   );
   await svg({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -205,6 +208,6 @@ export async function run(): Promise<BenchResult> {
       `Search: the real engine with an injected evaluator; ${S_CHILDREN} children x seeds ${S_SEEDS.join(', ')} for rl (lr ${S_HYPER.lr}, batch ${S_HYPER.batch}) and random, one rl-hard run (seed ${S_SEEDS[0]}). ` +
       `Last quarter rl vs random per seed: ${per.map((s) => `${s.rlLq.toFixed(4)} vs ${s.rndLq.toFixed(4)}`).join(', ')}. ` +
       `Sweep at ${SWEEP_CHILDREN} children (seeds ${SWEEP_SEEDS.join(', ')}; mean last-quarter reward rl minus random, seeds won): ` +
-      `${table.map((c) => `lr ${c.lr} batch ${c.batch} ${c.meanDiff >= 0 ? '+' : ''}${c.meanDiff.toFixed(4)} (${c.wins}/${c.n})`).join('; ')}. ${seconds.toFixed(0)} s in all.`,
+      `${table.map((c) => `lr ${c.lr} batch ${c.batch} ${c.meanDiff >= 0 ? '+' : ''}${c.meanDiff.toFixed(4)} (${c.wins}/${c.n})`).join('; ')}. the searches ${searchSeconds.toFixed(0)} s in ${PROCESSES} processes, ${seconds.toFixed(0)} s in all; 1-min load ${load.min}-${load.max}.`,
   };
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { decisions as spaceDecisions } from '../../server/src/language/space';
-import type { ModelSpec } from '../../server/src/language/arch';
+import { type Arch, type ModelSpec, toArch } from '../../server/src/language/arch';
 import { readJournal } from '../../server/src/util/journal';
 import type { ChildRecord, RunInfo } from '../../server/src/search/runFolder';
 import { deriveQuickstart, mean, ROOT } from './search';
@@ -85,17 +85,19 @@ export function datasetKey(info: RunInfo): Record<string, unknown> {
   };
 }
 
+/** A really trained child as the surrogate reads it, from either file format. */
 export interface TrainedChild {
   source: string;
-  run?: string;
-  seed?: number;
-  child?: number;
+  /** The full-size network. */
+  arch: Arch;
+  /** datasetKey() of its training. */
   dataset: Record<string, unknown>;
   accuracy: number;
   latencyMs?: number;
-  spec: ModelSpec;
+  targetMs?: number;
+  /** The training's seed (runs derive it as seed * 100003 + child): equal seeds, equal result. */
+  trainSeed?: number;
 }
-
 /** One line per really trained (not cache-reused) child of the runs. */
 export function childRows(runs: Run[]): Record<string, unknown>[] {
   return runs.flatMap((r) => {
@@ -109,10 +111,32 @@ export function childRows(runs: Run[]): Record<string, unknown>[] {
   });
 }
 
+/**
+ * Reads a children file: this benchmark's lines (`spec`, `dataset` as datasetKey()) or the
+ * proxy-rank benchmark's (`arch` full size, flat dataset fields, `recipe`, `seed` = training seed).
+ */
 export function readChildren(file: string): TrainedChild[] {
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TrainedChild)
-    .filter((c) => c.spec && typeof c.accuracy === 'number' && c.dataset);
+  const source = path.basename(file, '.jsonl');
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).flatMap((l): TrainedChild[] => {
+    const c = JSON.parse(l) as {
+      accuracy?: number; spec?: ModelSpec; arch?: Arch; dataset?: string | Record<string, unknown>; latencyMs?: number; targetMs?: number; seed: number; child: number;
+      train?: number; test?: number; width?: number; resolution?: number; epochs?: number; batch?: number; recipe?: { lr?: number; optimizer?: string; schedule?: string };
+    };
+    if (typeof c.accuracy !== 'number') return [];
+    if (c.spec && c.dataset && typeof c.dataset === 'object') {
+      return [{ source, arch: toArch(c.spec), dataset: c.dataset, accuracy: c.accuracy, latencyMs: c.latencyMs, targetMs: c.targetMs, trainSeed: c.seed * 100_003 + c.child }];
+    }
+    if (c.arch && typeof c.dataset === 'string') {
+      const r = c.recipe ?? {};
+      const dataset = {
+        name: c.dataset, train: c.train, test: c.test, width: c.width ?? 1, resolution: c.resolution ?? null, epochs: c.epochs, batch: c.batch,
+        lr: r.lr ?? null, optimizer: r.optimizer ?? null, schedule: r.schedule ?? null,
+      };
+      return [{ source, arch: c.arch, dataset, accuracy: c.accuracy, trainSeed: c.seed }];
+    }
+    return [];
+  });
 }
 
 export const sameDataset = (a: Record<string, unknown>, b: Record<string, unknown>): boolean => Object.keys(a).every((k) => a[k] === b[k]);

@@ -6,7 +6,8 @@ reports how well each predicts children it never saw, then answers predictions w
     /usr/bin/python3 bench/lib/surrogate.py
 
 Protocol (JSON lines on stdin and stdout):
-  1. in:  {"rows": [{"x": [float...], "y": float, "group": str}], "seed": int}
+  1. in:  {"rows": [{"x": [float...], "y": float, "group": str}], "seed": int, "model"?: str}
+     (with "model": that model fitted on all rows, no scores: what a second process of a search uses)
      out: {"chosen": str, "models": {name: {"cv_spearman", "test_spearman", "test_r2", "test_rmse"}},
            "train": int, "test": int, "groups": int, "noise_sd": float, "pairs": int}
   2. in:  {"x": [[float...], ...]}        out: {"y": [float...]}   (repeat; EOF ends)
@@ -113,12 +114,24 @@ def fit(rows: list[dict[str, Any]], seed: int) -> tuple[Any, dict[str, Any]]:
     return final, summary
 
 
+def refit(rows: list[dict[str, Any]], seed: int, name: str) -> tuple[Any, dict[str, Any]]:
+    """The named model fitted on every row, without scoring (a second process of the same search)."""
+    x = np.array([r["x"] for r in rows], dtype=float)
+    y = np.array([r["y"] for r in rows], dtype=float)
+    groups = np.array([r["group"] for r in rows])
+    model = models(seed)[name]
+    model.fit(x, y)
+    sd, pairs = noise_sd(y, groups)
+    return model, {"chosen": name, "models": {}, "train": len(rows), "test": 0, "groups": int(len(np.unique(groups))), "noise_sd": sd, "pairs": pairs}
+
+
 def main() -> None:
     first = sys.stdin.readline()
     if not first:
         raise SystemExit("surrogate.py: no input")
     req = json.loads(first)
-    model, summary = fit(req["rows"], int(req.get("seed", 0)))
+    seed = int(req.get("seed", 0))
+    model, summary = refit(req["rows"], seed, req["model"]) if req.get("model") else fit(req["rows"], seed)
     print(json.dumps(summary), flush=True)
     for line in sys.stdin:
         if not line.strip():

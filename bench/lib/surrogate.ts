@@ -51,12 +51,13 @@ export class Surrogate {
   private chain: Promise<unknown> = Promise.resolve();
   private constructor(private readonly proc: ChildProcessWithoutNullStreams, private readonly lines: AsyncIterator<string>, readonly summary: SurrogateSummary) {}
 
-  static async fit(rows: SurrogateRow[], seed: number, python = PYTHON): Promise<Surrogate> {
+  /** Scores every model on held-out architectures and serves the best; with `model`, fits only that one on all rows. */
+  static async fit(rows: SurrogateRow[], seed: number, python = PYTHON, model?: string): Promise<Surrogate> {
     const proc = spawn(python, [path.join(ROOT, 'bench', 'lib', 'surrogate.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const lines = readline.createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
-    proc.stdin.write(JSON.stringify({ rows, seed }) + '\n');
+    proc.stdin.write(JSON.stringify({ rows, seed, ...(model ? { model } : {}) }) + '\n');
     const first = await lines.next();
     if (first.done) {
       await new Promise((r) => proc.once('close', r));
