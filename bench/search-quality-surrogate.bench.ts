@@ -26,13 +26,13 @@ import { childrenOf, type PlannedRun, runInProcesses } from './lib/surrogateSear
 /** Children per surrogate run and seeds: the paper sampled about 8K; 2,000 fit here. */
 const S_CHILDREN = SMOKE ? 120 : 2000;
 const S_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4, 5];
-/** The controller batch of the long runs (an update per 8 children, 250 updates per run). */
-const S_HYPER: Hyper = { lr: RL.lr, batch: 8 };
+/** The long runs use the real runs' controller settings (the defaults). */
+const S_HYPER: Hyper = RL;
 /** The sweep at the real runs' budget (their common children per run, as search-quality recorded it). */
 const SWEEP_CHILDREN = SMOKE ? 16 : realBudget() ?? 48;
-const SWEEP_LR = SMOKE ? [0.00035, 0.003] : [0.00035, 0.001, 0.003, 0.01, 0.03];
-const SWEEP_BATCH = SMOKE ? [4] : [4, 8];
-const SWEEP_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4, 5, 6];
+const SWEEP_LR = SMOKE ? [0.00035, 0.03] : [0.00035, 0.003, 0.01, 0.03, 0.1];
+const SWEEP_BATCH = SMOKE ? [4] : [2, 4, 8];
+const SWEEP_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4, 5];
 /** Processes the searches are spread over (the machine has 2 cores). */
 const PROCESSES = 2;
 

@@ -20,7 +20,7 @@ export const EXTRA_CHILDREN = [path.join(ROOT, 'bench', 'results', 'proxy-rank-c
 
 export interface Hyper { lr: number; batch: number }
 /** The controller settings of the real RL runs: the small-budget defaults under test (docs/search.md). */
-export const RL: Hyper = { lr: 0.003, batch: 4 };
+export const RL: Hyper = { lr: 0.03, batch: 4 };
 /** Children per real run (the most; a deadline may stop every run at the same smaller count). */
 export const CHILDREN = SMOKE ? 8 : 64;
 
