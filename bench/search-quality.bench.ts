@@ -20,7 +20,7 @@ import { type BenchResult, type Metric, report, round } from './lib/result';
 import { GENERATED, LoadSampler, loadavg, mean, median, pythonFacts, RUNS, SharedEvaluator, std, useBenchCache } from './lib/search';
 import {
   best, CHILDREN, CHILDREN_FILE, childRows, derive, entropyPlot, histogramRows, type Kind, lastQuarter, latencyHistogram, movingAverage, ratios,
-  readRun, RL, type Run, share, SMOKE, svg,
+  PROXY_WIDTH, readRun, RL, type Run, share, SMOKE, svg,
 } from './lib/searchQuality';
 
 const SEEDS = SMOKE ? [1] : [1, 2, 3];
@@ -154,7 +154,7 @@ export async function run(): Promise<BenchResult> {
     metrics: metrics.map((m) => ({ ...m, value: round(m.value, 4) })),
     machine: { ...pythonFacts(), workers: `${WORKERS} x 1 thread`, load_start: load0.join(' '), load1_during: `${load.min}-${load.max} (median ${load.median})` },
     notes:
-      `Real training on bench/fixtures/generated/search-quality-rl.mnas (examples/search-quickstart.mnas with children ${CHILDREN}, controller lr ${RL.lr} batch ${RL.batch}; the rest as shipped); ` +
+      `Real training on bench/fixtures/generated/search-quality-rl.mnas (examples/search-quickstart.mnas with children ${CHILDREN}, controller lr ${RL.lr} batch ${RL.batch}${PROXY_WIDTH ? `, dataset width ${PROXY_WIDTH} (the quickstart sets none)` : ''}; the rest as shipped); ` +
       `seeds ${SEEDS.join(', ')}; rl and random for every seed, all ${runs.length} runs at once on one pool of ${WORKERS} PyTorch workers (1 thread each), so load hits every strategy alike; ` +
       `deadline ${MINUTES} min, after which every run counts its first ${budget} children (whole controller batches that all runs finished). ${seconds.toFixed(0)} s in all, ${rows.length} children trained ` +
       `(RL reuses a repeated architecture's result), 1-min load ${load.min}-${load.max} (median ${load.median}). ` +

@@ -9,7 +9,7 @@ import { decisions as spaceDecisions } from '../../server/src/language/space';
 import { type Arch, type ModelSpec, toArch } from '../../server/src/language/arch';
 import { readJournal } from '../../server/src/util/journal';
 import type { ChildRecord, RunInfo } from '../../server/src/search/runFolder';
-import { deriveQuickstart, mean, ROOT } from './search';
+import { deriveQuickstart, mean, QUICKSTART, ROOT } from './search';
 
 export const SMOKE = process.env.MNAS_BENCH_SMOKE === '1';
 export const IMG = path.join(ROOT, 'docs', 'img');
@@ -23,6 +23,12 @@ export interface Hyper { lr: number; batch: number }
 export const RL: Hyper = { lr: 0.03, batch: 4 };
 /** Children per real run (the most; a deadline may stop every run at the same smaller count). */
 export const CHILDREN = SMOKE ? 8 : 64;
+
+/**
+ * The proxy width the real runs add when the quickstart sets none (its comment promises scaled-down
+ * children; the proxy-rank benchmark's half width ranks children as well at a quarter of the cost).
+ */
+export const PROXY_WIDTH = /dataset[^{]*\{[^}]*\bwidth\b/.test(fs.readFileSync(QUICKSTART, 'utf8')) ? undefined : 0.5;
 
 export type Kind = 'rl' | 'random' | 'rl-hard';
 export interface Run {
@@ -41,6 +47,7 @@ export interface Run {
 /** The quickstart with a budget, controller settings, reward and (optionally) target set here. */
 export function derive(name: string, children: number, h: Hyper, reward: 'soft' | 'hard', targetMs?: number): string {
   return deriveQuickstart(name, [
+    ...(PROXY_WIDTH ? [[/\n(\s*)test (\d+)\n/, `\n$1test $2\n$1width ${PROXY_WIDTH}\n`]] as [RegExp, string][] : []),
     [/children \d+/, `children ${children}`],
     [/controller \{[^}]*\}/, `controller {\n    seed 1\n    lr ${h.lr}\n    batch ${h.batch}\n  }`],
     [/reward soft/, `reward ${reward}`],
