@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { ProfileLatency } from '../server/src/latency/profileLatency';
 import { type BenchResult, type Metric, report, round } from './lib/result';
-import { GENERATED, loadavg, LoadSampler, mean, median, ROOT, RUNS, spearman, useBenchCache } from './lib/search';
+import { load as loadFile } from '../server/src/cli/load';
+import { GENERATED, loadavg, LoadSampler, mean, median, QUICKSTART, ROOT, RUNS, spearman, useBenchCache } from './lib/search';
 import {
   best, CHILDREN_FILE, derive, entropyPlot, EXTRA_CHILDREN, histogramRows, type Hyper, type Kind, lastQuarter, latencyHistogram,
   movingAverage, ratios, readChildren, readRun, RL, sameDataset, share, SMOKE, svg, type TrainedChild,
@@ -23,18 +24,20 @@ import {
 import { archFeatures, archGroup, Surrogate, type SurrogateRow } from './lib/surrogate';
 import { childrenOf, type PlannedRun, runInProcesses } from './lib/surrogateSearch';
 
-/** Children per surrogate run and seeds: the paper sampled about 8K; 2,000 fit here. */
-const S_CHILDREN = SMOKE ? 120 : 2000;
-const S_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4, 5];
-/** The long runs use the real runs' controller settings (the defaults). */
-const S_HYPER: Hyper = RL;
+/** Children per surrogate run and seeds (the paper sampled about 8K); MNAS_BENCH_SURROGATE_CHILDREN / _SEEDS override. */
+const S_CHILDREN = Number(process.env.MNAS_BENCH_SURROGATE_CHILDREN ?? (SMOKE ? 120 : 2000));
+const S_SEEDS = Array.from({ length: Number(process.env.MNAS_BENCH_SURROGATE_SEEDS ?? (SMOKE ? 2 : 5)) }, (_, i) => i + 1);
+/** The long runs: the real runs' learning rate, an update per 8 children (250 updates at 2,000). */
+const S_HYPER: Hyper = { lr: RL.lr, batch: 8 };
+/** T in the predicted world: this factor x the skeleton Tiny's predicted latency (the quickstart's relative target). */
+const T_FACTOR = 0.8;
 /** The sweep at the real runs' budget (their common children per run, as search-quality recorded it). */
 const SWEEP_CHILDREN = SMOKE ? 16 : realBudget() ?? 48;
 const SWEEP_LR = SMOKE ? [0.00035, 0.03] : [0.00035, 0.003, 0.01, 0.03, 0.1];
 const SWEEP_BATCH = SMOKE ? [4] : [2, 4, 8];
-const SWEEP_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4, 5];
+const SWEEP_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4];
 /** Processes the searches are spread over (the machine has 2 cores). */
-const PROCESSES = 2;
+const PROCESSES = 3;
 
 function realBudget(): number | undefined {
   try {
@@ -75,10 +78,10 @@ export async function run(): Promise<BenchResult> {
   const metrics: Metric[] = [];
 
   // The real children and their signal (dataset + budget of the real runs).
-  const own = readChildren(SMOKE ? path.join(GENERATED, 'search-quality-children.jsonl') : CHILDREN_FILE);
+  const own = readChildren(process.env.MNAS_BENCH_CHILDREN_FILE ?? (SMOKE ? path.join(GENERATED, 'search-quality-children.jsonl') : CHILDREN_FILE));
   if (own.length === 0) throw new Error('no trained children: run the search-quality benchmark first');
   const key = own[0].dataset;
-  const extra = EXTRA_CHILDREN.flatMap(readChildren).filter((c) => sameDataset(key, c.dataset));
+  const extra = (process.env.MNAS_BENCH_EXTRA_CHILDREN ? [process.env.MNAS_BENCH_EXTRA_CHILDREN] : EXTRA_CHILDREN).flatMap(readChildren).filter((c) => sameDataset(key, c.dataset));
   const trained = distinctTrainings([...own, ...extra]);
   const rows: SurrogateRow[] = trained.map((c) => ({ x: archFeatures(c.arch), y: c.accuracy, group: archGroup(c.arch) }));
   // Scored here; each search process refits the chosen model on the same rows.
@@ -95,9 +98,10 @@ export async function run(): Promise<BenchResult> {
   const predicted = await Promise.all(measured.map(async (c) => (await profile.measure(c.arch)).ms));
   const latErr = measured.map((c, i) => Math.abs(predicted[i] / c.latencyMs! - 1));
   const latRho = spearman(predicted, measured.map((c) => c.latencyMs!));
-  // T in the predicted world: the real runs' T over their measured latencies, times the median prediction.
+  const tiny = loadFile(QUICKSTART).local.get('Tiny');
+  if (tiny?.kind !== 'model') throw new Error(`${QUICKSTART} declares no model Tiny`);
+  const T = T_FACTOR * (await profile.measure(tiny.arch)).ms;
   const realT = median(own.map((c) => c.targetMs ?? NaN).filter(Number.isFinite));
-  const T = realT * median(measured.map((c, i) => predicted[i] / c.latencyMs!));
 
   const root = path.join(RUNS, 'search-quality', 'surrogate');
   fs.rmSync(root, { recursive: true, force: true });
@@ -204,7 +208,7 @@ export async function run(): Promise<BenchResult> {
       `model chosen by 5-fold grouped CV Spearman on the rest: ${Object.entries(sum.models).map(([n, m]) => `${n} CV ${m.cv_spearman.toFixed(3)}, held-out Spearman ${m.test_spearman.toFixed(3)} / R2 ${m.test_r2.toFixed(3)} / RMSE ${m.test_rmse.toFixed(4)}`).join('; ')}; ` +
       `chosen ${sum.chosen}, refitted on all. Seed noise sd ${sum.noise_sd.toFixed(4)} (pooled over ${sum.pairs} architectures trained more than once) is added to every prediction (seeded), as NAS-Bench-301's noisy surrogate. ` +
       `Latency: a local profile from \`mnas calibrate --device local --statistic min\` of the quickstart space (${cal.summary}; ${cal.seconds.toFixed(0)} s); against the real runs' measurements Spearman ${latRho.toFixed(3)}, within ±10% ${(100 * share(latErr, 0, 0.1)).toFixed(0)}%. ` +
-      `T = ${T.toFixed(4)} ms (the real runs' T ${realT.toFixed(4)} ms scaled by the median predicted/measured ratio). ` +
+      `T = ${T.toFixed(4)} ms = ${T_FACTOR} x Tiny's predicted latency (the real runs' T: ${realT.toFixed(4)} ms measured). ` +
       `Search: the real engine with an injected evaluator; ${S_CHILDREN} children x seeds ${S_SEEDS.join(', ')} for rl (lr ${S_HYPER.lr}, batch ${S_HYPER.batch}) and random, one rl-hard run (seed ${S_SEEDS[0]}). ` +
       `Last quarter rl vs random per seed: ${per.map((s) => `${s.rlLq.toFixed(4)} vs ${s.rndLq.toFixed(4)}`).join(', ')}. ` +
       `Sweep at ${SWEEP_CHILDREN} children (seeds ${SWEEP_SEEDS.join(', ')}; mean last-quarter reward rl minus random, seeds won): ` +

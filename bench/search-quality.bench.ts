@@ -56,7 +56,7 @@ export async function run(): Promise<BenchResult> {
 
   const sampler = new LoadSampler();
   const local = await LocalEvaluator.start({ latency: { kind: 'local' }, workers: WORKERS });
-  const shared = new SharedEvaluator(local);
+  const shared = new SharedEvaluator(local, WORKERS);
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), MINUTES * 60_000);
   let raw: { kind: Kind; seed: number; dir: string; children: Run['children'] }[];
@@ -81,17 +81,16 @@ export async function run(): Promise<BenchResult> {
   const batch = RL.batch;
   const complete = (cs: Run['children']) => { let n = 0; const ids = new Set(cs.map((c) => c.id)); while (ids.has(n)) n++; return n; };
   const budget = Math.floor(Math.min(...raw.map((r) => complete(r.children))) / batch) * batch;
-  if (budget < 2 * batch) throw new Error(`only ${budget} children per run finished within ${MINUTES} min; raise MNAS_BENCH_MINUTES`);
-  const runs = raw.map((r) => readRun(r.kind, r.seed, r.dir, r.children, budget));
-  const of = (k: Kind) => runs.filter((r) => r.kind === k).sort((a, b) => a.seed - b.seed);
-  const rl = of('rl');
-  const rnd = of('random');
-
   // Every trained child of every run (also those past the common budget): the surrogate's data.
   const all = raw.map((r) => readRun(r.kind, r.seed, r.dir, r.children));
   const rows = childRows(all);
   const file = SMOKE ? path.join(GENERATED, 'search-quality-children.jsonl') : CHILDREN_FILE;
   fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  if (budget < batch) throw new Error(`not one controller batch finished in every run within ${MINUTES} min (${rows.length} children trained, kept in ${path.relative(process.cwd(), file)}); raise MNAS_BENCH_MINUTES and re-run with MNAS_BENCH_RESUME=1`);
+  const runs = raw.map((r) => readRun(r.kind, r.seed, r.dir, r.children, budget));
+  const of = (k: Kind) => runs.filter((r) => r.kind === k).sort((a, b) => a.seed - b.seed);
+  const rl = of('rl');
+  const rnd = of('random');
 
   const metrics: Metric[] = [];
   const perSeed = SEEDS.map((seed, i) => ({ seed, rlLq: lastQuarter(rl[i]), rndLq: lastQuarter(rnd[i]), rlBest: best(rl[i]), rndBest: best(rnd[i]) }));

@@ -1,7 +1,8 @@
 // Shared helpers of the search benchmarks (search-overhead, train-throughput, search-memory,
-// rl-vs-random): where generated inputs and run folders go, derived .mnas files, an evaluator
+// search-quality): where generated inputs and run folders go, derived .mnas files, an evaluator
 // wrapper that records the jobs it passes on, small statistics and machine facts.
 import { spawnSync } from 'node:child_process';
+import PQueue from 'p-queue';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -159,14 +160,22 @@ export class LoadSampler {
 export class SharedEvaluator implements Evaluator {
   private stop!: (e: Error) => void;
   private readonly stopped: Promise<never>;
-  constructor(readonly inner: Evaluator) {
+  private readonly slots: PQueue;
+  /**
+   * `slots`: evaluations passed on at once (the pool's trainers). Waiting children go in order of
+   * their id within their run, so runs advance in step: a run whose controller update took longer
+   * is not starved by runs that resubmit at once.
+   */
+  constructor(readonly inner: Evaluator, slots = Infinity) {
     this.stopped = new Promise<never>((_, reject) => { this.stop = reject; });
     this.stopped.catch(() => undefined);
+    this.slots = new PQueue({ concurrency: slots });
   }
   get backend(): string { return this.inner.backend; }
   evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
-    return Promise.race([this.inner.evaluate(job, onProgress), this.stopped]);
+    const run = this.slots.add(() => this.inner.evaluate(job, onProgress), { priority: -job.id }) as Promise<ChildEvaluation>;
+    return Promise.race([run, this.stopped]);
   }
-  abandon(): void { this.stop(new ChildFailedError('stopped')); }
+  abandon(): void { this.slots.clear(); this.stop(new ChildFailedError('stopped')); }
   close(): Promise<void> { return Promise.resolve(); }
 }

@@ -11,7 +11,7 @@ export type LatencySource =
 export interface ControllerConfig {
   /** LSTM hidden units (NAS/MnasNet controller: 100). */
   hidden: number;
-  /** Adam learning rate (Zoph et al. 2018 PPO setup: 0.00035). */
+  /** Adam learning rate: 0.03 for the small budgets a search runs here (NASNet's 0.00035 is for ~1000 updates; docs/search.md). */
   lr: number;
   /** PPO clip ratio epsilon (Schulman et al. 2017; MnasNet: 0.2). */
   clip: number;
@@ -19,7 +19,7 @@ export interface ControllerConfig {
   entropy: number;
   /** Exponential moving-average decay of the reward baseline (0.95). */
   baselineDecay: number;
-  /** Children sampled per controller update. */
+  /** Children sampled per controller update (4: more updates in a small budget; docs/search.md). */
   batch: number;
   /** PPO optimisation epochs over each batch. */
   epochs: number;
@@ -44,7 +44,7 @@ export interface SearchConfig {
 }
 
 export const CONTROLLER_DEFAULTS: ControllerConfig = {
-  hidden: 100, lr: 0.00035, clip: 0.2, entropy: 1e-3, baselineDecay: 0.95, batch: 8, epochs: 4,
+  hidden: 100, lr: 0.03, clip: 0.2, entropy: 1e-3, baselineDecay: 0.95, batch: 4, epochs: 4,
 };
 export const BUDGET_DEFAULTS = { children: 24, epochs: 1, batch: 64 };
 export interface DatasetInfo {
@@ -95,7 +95,7 @@ export const SEARCH_KEYS: Record<string, string> = {
   latency: 'Where LAT(m) comes from: `local`, `profile pixel1`, or `adb "SERIAL"`.',
   dataset: 'The proxy task: `dataset fashion-mnist { train 4000  test 1000 }` (Debian package dataset-fashion-mnist), `dataset mnist { ... }` (built in), `dataset idx "path/to/mnist"` (MNIST-format IDX files), `dataset folder "path/to/images" { train 800  test 200  resolution 32  channels 3 }` (one subfolder per class) or `dataset cifar10 "path/to/cifar-10-batches-bin" { train 5000  test 1000 }`. Paths are relative to this file.',
   budget: 'How much to search: `budget { children 24  epochs 1  batch 64 }`.',
-  controller: 'Controller hyper-parameters: `controller { lr 0.00035  clip 0.2  entropy 0.001  batch 8 }`.',
+  controller: 'Controller hyper-parameters: `controller { lr 0.03  clip 0.2  entropy 0.001  batch 4 }`.',
   strategy: '`rl` (the LSTM controller with PPO) or `random` (the baseline).',
   seed: 'Seed for sampling, weights and data order: `seed 1`.',
 };
@@ -103,9 +103,9 @@ export const BLOCK_KEYS: Record<string, Record<string, string>> = {
   dataset: { train: 'Training images (seeded, stratified split).', test: 'Held-out images for ACC(m), never trained on.', resolution: 'Proxy input resolution (children are built at this size; `folder` images are stored at it, default 32).', width: 'Proxy width multiplier for children.', channels: '`folder`, `cifar10`: 3 = RGB (default), 1 = luminance; the greyscale datasets (mnist, fashion-mnist, idx) only 1.' },
   budget: { children: 'Child models to sample and train.', epochs: 'Training epochs per child.', batch: 'Training batch size.' },
   controller: {
-    hidden: 'LSTM hidden units (default 100).', lr: 'Adam learning rate (default 0.00035).', clip: 'PPO clip epsilon (default 0.2).',
+    hidden: 'LSTM hidden units (default 100).', lr: 'Adam learning rate (default 0.03, for searches of tens to hundreds of children; NASNet used 0.00035 over ~1000 updates).', clip: 'PPO clip epsilon (default 0.2).',
     entropy: 'Entropy bonus weight (default 0.001).', 'baseline-decay': 'EMA decay of the reward baseline (default 0.95).',
-    batch: 'Children per controller update (default 8).', epochs: 'PPO epochs per update (default 4).', seed: 'Same as the search-level `seed`.',
+    batch: 'Children per controller update (default 4).', epochs: 'PPO epochs per update (default 4).', seed: 'Same as the search-level `seed`.',
   },
 };
 
