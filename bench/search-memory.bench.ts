@@ -8,6 +8,8 @@ import { costOf } from '../server/src/cost/model';
 import { loadTf } from '../server/src/platform/tfjs';
 import { runSearch } from '../server/src/search/engine';
 import type { ChildEvaluation, ChildJob, Evaluator } from '../server/src/search/evaluator';
+import type { Arch } from '../server/src/language/arch';
+import type { LatencyMeasurement } from '../server/src/util/timing';
 import { type BenchResult, type Metric, report, round } from './lib/result';
 import { deriveQuickstart, LoadSampler, loadavg, runsDir, slope, useBenchCache } from './lib/search';
 
@@ -20,13 +22,16 @@ class FormulaEvaluator implements Evaluator {
   readonly backend = 'formula (no training)';
   async evaluate(job: ChildJob): Promise<ChildEvaluation> {
     const cost = costOf(job.full);
-    const ms = cost.multAdds / 5e6;
     const accuracy = Math.min(0.99, 0.8 + 0.03 * Math.log10(cost.params));
     return {
       accuracy, attempts: 1,
       train: { trainSeconds: 0.001, evalSeconds: 0, imagesPerSecond: 1, params: cost.params, weightsPath: '', loss: [], diverged: false, threads: 1 },
-      latency: { ms, median: ms, min: ms, max: ms, spread: 0, repeats: 1, source: 'formula' },
+      latency: await this.measureLatency(job.full),
     };
+  }
+  async measureLatency(arch: Arch): Promise<LatencyMeasurement> {
+    const ms = costOf(arch).multAdds / 5e6;
+    return { ms, median: ms, min: ms, max: ms, spread: 0, repeats: 1, source: 'formula' };
   }
   async close(): Promise<void> {}
 }

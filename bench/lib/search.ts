@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type ChildEvaluation, ChildFailedError, type ChildJob, type Evaluator } from '../../server/src/search/evaluator';
 import type { TrainProgress } from '../../server/src/train/trainer';
+import type { Arch } from '../../server/src/language/arch';
+import type { LatencyMeasurement } from '../../server/src/util/timing';
 import { GENERATED, ROOT } from './generate';
 
 export { GENERATED, ROOT };
@@ -64,6 +66,7 @@ export class RecordingEvaluator implements Evaluator {
     rec.ms = performance.now() - t0;
     return rec.result;
   }
+  measureLatency(arch: Arch): Promise<LatencyMeasurement> { return this.inner.measureLatency(arch); }
   close(): Promise<void> { return Promise.resolve(); }
 }
 
@@ -175,6 +178,9 @@ export class SharedEvaluator implements Evaluator {
   evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
     const run = this.slots.add(() => this.inner.evaluate(job, onProgress), { priority: -job.id }) as Promise<ChildEvaluation>;
     return Promise.race([run, this.stopped]);
+  }
+  measureLatency(arch: Arch): Promise<LatencyMeasurement> {
+    return Promise.race([this.inner.measureLatency(arch), this.stopped]);
   }
   abandon(): void { this.slots.clear(); this.stop(new ChildFailedError('stopped')); }
   close(): Promise<void> { return Promise.resolve(); }

@@ -12,6 +12,7 @@ import { costOf } from '../../server/src/cost/model';
 import type { ProfileLatency } from '../../server/src/latency/profileLatency';
 import type { ChildEvaluation, ChildJob, Evaluator } from '../../server/src/search/evaluator';
 import { Rng } from '../../server/src/util/rng';
+import type { LatencyMeasurement } from '../../server/src/util/timing';
 import { PYTHON, ROOT } from './search';
 
 /**
@@ -105,6 +106,11 @@ export class SurrogateEvaluator implements Evaluator {
       accuracy, latency, attempts: 1,
       train: { trainSeconds: 0, evalSeconds: 0, imagesPerSecond: 0, params: costOf(job.proxy).params, weightsPath: '', loss: [], diverged: false, threads: 0 },
     };
+  }
+
+  /** A relative target's reference: the profile's prediction, like every child's latency here. */
+  measureLatency(arch: Arch): Promise<LatencyMeasurement> {
+    return this.latency.measure(arch);
   }
 
   close(): Promise<void> { return Promise.resolve(); }

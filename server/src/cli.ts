@@ -31,9 +31,10 @@ export function buildProgram(): Command {
     .description('Output shapes, exact params and mult-adds per block for each model; size and ranges for each space.')
     .argument('<file>', 'a .mnas file')
     .option('--model <name>', 'only this model or space')
+    .option('--profile <name>', 'also predict each model\'s latency (total and per block) on this device profile: a name (pixel1-published, or one `mnas calibrate` wrote) or a path')
     .option('--json', 'machine-readable output')
-    .action((file: string, opts: { json?: boolean; model?: string }) => {
-      const r = estimate(file, opts.model);
+    .action((file: string, opts: { json?: boolean; model?: string; profile?: string }) => {
+      const r = estimate(file, opts.model, opts.profile);
       console.log(opts.json ? JSON.stringify(r, null, 2) : renderEstimate(r));
       if (r.errors > 0) process.exitCode = 1;
     });

@@ -24,7 +24,7 @@ describe('adb bench', () => {
   const stops: (() => Promise<void>)[] = [];
   const binary = writeFakeBenchmarkBinary(path.join(tmp, 'benchmark_model'));
   const model = writeConvModel(path.join(tmp, 'conv.tflite'));
-  const quick = { binary, warmup: 2, repeats: 5, rounds: 2, cooldownMs: 0, thermalPollMs: 50 };
+  const quick = { binary, warmup: 2, repeats: 5, rounds: 2, maxRounds: 2, cooldownMs: 0, thermalPollMs: 50 };
 
   before(async () => {
     server = await startAdbServer();
@@ -45,11 +45,27 @@ describe('adb bench', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  test('rounds adapt: more rounds until the halves agree on the minimum, at most maxRounds', async (t) => {
+    if (!tfliteRuntimePath()) { t.skip(NO_RUNTIME); return; }
+    // A bound no real timing meets: rounds go on to the cap, and the result says it was capped.
+    const capped = await bench(client, dev.serial, model, { ...quick, rounds: 2, maxRounds: 4, boundPct: 1e-9 });
+    assert.equal(capped.rounds.length, 4);
+    assert.equal(capped.stable, false);
+    // A bound every timing meets: the least number of rounds.
+    const settled = await bench(client, dev.serial, model, { ...quick, rounds: 2, maxRounds: 6, boundPct: 1e9 });
+    assert.equal(settled.rounds.length, 2);
+    assert.equal(settled.stable, true);
+  });
+
   test('push + bench: a real timing from the real runtime, with fingerprint, governor, binary hash, command', async (t) => {
     if (!tfliteRuntimePath()) { t.skip(NO_RUNTIME); return; }
     const r = await bench(client, dev.serial, model, quick);
     assert.ok(r.ms > 0 && Number.isFinite(r.ms), `ms ${r.ms}`);
     assert.ok(r.min <= r.ms && r.ms <= r.max, JSON.stringify(r));
+    // The figure is the fastest run of all rounds, as on this host.
+    assert.equal(r.ms, Math.min(...r.rounds.map((x) => x.inference!.min / 1000)));
+    assert.equal(r.statistic, 'min');
+    assert.match(r.source, /, wall min$/);
     assert.equal(r.rounds.length, 2);
     assert.equal(r.repeats, 10);
     assert.equal(r.rounds[0].format, 'timings');

@@ -96,7 +96,8 @@ describe('adb device pool', () => {
     try {
       const m = await src.measure(arch);
       assert.ok(m.ms > 0 && m.repeats === 5, JSON.stringify(m));
-      assert.match(m.source, /^adb Loopback 8 \(127\.0\.0\.1:\d+\), benchmark_model, 1 thread, cores f0$/);
+      assert.match(m.source, /^adb Loopback 8 \(127\.0\.0\.1:\d+\), benchmark_model, 1 thread, cores f0, wall min$/);
+      assert.equal(m.statistic, 'min');
       assert.match(records[0], /loopback8.* schedutil [0-9a-f]{64} taskset f0 /);
     } finally {
       await src.close();

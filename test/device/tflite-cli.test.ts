@@ -7,6 +7,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import type { LocalBenchJson } from '../../server/src/cli/devices';
 import { exportCommand, renderExport } from '../../server/src/cli/export';
 import { decodeModel } from '../../server/src/device/tflite/index';
 import { loadTflite } from '../../server/src/device/tfliteRuntime';
@@ -224,4 +225,28 @@ test('mnas export --weights RUN/CHILD picks the fully trained weights once mnas 
   assert.doesNotMatch(proxy.source, /weights-full/);
   assert.match(proxy.notes.join(' '), /PROXY scale/);
   assert.notDeepEqual(readFileSync(path.join(tmp, 'full.tflite')), readFileSync(path.join(tmp, 'proxy.tflite')), 'different weights were exported');
+});
+
+test('mnas bench --device local --json: a .mnas model and a .tflite file timed as `latency local` times them', { timeout: 300_000 }, async () => {
+  ensureServerBuilt();
+  const cli = (...args: string[]) => execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.cjs'), 'bench', ...args], { cwd: tmp, encoding: 'utf8' });
+  const fromMnas = JSON.parse(cli(file, '--model', 'Small', '--device', 'local', '--json', '--rounds', '6')) as LocalBenchJson;
+  assert.equal(fromMnas.device, 'local');
+  assert.equal(fromMnas.model, 'Small');
+  assert.equal(fromMnas.clock, 'cpu');
+  assert.equal(fromMnas.statistic, 'min');
+  assert.equal(fromMnas.ms, fromMnas.cpuMs);
+  assert.ok(fromMnas.ms > 0 && fromMnas.spread >= 0 && fromMnas.rounds >= 6 && fromMnas.repeats === fromMnas.rounds * fromMnas.perRound);
+  assert.ok(fromMnas.stable === fromMnas.splitHalfPct <= fromMnas.boundPct);
+  assert.ok(fromMnas.lock, 'timed under the host lock');
+  assert.match(fromMnas.runtime, /^tflite xnnpack/);
+  // The same model as a .tflite file: the same figure within what this shared machine allows.
+  const exported = path.join(tmp, 'small-bench.tflite');
+  await exportCommand(file, { model: 'Small', output: exported });
+  const fromTflite = JSON.parse(cli(exported, '--device', 'local', '--json')) as LocalBenchJson;
+  assert.ok(Math.abs(fromTflite.ms - fromMnas.ms) / fromMnas.ms < 0.5, `${fromTflite.ms} vs ${fromMnas.ms} ms`);
+  assert.equal(fromTflite.model, undefined);
+  // Phone-only flags are refused with what to use instead.
+  assert.throws(() => cli(exported, '--device', 'local', '--repeats', '5'), /--repeats is for phones; --device local times rounds/);
+  assert.throws(() => cli(exported, '--device', 'local', '--bound', '0'), /--bound 0: expected a percentage/);
 });

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeModel, type Graph } from '../../server/src/device/tflite/schema';
-import { checkTfliteBuffer, loadTflite, summarize, timeTflite, TfliteError } from '../../server/src/device/tfliteRuntime';
+import { checkTfliteBuffer, loadTflite, TfliteError } from '../../server/src/device/tfliteRuntime';
+import { timeLoaded, toMeasurement } from '../../server/src/latency/localTiming';
 
 /** 5x5x2 input, 3x3 conv to 3 channels (stride 1, SAME, RELU6), global mean, SOFTMAX (beta 1). */
 function tinyGraph(beta = 1): { graph: Graph; w: Float32Array; bias: Float32Array } {
@@ -101,15 +102,22 @@ function findVersion(bytes: Uint8Array): number {
   return -1;
 }
 
-test('timing: trimmed mean, median, spread from warm runs', { timeout: 120_000 }, async () => {
+test('timing: the local protocol on a real model (CPU-time minimum beside wall time, adaptive rounds, the host lock)', { timeout: 120_000 }, async () => {
   const model = await loadTflite(encodeModel(tinyGraph().graph));
-  const t = timeTflite(model, { warmup: 2, repeats: 30 });
-  assert.equal(t.samples.length, 30);
-  assert.ok(t.min <= t.median && t.median <= t.max && t.min <= t.ms && t.ms <= t.max);
-  assert.ok(t.spread >= 0 && t.min > 0);
-  model.close();
-  const s = summarize([5, 1, 2, 3, 4, 100, 3, 3, 2, 4]);
-  assert.equal(s.median, 3);
-  assert.equal(s.ms, (2 + 2 + 3 + 3 + 3 + 4 + 4 + 5) / 8);
-  assert.equal(s.spread, 100 - 2); // p90 - p10 with the worker's index convention (n * 9 // 10)
+  try {
+    const t = await timeLoaded(model, { stop: { boundPct: 5, minRounds: 6, maxRounds: 100 } });
+    assert.equal(t.clock, 'cpu');
+    assert.equal(t.statistic, 'min');
+    assert.equal(t.ms, t.cpuMs);
+    assert.ok(t.rounds >= 6 && t.rounds <= 100 && t.repeats === t.rounds * t.perRound);
+    assert.ok(t.min <= t.median && t.median <= t.max && t.spread >= 0 && t.ms > 0 && t.wallMs > 0);
+    assert.ok(t.lock && t.lock.waitedMs >= 0, 'timed holding the host lock');
+    assert.match(t.runtime, /^tflite xnnpack \(wasm/);
+    const m = toMeasurement(t);
+    assert.match(m.source, /^local tflite xnnpack \(wasm.*\), cpu min$/);
+    assert.equal(m.ms, t.ms);
+    assert.equal(m.repeats, t.repeats);
+  } finally {
+    model.close();
+  }
 });

@@ -97,7 +97,7 @@ describe('hover on models, spaces, choices, settings and keywords', { timeout: 3
   test('search settings show their help, and target its value in ms', async () => {
     const uri = 'file:///virtual/search.mnas';
     const base = 'search Q {\n  space S\n  <|>target 0.5s\n}\n';
-    assert.match((await hoverText(uri, base))!, /Target latency T with units/);
+    assert.match((await hoverText(uri, base))!, /Target latency T: a time .*or a factor of a model's latency/);
     assert.match((await hoverText(uri, base.replace('<|>target 0.5s', 'target <|>0.5s')))!, /\*\*500 ms\*\*/);
     assert.match((await hoverText(uri, 'search Q {\n  budget {\n    <|>children 4\n  }\n}\n'))!, /Child models to sample/);
     // A dataset name: what it is and where it comes from.

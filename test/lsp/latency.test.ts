@@ -75,6 +75,36 @@ describe('latency from the device profile', { timeout: 30_000 }, () => {
     assert.match(await lens(), /≈ 11\.5 ms \(toy\)$/);
   });
 
+  test('a relative target shows T in ms on the editor\'s profile: 1.0x MobileNetV2 is the paper\'s 75 ms on pixel1-published', async () => {
+    await client.changeConfiguration({ hover: { showLayers: false } });
+    const uri = exampleUri('mnas-space.mnas');
+    const space = fs.readFileSync(path.join(EXAMPLES, 'mnas-space.mnas'), 'utf8');
+    const c = cursor(`${space}\nsearch Paper {\n  space MnasSpace\n  target 1.0<|>x MobileNetV2\n}\n`);
+    await client.open(uri, c.text);
+    const hoverAt = async (position: typeof c.position) => {
+      const h = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position });
+      assert.ok(h);
+      return (h.contents as MarkupContent).value;
+    };
+    const md = await hoverAt(c.position);
+    assert.match(md, /Target latency T = \*\*1 × latency of `MobileNetV2`\*\* on this search's latency source, measured once when a run starts/);
+    const m = /On `pixel1-published`: `MobileNetV2` ≈ (\d+\.\d) ms, so \*\*T ≈ (\d+\.\d) ms\*\*/.exec(md);
+    assert.ok(m, md);
+    assert.equal(m[1], m[2]);
+    assert.ok(Math.abs(Number(m[2]) - 75) <= 1, `MobileNetV2 on pixel1-published: ${m[2]} ms`);
+    // On the model name too, and scaled by the factor.
+    const half = cursor(`${space}\nsearch Paper {\n  space MnasSpace\n  target 0.5x Mobile<|>NetV2\n}\n`);
+    await client.open(uri, half.text);
+    const md2 = await hoverAt(half.position);
+    const m2 = /≈ (\d+\.\d) ms, so \*\*T ≈ (\d+\.\d+) ms\*\*/.exec(md2);
+    assert.ok(m2, md2);
+    assert.ok(Math.abs(Number(m2[2]) - Number(m2[1]) / 2) < 0.1);
+    // A name that is not a model: said in the hover (the diagnostic has the suggestion).
+    const bad = cursor(`${space}\nsearch Paper {\n  space MnasSpace\n  target 1.0<|>x MobileNetV3\n}\n`);
+    await client.open(uri, bad.text);
+    assert.match(await hoverAt(bad.position), /No model `MobileNetV3` is declared or imported here/);
+  });
+
   test('an unknown profile is reported in hover, without breaking it', async () => {
     await client.changeConfiguration({ hover: { showLayers: false }, deviceProfile: 'no-such-phone' });
     const md = await hoverText(A1.replace('model MnasNetA1', 'model Mnas<|>NetA1'));

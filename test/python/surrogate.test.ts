@@ -79,7 +79,7 @@ test('surrogate fit: too few architectures is a clear error', { skip: !sklearn &
 });
 
 test('SharedEvaluator: abandon fails every pending evaluation with "stopped" at once', async () => {
-  const never: Evaluator = { backend: 'never', evaluate: () => new Promise<ChildEvaluation>(() => undefined), close: () => Promise.resolve() };
+  const never: Evaluator = { backend: 'never', evaluate: () => new Promise<ChildEvaluation>(() => undefined), measureLatency: () => new Promise(() => undefined), close: () => Promise.resolve() };
   const shared = new SharedEvaluator(never);
   const pending = [1, 2, 3].map((id) => shared.evaluate({ id } as ChildJob));
   shared.abandon();

@@ -104,3 +104,18 @@ describe('the built-in profile pixel1-published', () => {
     assert.match(shipped.description!, /Approximate/);
   });
 });
+
+describe('mnas estimate --profile', () => {
+  test('adds each model\'s predicted latency, per block, and the blocks plus stem, head and overhead make the total', async () => {
+    const { estimate: estimateCli } = await import('../../server/src/cli/estimate');
+    const r = estimateCli(path.join(ROOT, 'examples', 'mnasnet-a1.mnas'), undefined, 'pixel1-published');
+    const m = r.models[0];
+    assert.ok(m.latency);
+    assert.equal(m.latency.profile, 'pixel1-published');
+    assert.ok(Math.abs(m.latency.ms - 78) < 0.5, `A1 on pixel1-published: ${m.latency.ms} ms`);
+    const sum = m.blocks.reduce((s, b) => s + ('latencyMs' in b && b.latencyMs !== undefined ? b.latencyMs : NaN), 0) + m.latency.stemMs + m.latency.headMs + m.latency.overheadMs;
+    assert.ok(Math.abs(sum - m.latency.ms) < 0.01, `${sum} vs ${m.latency.ms}`);
+    assert.equal(estimateCli(path.join(ROOT, 'examples', 'mnasnet-a1.mnas')).models[0].latency, undefined);
+    assert.throws(() => estimateCli(path.join(ROOT, 'examples', 'mnasnet-a1.mnas'), undefined, 'no-such-phone'), /--profile: Device profile `no-such-phone` not found/);
+  });
+});

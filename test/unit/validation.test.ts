@@ -134,7 +134,7 @@ test('search config: defaults, presets and units', () => {
   const e = a.local.get('Q');
   assert.ok(e?.kind === 'search');
   const c = e.resolution.config!;
-  assert.equal(c.targetMs, 500);
+  assert.deepEqual(c.target, { kind: 'ms', ms: 500 });
   assert.deepEqual(c.reward, { preset: 'hard', alpha: 0, beta: -1 });
   assert.equal(c.constraints.maxParams, 2.5e6);
   assert.deepEqual(c.latency, { kind: 'adb', serial: 'R58M 12' });
@@ -314,4 +314,35 @@ test('importing a directory says it is a directory', async () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('relative target: `target 0.8x MODEL` names a model, measured when the run starts', () => {
+  const space = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] } }\n`;
+  const a = analyzeText(`${space}search Q {\n  space S\n  target 0.8x M\n}`);
+  assert.deepEqual(a.problems, []);
+  const e = a.local.get('Q');
+  assert.ok(e?.kind === 'search');
+  assert.deepEqual(e.resolution.config!.target, { kind: 'relative', factor: 0.8, model: 'M' });
+  // An imported model counts too.
+  const imported = analyzeFiles({ 'main.mnas': `import "m.mnas"\nspace S from M { block b1 { k [3, 5] } }\nsearch Q {\n  space S\n  target 1.0x M\n}`, 'm.mnas': M('  block b1 { mbconv e6 k3 s1 f16 x2 }') });
+  assert.deepEqual(imported.problems, []);
+});
+
+test('relative target: unknown or wrong-kind names, a missing x, a missing model, a bad factor', () => {
+  const space = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] } }\n`;
+  const unknown = expectProblems(`${space}search Q {\n  space S\n  target 0.8x ⟦N⟧\n}`, ['unknown-name']);
+  assert.match(unknown[0].message, /Unknown model `N`\. Did you mean `M`\?/);
+  assert.equal(unknown[0].fixes?.[0].edits[0].newText, 'M');
+  const kind = expectProblems(`${space}search Q {\n  space S\n  target 0.8x ⟦S⟧\n}`, ['wrong-kind']);
+  assert.match(kind[0].message, /`S` is a space; a relative target names a model/);
+  const noX = expectProblems(`${space}search Q {\n  space S\n  target ⟦0.8⟧ M\n}`, ['target-units']);
+  assert.equal(noX[0].fixes?.[0].edits[0].newText, '0.8x');
+  const noModel = expectProblems(`${space}search Q {\n  space S\n  target ⟦0.8x⟧\n}`, ['bad-setting']);
+  assert.match(noModel[0].message, /needs the model it is relative to: `target 0.8x MobileNetV2`/);
+  expectProblems(`${space}search Q {\n  space S\n  target ⟦0x⟧ M\n}`, ['bad-value']);
+  // An absolute target stays as it was.
+  const a = analyzeText(`${space}search Q {\n  space S\n  target 75ms\n}`);
+  const e = a.local.get('Q');
+  assert.ok(e?.kind === 'search');
+  assert.deepEqual(e.resolution.config!.target, { kind: 'ms', ms: 75 });
 });

@@ -179,6 +179,12 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
       if (!target) problems.push(unknownName(ref.name, ref.span, 'space', allOfKind(local, scope, 'space')));
       else if (target.kind !== 'space') problems.push(error('wrong-kind', ref.span, `\`${ref.name}\` is a ${target.kind}; a search samples a space.`));
     }
+    const model = resolution.targetRef;
+    if (model) {
+      const target = visible(model.name);
+      if (!target) problems.push(unknownName(model.name, model.span, 'model', allOfKind(local, scope, 'model')));
+      else if (target.kind !== 'model') problems.push(error('wrong-kind', model.span, `\`${model.name}\` is a ${target.kind}; a relative target names a model (\`target 0.8x MobileNetV2\`).`));
+    }
     local.set(d.name.value, { kind: 'search', node: d, file, resolution });
   }
   for (const [name, entry] of local) scope.set(name, entry);

@@ -25,7 +25,6 @@ export interface CalibrateCliOptions {
   python?: string;
   seed?: string;
   repeats?: string;
-  statistic?: 'trimmed-mean' | 'min';
 }
 
 /**
@@ -37,7 +36,8 @@ export async function openCalibrationSource(device: string, backend: CalibrateCl
   if (device === 'local') {
     if (backend !== 'torch') {
       try {
-        return await TfliteLatency.start(local);
+        // The local protocol: `repeats` is the least number of ~5 ms rounds; more follow until the figure settles.
+        return await TfliteLatency.start({ python: local.python, warmup: local.warmup, threads: local.threads, stop: local.repeats ? { minRounds: Math.max(2, local.repeats) } : undefined });
       } catch (e) {
         if (backend === 'tflite') throw new CliError(`--backend tflite: TFLite's runtime does not load here (${(e as Error).message}). Use --backend torch.`);
       }
@@ -63,11 +63,6 @@ const int = (v: string | undefined, flag: string, d: number): number => {
   return n;
 };
 
-function statisticOf(v: string | undefined): 'trimmed-mean' | 'min' {
-  if (v === undefined || v === 'trimmed-mean' || v === 'min') return v ?? 'trimmed-mean';
-  throw new CliError(`--statistic is \`trimmed-mean\` or \`min\`, got \`${v}\`.`);
-}
-
 export async function calibrateCommand(opts: CalibrateCliOptions, log: (s: string) => void = console.log): Promise<CalibrationResult> {
   const space = spaceOf(opts.space, opts.name);
   const resolution = opts.resolution ? int(opts.resolution, '--resolution', 224) : undefined;
@@ -79,7 +74,7 @@ export async function calibrateCommand(opts: CalibrateCliOptions, log: (s: strin
   let last = 0;
   try {
     const r = await calibrate({
-      space, source, out, resolution, samples: int(opts.samples, '--samples', 20), seed: int(opts.seed, '--seed', 1), statistic: statisticOf(opts.statistic),
+      space, source, out, resolution, samples: int(opts.samples, '--samples', 20), seed: int(opts.seed, '--seed', 1),
       name: path.basename(out).replace(/\.json$/, ''),
       onProgress: (p) => {
         if (Date.now() - last < 2000) return;
@@ -107,9 +102,8 @@ export function register(program: Command): void {
     .option('--samples <n>', 'whole children to measure for the overhead fit and accuracy check', '20')
     .option('--resolution <n>', 'calibrate the skeleton at this input resolution')
     .option('--backend <auto|torch|tflite>', 'local backend: TFLite runtime when available (auto), or the PyTorch worker', 'auto')
-    .option('--repeats <n>', 'timed runs per measurement (after 3 warm-ups)', '15')
+    .option('--repeats <n>', 'local TFLite: rounds of ~5 ms at least, more until they agree within 1% (the figure is the CPU-time minimum); torch: timed runs', '15')
     .option('--seed <n>', 'seed of the whole-children sample', '1')
-    .option('--statistic <trimmed-mean|min>', 'per-measurement statistic the profile uses (min is steadier on a loaded machine)', 'trimmed-mean')
     .option('--python <path>', 'Python interpreter with torch (torch backend)')
     .action(async (opts: CalibrateCliOptions) => {
       const r = await calibrateCommand(opts);

@@ -1,17 +1,34 @@
-// `mnas estimate FILE`: the cost model's numbers for every model and space of a file.
+// `mnas estimate FILE`: the cost model's numbers for every model and space of a file; with
+// `--profile NAME` also each model's predicted latency on that device profile, per block.
+import * as path from 'node:path';
 import type { ModelEntry, SpaceEntry } from '../analysis/analysis';
 import type { ModelCost } from '../cost/model';
+import { estimate as predict } from '../cost/latency/estimate';
+import { type CompiledProfile, ProfileError } from '../cost/latency/profile';
+import { loadProfile } from '../cost/latency/store';
 import { withheld } from '../language/resolve';
-import { load } from './load';
+import { CliError, load } from './load';
 import { int, shape, short, table } from './text';
 
 /**
  * A model's figures. Where a fallback stands in for what was written (an invalid or missing
  * field), that part's figures are null and `withheld` says why: never a fallback's number.
  */
-export function modelJson(e: ModelEntry) {
+/** The predictor's figures for one model: total, per block, stem, head, overhead, coverage. */
+function predicted(e: ModelEntry, profile: CompiledProfile) {
+  const p = predict(profile, e.arch, e.cost);
+  const r = (v: number) => Number(v.toFixed(4));
+  return {
+    profile: p.profile, approximate: p.approximate, ms: r(p.ms), uncertaintyPct: r(p.uncertaintyPct), coverage: r(p.coverage),
+    stemMs: r(p.stemMs), headMs: r(p.headMs), overheadMs: r(p.overheadMs), perBlock: p.perBlock.map(r),
+  };
+}
+
+export function modelJson(e: ModelEntry, profile?: CompiledProfile) {
   const c: ModelCost = e.cost;
   const why = withheld(e.resolved, 'model');
+  // Like every figure: none from a fallback's value.
+  const latency = profile && !why ? predicted(e, profile) : undefined;
   const stemWhy = withheld(e.resolved, 'stem');
   const headWhy = withheld(e.resolved, 'head');
   return {
@@ -23,6 +40,7 @@ export function modelJson(e: ModelEntry) {
     params: why ? null : c.params,
     multAdds: why ? null : c.multAdds,
     ...(c.latencyMs !== undefined && !why ? { latencyMs: c.latencyMs } : {}),
+    ...(latency ? { latency } : {}),
     stem: c.stem && (stemWhy ? { withheld: stemWhy } : { out: c.stem.out, params: c.stem.params, multAdds: c.stem.multAdds }),
     blocks: c.blocks.map((b, i) => {
       const blockWhy = withheld(e.resolved, i);
@@ -31,6 +49,7 @@ export function modelJson(e: ModelEntry) {
       return {
         name: b.name, op: a.op, e: a.e, k: a.k, s: a.s, f: a.f, x: a.x, se: a.se, skip: a.skip, act: a.act,
         in: b.in, out: b.out, params: b.params, multAdds: b.multAdds,
+        ...(latency ? { latencyMs: latency.perBlock[i] } : {}),
         layers: b.layers.map((l) => ({ in: l.in, out: l.out, residual: l.residual, params: l.params, multAdds: l.multAdds })),
       };
     }),
@@ -52,8 +71,15 @@ export function spaceJson(e: SpaceEntry) {
   };
 }
 
-export function estimate(file: string, only?: string) {
+export function estimate(file: string, only?: string, profileName?: string) {
   const a = load(file);
+  let profile: CompiledProfile | undefined;
+  try {
+    profile = profileName === undefined ? undefined : loadProfile(profileName, path.dirname(path.resolve(file)));
+  } catch (e) {
+    if (e instanceof ProfileError) throw new CliError(`--profile: ${e.message}`);
+    throw e;
+  }
   const entries = [...a.local.values()].filter((e) => !only || e.node.name.value === only);
   if (only && entries.length === 0) {
     throw new Error(`${file}: no model or space named \`${only}\`. It declares ${[...a.local.keys()].join(', ') || 'nothing'}.`);
@@ -61,7 +87,7 @@ export function estimate(file: string, only?: string) {
   return {
     file,
     errors: a.problems.filter((p) => p.severity === 'error').length,
-    models: entries.filter((e): e is ModelEntry => e.kind === 'model').map(modelJson),
+    models: entries.filter((e): e is ModelEntry => e.kind === 'model').map((e) => modelJson(e, profile)),
     spaces: entries.filter((e): e is SpaceEntry => e.kind === 'space').map(spaceJson),
   };
 }
@@ -73,8 +99,9 @@ export function renderEstimate(r: ReturnType<typeof estimate>): string {
     const pct = (n: number) => (m.multAdds ? `${((100 * n) / m.multAdds).toFixed(1)}%` : '');
     out.push(m.withheld
       ? `model ${m.name}: ${m.withheld}`
-      : `model ${m.name}: ${int(m.params!)} params, ${int(m.multAdds!)} mult-adds (${short(m.multAdds!)}), ${shape(m.input)} -> ${shape(m.output!)}`);
-    const rows = m.blocks.map((b) => 'withheld' in b && b.withheld
+      : `model ${m.name}: ${int(m.params!)} params, ${int(m.multAdds!)} mult-adds (${short(m.multAdds!)}), ${shape(m.input)} -> ${shape(m.output!)}` +
+        (m.latency ? `; ≈ ${m.latency.ms.toFixed(2)} ms on ${m.latency.profile} (±${m.latency.uncertaintyPct.toFixed(0)}%${m.latency.approximate ? ', approximate' : ''})` : ''));
+    const rows = m.blocks.map((b) => !('op' in b)
       ? [b.name, '—', '', '', 'not shown: see the error', '—', '—', '']
       : [
         b.name, b.op === 'mbconv' ? `mbconv e${b.e}` : b.op!, `k${b.k} s${b.s}`, String(b.x), `${shape(b.in!)} -> ${shape(b.out!)}`,

@@ -58,6 +58,8 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
       backend = `${e.backend.trainer}; controller ${e.backend.controller}`;
       console.log(`mnas search ${e.search} (${e.strategy}) -> ${path.relative(process.cwd(), e.run) || e.run}`);
       console.log(`  backend: ${backend}; latency: ${e.backend.latency}${e.resumed ? `; resumed at ${e.done}/${e.total}` : ''}`);
+      const r = e.target.relative;
+      console.log(`  target T = ${e.target.ms.toPrecision(4)} ms${r ? ` = ${r.factor}x ${r.model} (${r.referenceMs.toPrecision(4)} ms on ${r.source}, measured ${e.resumed ? 'when the run started' : 'now'})` : ''}`);
       if (tty) {
         bar = new cliProgress.SingleBar({
           format: '  {bar} {value}/{total} children | best reward {best} | ETA {eta_formatted} | {last}',
@@ -126,7 +128,7 @@ export function report(runDir: string, json: boolean): string {
   const rows = ranked.slice(0, 10).map((c, i) => [String(i + 1), String(c.id), c.reward.toFixed(4), `${(100 * c.accuracy).toFixed(2)}%`, `${c.latencyMs.toFixed(3)} ms`, int(c.params), int(c.multAdds), front.includes(c) ? 'yes' : '']);
   return [
     `run ${p.dir}`,
-    `search ${info.search} (${info.strategy}, seed ${info.seed}): ${children.length}/${info.children} children, ${failed} failed; target ${info.config.targetMs} ms, reward ${info.config.reward.preset}`,
+    `search ${info.search} (${info.strategy}, seed ${info.seed}): ${children.length}/${info.children} children, ${failed} failed; target ${Number(info.config.targetMs.toPrecision(4))} ms${info.target ? ` (${info.target.factor}x ${info.target.model})` : ''}, reward ${info.config.reward.preset}`,
     `backend: ${info.backend.trainer}; controller ${info.backend.controller}; latency ${info.backend.latency}; data: ${info.dataset.split}`,
     '',
     table(['rank', 'child', 'reward', 'accuracy', 'latency', 'params', 'mult-adds', 'pareto'], rows, [true, true, true, true, true, true, true, false]),

@@ -140,7 +140,7 @@ export function register(program: Command): void {
     .option('--binary <path>', 'benchmark_model for the phones (default: MNAS_BENCHMARK_MODEL)')
     .option('--warmup <n>', 'phones: benchmark_model warm-up runs per round (default 10)')
     .option('--repeats <n>', 'phones: measured runs per round (default 50)')
-    .option('--rounds <n>', 'phones: benchmark_model runs per child (default 3)')
+    .option('--rounds <n>', 'phones: benchmark_model runs per child at least (default 3; more, up to 8, until their fastest runs agree)')
     .option('--cooldown <ms>', 'phones: pause between models on the same phone (default 3000)')
     .option('--work <dir>', 'where trained weights go (default: the user cache)')
     .option('--data <dirs...>', 'folders that folder/cifar10/idx datasets named by jobs may be read from')

@@ -33,7 +33,6 @@ import * as vm from 'node:vm';
 import { DecodeError, decodeModel } from './tflite/schema';
 import { startDirs } from '../platform/locate';
 import { quietPlatformNotice } from '../platform/tfjs';
-import { trimmedMean } from '../util/timing';
 
 export const TFLITE_PACKAGE = '@tensorflow/tfjs-tflite';
 export const TFLITE_PACKAGE_VERSION = '0.0.1-alpha.10';
@@ -57,21 +56,6 @@ export interface TfliteModel {
 }
 
 export interface TfliteLoadOptions { numThreads?: number }
-
-export interface TimingOptions { warmup?: number; repeats?: number }
-
-export interface TimingResult {
-  /** Trimmed mean (10% cut at each end), ms. */
-  ms: number;
-  median: number;
-  min: number;
-  max: number;
-  /** p90 - p10, ms. */
-  spread: number;
-  p10: number;
-  p90: number;
-  samples: number[];
-}
 
 export class TfliteError extends Error {}
 
@@ -259,29 +243,4 @@ export async function loadTflite(buffer: Uint8Array, options: TfliteLoadOptions 
       runner.cleanUp();
     },
   };
-}
-
-/** Summary statistics of timing samples (ms): trimmed mean with 10% cut at each end. */
-export function summarize(samples: number[]): TimingResult {
-  const ordered = [...samples].sort((a, b) => a - b);
-  const n = ordered.length;
-  const ms = trimmedMean(ordered);
-  const p10 = ordered[Math.floor(n / 10)];
-  const p90 = ordered[Math.min(n - 1, Math.floor((n * 9) / 10))];
-  return { ms, median: ordered[Math.floor(n / 2)], min: ordered[0], max: ordered[n - 1], p10, p90, spread: p90 - p10, samples };
-}
-
-/** Times `invoke()` of a loaded model on whatever inputs are set (zeros unless `run` was called). */
-export function timeTflite(model: TfliteModel, options: TimingOptions = {}): TimingResult {
-  const warmup = options.warmup ?? 5;
-  const repeats = options.repeats ?? 20;
-  if (!Number.isInteger(repeats) || repeats < 1) throw new TfliteError(`repeats must be a positive integer, got ${repeats}`);
-  for (let i = 0; i < warmup; i++) model.invoke();
-  const samples: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = process.hrtime.bigint();
-    model.invoke();
-    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return summarize(samples);
 }

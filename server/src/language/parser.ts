@@ -494,7 +494,7 @@ function settingValue(v: IToken): SettingValue {
   const s = span(v);
   if (tokenMatcher(v, T.NumberLit)) return { value: Number(v.image), span: s, type: 'number', raw: v.image };
   if (tokenMatcher(v, T.Quantity)) {
-    const m = /^(-?[\d.]+)(ms|us|s|K|M|G)$/.exec(v.image)!;
+    const m = /^(-?[\d.]+)(ms|us|s|K|M|G|x)$/.exec(v.image)!;
     return { value: Number(m[1]), span: s, type: 'quantity', unit: m[2], raw: v.image };
   }
   if (tokenMatcher(v, T.StringLit)) return { value: unquote(v.image), span: s, type: 'string', raw: v.image };

@@ -25,10 +25,19 @@ export interface ControllerConfig {
   epochs: number;
 }
 
+/**
+ * The target latency T: milliseconds (`target 75ms`), or a factor of a named model's latency on
+ * the search's own latency source (`target 0.8x Tiny`), measured once when a run starts and kept
+ * in its run.json (search/target.ts).
+ */
+export type TargetSetting =
+  | { kind: 'ms'; ms: number }
+  | { kind: 'relative'; factor: number; model: string };
+
 export interface SearchConfig {
   name: string;
   space: string;
-  targetMs: number;
+  target: TargetSetting;
   reward: { preset: 'soft' | 'hard' | 'custom'; alpha: number; beta: number };
   constraints: { maxParams?: number; maxMultAdds?: number };
   latency: LatencySource;
@@ -89,7 +98,7 @@ export const REWARD_PRESETS = { soft: { alpha: -0.07, beta: -0.07 }, hard: { alp
 /** Keys and their one-line help: completion and hover read this table. */
 export const SEARCH_KEYS: Record<string, string> = {
   space: 'The search space to sample: `space MnasSpace`.',
-  target: 'Target latency T with units: `target 75ms`.',
+  target: 'Target latency T: a time (`target 75ms`), or a factor of a model\'s latency on this search\'s latency source (`target 0.8x Tiny`, measured when the run starts; `target 1.0x MobileNetV2` is the paper\'s setting).',
   reward: '`soft` (alpha = beta = -0.07), `hard` (alpha = 0, beta = -1), or `alpha -0.07 beta -0.07`.',
   max: 'An extra constraint: `max params 5M` or `max madds 400M`.',
   latency: 'Where LAT(m) comes from: `local`, `profile pixel1`, or `adb "SERIAL"`.',
@@ -113,13 +122,20 @@ export const BLOCK_KEYS: Record<string, Record<string, string>> = {
 export const TIME_UNITS: Record<string, number> = { ms: 1, us: 0.001, s: 1000 };
 const COUNT_UNITS: Record<string, number> = { K: 1e3, M: 1e6, G: 1e9 };
 
-export interface SearchResolution { config?: SearchConfig; problems: Problem[]; spaceRef?: { name: string; span: Span } }
+export interface SearchResolution {
+  config?: SearchConfig;
+  problems: Problem[];
+  spaceRef?: { name: string; span: Span };
+  /** The model a relative target names (analysis checks it exists). */
+  targetRef?: { name: string; span: Span };
+}
 
 export function resolveSearch(node: SearchNode): SearchResolution {
   const problems: Problem[] = [];
   const seen = new Map<string, SettingNode>();
   const cfg: Partial<SearchConfig> & { constraints: SearchConfig['constraints'] } = { name: node.name.value, constraints: {} };
   let spaceRef: SearchResolution['spaceRef'];
+  let targetRef: SearchResolution['targetRef'];
   const expect = (s: SettingNode, n: number, usage: string): boolean => {
     if (s.values.length === n && !s.children) return true;
     problems.push(error('bad-setting', s.values[n]?.span ?? s.key.span, `\`${s.key.value}\` expects ${usage}.`));
@@ -145,15 +161,20 @@ export function resolveSearch(node: SearchNode): SearchResolution {
         }
         break;
       case 'target': {
-        if (!expect(s, 1, 'a latency with units: `target 75ms`')) break;
         const v = s.values[0];
+        if (v?.type === 'quantity' && v.unit === 'x' || v?.type === 'number' && s.values[1]?.type === 'word') {
+          const t = relativeTarget(s, problems);
+          if (t) { cfg.target = t; targetRef = { name: t.model, span: s.values[1].span }; }
+          break;
+        }
+        if (!expect(s, 1, 'a latency with units (`target 75ms`) or a factor of a model (`target 0.8x Tiny`)')) break;
         if (v.type === 'number') {
           problems.push(error('target-units', v.span, `Target latency \`${v.raw}\` has no units. Write \`${v.raw}ms\` (or us, s).`, [{ title: `Change to ${v.raw}ms`, edits: [{ span: v.span, newText: `${v.raw}ms` }], preferred: true }]));
         } else if (v.type !== 'quantity' || !(v.unit! in TIME_UNITS)) {
-          problems.push(error('target-units', v.span, `Target latency must be a time such as \`75ms\`, \`800us\` or \`0.1s\`; got \`${v.raw}\`.`));
+          problems.push(error('target-units', v.span, `Target latency must be a time such as \`75ms\`, \`800us\` or \`0.1s\`, or a factor of a model such as \`0.8x Tiny\`; got \`${v.raw}\`.`));
         } else if (!((v.value as number) > 0)) {
           problems.push(error('bad-value', v.span, `Target latency must be > 0, got \`${v.raw}\`.`));
-        } else cfg.targetMs = (v.value as number) * TIME_UNITS[v.unit!];
+        } else cfg.target = { kind: 'ms', ms: (v.value as number) * TIME_UNITS[v.unit!] };
         break;
       }
       case 'reward': cfg.reward = reward(s, problems); break;
@@ -204,11 +225,11 @@ export function resolveSearch(node: SearchNode): SearchResolution {
     }
   }
   if (!seen.has('space')) problems.push(error('missing-space', node.name.span, `Search \`${node.name.value}\` names no space. Add e.g. \`space MnasSpace\`.`));
-  if (!seen.has('target')) problems.push(error('missing-target', node.name.span, `Search \`${node.name.value}\` has no target latency. Add e.g. \`target 75ms\`.`));
-  const config: SearchConfig | undefined = cfg.space && cfg.targetMs ? {
+  if (!seen.has('target')) problems.push(error('missing-target', node.name.span, `Search \`${node.name.value}\` has no target latency. Add e.g. \`target 75ms\` or \`target 0.8x MODEL\`.`));
+  const config: SearchConfig | undefined = cfg.space && cfg.target ? {
     name: node.name.value,
     space: cfg.space,
-    targetMs: cfg.targetMs,
+    target: cfg.target,
     reward: cfg.reward ?? { preset: 'soft', ...REWARD_PRESETS.soft },
     constraints: cfg.constraints,
     latency: cfg.latency ?? { kind: 'local' },
@@ -218,7 +239,36 @@ export function resolveSearch(node: SearchNode): SearchResolution {
     strategy: cfg.strategy ?? 'rl',
     seed: cfg.seed ?? 1,
   } : undefined;
-  return { config, problems, spaceRef };
+  return { config, problems, spaceRef, targetRef };
+}
+
+/** `target 0.8x MODEL`; `target 0.8 MODEL` gets a fix that adds the x. */
+function relativeTarget(s: SettingNode, problems: Problem[]): Extract<TargetSetting, { kind: 'relative' }> | undefined {
+  const [f, m] = s.values;
+  if (f.type === 'number') {
+    problems.push(error('target-units', f.span, `A relative target is a factor with an x: \`target ${f.raw}x ${m.raw}\`.`, [{ title: `Change to ${f.raw}x`, edits: [{ span: f.span, newText: `${f.raw}x` }], preferred: true }]));
+    return undefined;
+  }
+  if (!m || m.type !== 'word' || s.values.length !== 2 || s.children) {
+    problems.push(error('bad-setting', m?.span ?? f.span, `\`target ${f.raw}\` needs the model it is relative to: \`target ${f.raw} MobileNetV2\` (a model declared or imported in this file).`));
+    return undefined;
+  }
+  const factor = f.value as number;
+  if (!(factor > 0) || factor > 1000) {
+    problems.push(error('bad-value', f.span, `A target factor must be > 0 (and at most 1000), got \`${f.raw}\`.`));
+    return undefined;
+  }
+  return { kind: 'relative', factor, model: String(m.value) };
+}
+
+/** T in ms when it is known without measuring (an absolute target). */
+export function absoluteTargetMs(t: TargetSetting): number | undefined {
+  return t.kind === 'ms' ? t.ms : undefined;
+}
+
+/** "75 ms" or "0.8x Tiny". */
+export function describeTarget(t: TargetSetting): string {
+  return t.kind === 'ms' ? `${Number(t.ms.toPrecision(12))} ms` : `${t.factor}x ${t.model}`;
 }
 
 function reward(s: SettingNode, problems: Problem[]): SearchConfig['reward'] | undefined {

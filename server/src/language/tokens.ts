@@ -17,8 +17,8 @@ export const UnterminatedComment = createToken({ name: 'UnterminatedComment', pa
 export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\r\n]|\\.)*/, group: 'unterminated' });
 /** `224x224x3` or `224x224`. */
 export const Resolution = createToken({ name: 'Resolution', pattern: /\d+x\d+(?:x\d+)?(?![\w.])/ });
-/** A number with a unit: `75ms`, `1.5s`, `800us`, `5M`, `300M`, `12K`, `1G`. */
-export const Quantity = createToken({ name: 'Quantity', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:ms|us|s|K|M|G)(?![\w.])/ });
+/** A number with a unit: `75ms`, `1.5s`, `800us`, `5M`, `300M`, `12K`, `1G`, and a factor `0.8x`. */
+export const Quantity = createToken({ name: 'Quantity', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:ms|us|s|K|M|G|x)(?![\w.])/ });
 export const NumberLit = createToken({ name: 'NumberLit', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])/ });
 /** `k3`, `s2`, `e6`, `e4.5`, `f32`, `x3`: a field letter glued to its value. */
 export const Abbrev = createToken({ name: 'Abbrev', pattern: /[eksfx](?:\d+(?:\.\d+)?)(?![\w.])/, label: 'a field such as k3, s2, e6, f32 or x2' });

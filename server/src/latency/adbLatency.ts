@@ -65,7 +65,8 @@ export class AdbLatency implements LatencySource {
     try {
       const r = await this.pool.bench(file, this.opts);
       this.opts.onResult?.(arch, r);
-      return { ms: r.ms, median: r.median, min: r.min, max: r.max, spread: r.spread, repeats: r.repeats, source: r.source };
+      const { ms, median, min, max, spread, repeats, source, clock, statistic, wallMs, splitHalfPct, stable } = r;
+      return { ms, median, min, max, spread, repeats, source, clock, statistic, wallMs, splitHalfPct, stable };
     } finally {
       if (file.startsWith(this.tmp)) fs.rmSync(file, { force: true });
     }

@@ -88,11 +88,6 @@ export interface CalibrationOptions {
   seed?: number;
   /** Device fingerprint; default: this machine (for local sources). */
   device?: Partial<DeviceProfile['device']>;
-  /**
-   * Which statistic of each measurement the profile is built on: the 10%-trimmed mean (default)
-   * or the minimum (steadier on a shared, loaded machine: contention only ever adds time).
-   */
-  statistic?: Statistic;
   /** Journal file (default: OUT.journal); two profiles can share one set of measurements. */
   journal?: string;
   /** Stop after this many new measurements (tests interrupt a run with it). */
@@ -115,8 +110,6 @@ interface UnitRecord { type: 'unit'; key: string; ms: number; min?: number; medi
 interface ModelRecord { type: 'model'; name: string; actions: number[]; ms: number; min?: number; spread: number; n: number; source: string }
 interface BaseRecord { type: 'base'; ms: number; min?: number; spread: number; n: number; source: string }
 type Record_ = UnitRecord | ModelRecord | BaseRecord | { type: 'meta'; space: string; resolution: number; source: string };
-
-export type Statistic = 'trimmed-mean' | 'min';
 
 export const journalOf = (out: string) => `${out}.journal`;
 
@@ -203,7 +196,7 @@ export async function calibrate(opts: CalibrationOptions): Promise<CalibrationRe
     const profile = buildProfile({
       name: opts.name ?? opts.out.replace(/^.*[\\/]/, '').replace(/\.json$/, ''),
       space, units, unitDone, base: base!, models: children.map((c) => ({ ...modelDone.get(c.name)!, spec: sample(space, c.actions, c.name) })),
-      runtime: runtime || base!.source, device: opts.device, statistic: opts.statistic ?? 'trimmed-mean', seconds: priorSeconds + seconds, measurements: unitDone.size + modelDone.size + 1,
+      runtime: runtime || base!.source, device: opts.device, seconds: priorSeconds + seconds, measurements: unitDone.size + modelDone.size + 1,
     });
     writeAtomic(opts.out, `${JSON.stringify(profile, null, 1)}\n`);
     return { ...result, profile };
@@ -223,12 +216,12 @@ interface BuildInput {
   device?: Partial<DeviceProfile['device']>;
   seconds: number;
   measurements: number;
-  statistic: Statistic;
 }
 
 /** Fits the fallback per kind on the table; the overhead and scale on whole models. */
 export function buildProfile(b: BuildInput): DeviceProfile {
-  const stat = (r: { ms: number; min?: number }) => (b.statistic === 'min' ? r.min ?? r.ms : r.ms);
+  // Every measured figure is a minimum (util/timing.ts): the table and fits use it as it is.
+  const stat = (r: { ms: number }) => r.ms;
   const table: Record<string, TableEntry> = {};
   for (const u of b.units) {
     const r = b.unitDone.get(u.key)!;
@@ -245,7 +238,7 @@ export function buildProfile(b: BuildInput): DeviceProfile {
       runtime: b.runtime, threads: /(\d+) threads?/.exec(b.runtime) ? Number(/(\d+) threads?/.exec(b.runtime)![1]) : 1, ...b.device,
     },
     created: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    source: { kind: 'calibrated', space: b.space.name, resolution: b.space.skeleton.input.h, measurements: b.measurements, seconds: round(b.seconds, 1), statistic: b.statistic },
+    source: { kind: 'calibrated', space: b.space.name, resolution: b.space.skeleton.input.h, measurements: b.measurements, seconds: round(b.seconds, 1), statistic: 'min' },
     table, fallback,
     overhead: { ms: 0, scale: 1 },
     accuracy: { models: 0, rmsePct: 0, within5: 0, within10: 0, maxErrorPct: 0 },

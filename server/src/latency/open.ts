@@ -15,7 +15,8 @@ async function openLocal(opts: LocalLatencyOptions): Promise<LatencySource> {
   if (forced === 'torch') return LocalTorchLatency.start(opts);
   try {
     const { TfliteLatency } = await import('./tfliteLatency');
-    return await TfliteLatency.start({ python: opts.python, warmup: opts.warmup, repeats: opts.repeats, threads: opts.threads });
+    // `repeats` is the least number of rounds; the protocol adds rounds until the figure settles.
+    return await TfliteLatency.start({ python: opts.python, warmup: opts.warmup, threads: opts.threads, stop: opts.repeats ? { minRounds: Math.max(2, opts.repeats) } : undefined });
   } catch (e) {
     if (forced === 'tflite') throw e;
     return LocalTorchLatency.start(opts);

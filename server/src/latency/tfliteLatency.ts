@@ -1,20 +1,17 @@
 // LAT(m) from the real TFLite runtime on this machine: the full-size arch is exported with
 // seeded random weights (the worker's `export`; latency does not depend on the values) and
-// timed in the wasm TFLite runtime with XNNPACK, 1 thread (the paper times one big core).
+// timed in the wasm TFLite runtime with XNNPACK, 1 thread (the paper times one big core), under
+// the host's timing lock with the local protocol (localTiming.ts: CPU-time minimum, adaptive repeats).
 // Wiring (open.ts, `openLatencySource`, case 'local'): `TfliteLatency.start(opts)`.
 import type { Arch } from '../language/arch';
 import type { LatencySource } from './source';
 import type { LatencyMeasurement } from '../util/timing';
 import { TorchTrainer } from '../train/torchTrainer';
 import { exportWithWorker } from '../device/tflite/index';
-import { loadTflite, timeTflite } from '../device/tfliteRuntime';
+import { type LocalTimingOptions, timeTfliteBytes, toMeasurement } from './localTiming';
 
-export interface TfliteLatencyOptions {
+export interface TfliteLatencyOptions extends LocalTimingOptions {
   python?: string;
-  warmup?: number;
-  repeats?: number;
-  /** TFLite interpreter threads (default 1). */
-  threads?: number;
   /** Seed of the random weights (default 0). */
   seed?: number;
 }
@@ -28,19 +25,9 @@ export class TfliteLatency implements LatencySource {
   }
 
   async measure(arch: Arch): Promise<LatencyMeasurement> {
+    // Export outside the lock: only the timing itself pauses training.
     const { bytes } = await exportWithWorker(this.worker, arch, { seed: this.opts.seed ?? 0 });
-    const threads = this.opts.threads ?? 1;
-    const model = await loadTflite(bytes, { numThreads: threads });
-    try {
-      // Inputs stay zero: XNNPACK float kernels take the same time for any values.
-      const t = timeTflite(model, { warmup: this.opts.warmup ?? 5, repeats: this.opts.repeats ?? 20 });
-      return {
-        ms: t.ms, median: t.median, min: t.min, max: t.max, spread: t.spread, repeats: t.samples.length,
-        source: `local ${model.runtime}`,
-      };
-    } finally {
-      model.close();
-    }
+    return toMeasurement(await timeTfliteBytes(bytes, this.opts));
   }
 
   close(): Promise<void> {

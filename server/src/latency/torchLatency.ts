@@ -1,8 +1,10 @@
 // `local` latency from PyTorch on this machine: the full-size network timed in the worker (one
-// thread, warm-ups, trimmed mean). The fallback when TFLite's runtime cannot load here.
+// thread, warm-ups), under the host's timing lock; the figure is the minimum of its wall-clock
+// runs (util/timing.ts). The fallback when TFLite's runtime cannot load here.
 import type { Arch } from '../language/arch';
 import { TorchTrainer } from '../train/torchTrainer';
-import type { LatencyMeasurement } from '../util/timing';
+import { withTimingLock } from '../platform/hostLock';
+import { type LatencyMeasurement, summarizeSamples } from '../util/timing';
 import type { LatencySource, LocalLatencyOptions } from './source';
 
 export class LocalTorchLatency implements LatencySource {
@@ -14,14 +16,15 @@ export class LocalTorchLatency implements LatencySource {
   }
 
   async measure(arch: Arch): Promise<LatencyMeasurement> {
-    const r = await this.worker.request('latency', {
-      arch, warmup: this.opts.warmup ?? 5, repeats: this.opts.repeats ?? 20, threads: this.opts.threads ?? 1,
-    });
-    const samples = r.samples as number[];
+    const body = { arch, warmup: this.opts.warmup ?? 5, repeats: this.opts.repeats ?? 20, threads: this.opts.threads ?? 1 };
+    const r = await withTimingLock(() => this.worker.request('latency', body));
+    const samples = (r.samples as unknown[]).map(Number).filter((v) => Number.isFinite(v) && v >= 0);
+    if (samples.length === 0) throw new Error('the PyTorch worker returned no timing samples');
+    const s = summarizeSamples(samples, 'min');
     return {
-      ms: Number(r.ms), median: Number(r.median), min: Number(r.min), max: Number(r.max),
-      spread: Number(r.p90) - Number(r.p10), repeats: samples.length,
-      source: `local ${String(r.runtime)}, ${Number(r.threads)} thread${Number(r.threads) === 1 ? '' : 's'}`,
+      ms: s.ms, median: s.median, min: s.min, max: s.max, spread: s.spread, repeats: samples.length,
+      source: `local ${String(r.runtime)}, ${Number(r.threads)} thread${Number(r.threads) === 1 ? '' : 's'}, wall min`,
+      clock: 'wall', statistic: 'min', wallMs: s.min,
     };
   }
 

@@ -5,8 +5,8 @@ import type { IToken } from 'chevrotain';
 import type { Analysis, Entry, ModelEntry, SpaceEntry } from '../analysis/analysis';
 import type { SettingNode, SettingValue, Span } from '../language/ast';
 import { withheld } from '../language/resolve';
-import { BLOCK_KEYS, DATASETS, type DatasetName, SEARCH_KEYS, TIME_UNITS } from '../language/searchConfig';
-import { blockMarkdown, choiceMarkdown, inputMarkdown, type LatencyContext, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
+import { BLOCK_KEYS, DATASETS, type DatasetName, describeTarget, SEARCH_KEYS, type SearchConfig, TIME_UNITS } from '../language/searchConfig';
+import { blockMarkdown, choiceMarkdown, formatMs, inputMarkdown, type LatencyContext, latencyEstimate, modelMarkdown, opsMarkdown, spaceMarkdown } from './costMarkdown';
 import { wordDoc } from './keywordDocs';
 import { targetAt, tokenAt } from './nodeAt';
 import { offsetOf, rangeOf } from './positions';
@@ -97,7 +97,7 @@ export function hover(a: Analysis, params: { position: Position }, options: Hove
       break;
     }
     case 'setting':
-      value = settingMarkdown(a, target.setting, target.parent, target.onKey, target.value);
+      value = settingMarkdown(a, target.setting, target.parent, target.onKey, target.value, options.latency);
       break;
     case 'import': {
       const imp = a.imports.find((i) => i.node === target.node);
@@ -114,12 +114,12 @@ export function hover(a: Analysis, params: { position: Position }, options: Hove
   return { contents: { kind: 'markdown', value }, range: span ? rangeOf(a, span) : undefined };
 }
 
-function searchMarkdown(config: import('../language/searchConfig').SearchConfig | undefined, name: string): string {
+function searchMarkdown(config: SearchConfig | undefined, name: string): string {
   if (!config) return `**search ${name}**\n\nIncomplete: it needs at least \`space\` and \`target\`.`;
   const r = config.reward;
   const lat = config.latency.kind === 'local' ? 'this machine' : config.latency.kind === 'profile' ? `profile \`${config.latency.name}\`` : `adb device \`${config.latency.serial}\``;
   return [
-    `**search ${name}**: samples \`${config.space}\` towards **${config.targetMs} ms**`,
+    `**search ${name}**: samples \`${config.space}\` towards **${describeTarget(config.target)}**${config.target.kind === 'relative' ? ' (T measured when the run starts)' : ''}`,
     '',
     `- reward: ${r.preset} (alpha ${r.alpha}, beta ${r.beta})`,
     `- latency from: ${lat}`,
@@ -129,13 +129,32 @@ function searchMarkdown(config: import('../language/searchConfig').SearchConfig 
   ].join('\n');
 }
 
-function settingMarkdown(a: Analysis, s: SettingNode, parent: SettingNode | undefined, onKey: boolean, v: SettingValue | undefined): string | undefined {
+/**
+ * `target 0.8x Tiny`: T is measured on the search's own latency source when a run starts; the
+ * hover resolves it on the editor's device profile (`mnas.deviceProfile`) as a preview.
+ */
+function relativeTargetMarkdown(a: Analysis, s: SettingNode, latency: LatencyContext | undefined): string | undefined {
+  const [f, m] = s.values;
+  if (f?.type !== 'quantity' || f.unit !== 'x' || m?.type !== 'word') return undefined;
+  const factor = f.value as number;
+  const name = String(m.value);
+  const head = `Target latency T = **${factor} × latency of \`${name}\`** on this search's latency source, measured once when a run starts (kept in run.json; a resumed run reuses it).`;
+  const model = entryOf(a, name, 'model');
+  if (!model) return `${head}\n\nNo model \`${name}\` is declared or imported here.`;
+  if (!latency) return `${head}\n\nSet \`mnas.deviceProfile\` to see T in milliseconds for a device here.`;
+  if ('error' in latency) return `${head}\n\nDevice profile: ${latency.error}`;
+  const est = latencyEstimate(latency, model)!;
+  return `${head}\n\nOn \`${est.profile}\`: \`${name}\` ≈ ${formatMs(est.ms)} ms, so **T ≈ ${formatMs(factor * est.ms)} ms** (±${est.uncertaintyPct.toFixed(0)}%).`;
+}
+
+function settingMarkdown(a: Analysis, s: SettingNode, parent: SettingNode | undefined, onKey: boolean, v: SettingValue | undefined, latency?: LatencyContext): string | undefined {
   const key = s.key.value;
   if (onKey) {
     const help = parent ? BLOCK_KEYS[parent.key.value]?.[key] : SEARCH_KEYS[key];
     return help ? `\`${key}\`: ${help}` : undefined;
   }
   if (!v) return undefined;
+  if (!parent && key === 'target' && s.values.length === 2) return relativeTargetMarkdown(a, s, latency);
   if (!parent && key === 'target' && v.type === 'quantity' && v.unit! in TIME_UNITS) {
     const ms = (v.value as number) * TIME_UNITS[v.unit!];
     return `Target latency T = **${Number(ms.toPrecision(12))} ms**`;

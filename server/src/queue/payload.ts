@@ -224,7 +224,10 @@ const LATENCY_RESULT_SCHEMA = {
     ...STAMP,
     latency: {
       type: 'object', required: ['ms', 'median', 'min', 'max', 'spread', 'repeats', 'source'],
-      properties: { ms: num(0, 1e9), median: finite, min: finite, max: finite, spread: finite, repeats: finite, source: { type: 'string' } },
+      properties: {
+        ms: num(0, 1e9), median: finite, min: finite, max: finite, spread: finite, repeats: finite, source: { type: 'string' },
+        clock: { enum: ['cpu', 'wall'] }, statistic: { enum: ['min', 'median', 'trimmed-mean'] }, cpuMs: finite, wallMs: finite, splitHalfPct: { type: 'number' }, stable: { type: 'boolean' },
+      },
     },
   },
 };

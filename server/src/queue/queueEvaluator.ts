@@ -17,13 +17,14 @@ import type { TrainProgress } from '../train/trainer';
 import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator, type EvaluatorFactory } from '../search/evaluator';
 import { openLatencySource } from '../latency/open';
 import type { LatencySource } from '../latency/source';
+import type { LatencyMeasurement } from '../util/timing';
 import { downloadArtifacts, FULL_ARTIFACTS } from './artifacts';
 import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, reportOutages, resolveUrl } from './connection';
 import {
   checkFullTrainResult, checkLatencyResult, checkTrainResult, type FullTrainJobData, type FullTrainJobResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
 } from './payload';
 import { listWorkers, type WorkerAd } from './registry';
-import { jobId, latencyQueue, runQueueId, TRAIN_FULL_QUEUE, TRAIN_QUEUE } from './topology';
+import { jobId, latencyQueue, runQueueId, TARGET_REFERENCE_CHILD, TRAIN_FULL_QUEUE, TRAIN_QUEUE } from './topology';
 
 export interface QueueEvaluatorOptions extends RedisSettings {
   /** The run's queue id (topology.runQueueId). */
@@ -178,6 +179,11 @@ export class QueueEvaluator implements Evaluator {
         .catch((e: Error) => this.opts.onWarning?.(`${id}: the trained files could not be fetched from Redis (${e.message}); they stay on ${result.worker}.`));
     }
     return { result, attempts, job: id };
+  }
+
+  /** The reference model of a relative target: a latency job like a child's, on the same queue. */
+  async measureLatency(arch: Arch): Promise<LatencyMeasurement> {
+    return (await this.measure(TARGET_REFERENCE_CHILD, arch)).latency;
   }
 
   private async measure(child: number, arch: Arch): Promise<{ latency: ChildEvaluation['latency']; job?: string; worker?: string }> {

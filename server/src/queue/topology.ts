@@ -35,6 +35,9 @@ export function runQueueId(runDir: string): string {
   return `${base}-${crypto.createHash('sha1').update(abs).digest('hex').slice(0, 8)}`;
 }
 
+/** The child number of a run's reference-model latency job (a relative target); no child gets it (the skeleton of `mnas train` is 1000000000). */
+export const TARGET_REFERENCE_CHILD = 999_999_999;
+
 export function jobId(run: string, child: number, kind: 'train' | 'latency' | 'full'): string {
   return `${run}.${child}.${kind}`;
 }

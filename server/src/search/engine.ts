@@ -27,6 +27,7 @@ import {
 import { replayJournal } from './runJournal';
 import { SearchInputError } from './searchInput';
 import type { ResumePlan, SearchEvent } from './events';
+import { resolveTarget } from './target';
 
 export interface SearchOptions extends RunOptions {
   /**
@@ -104,7 +105,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchResult> {
 async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void): Promise<SearchResult> {
   const started = Date.now();
   const emit = (e: SearchEvent) => opts.onEvent?.(e);
-  const { dir, info, resumed } = opened;
+  const { dir, info, resumed, reference } = opened;
   const p = runPaths(dir);
   const config = info.config;
   const space: ResolvedSpace = info.space;
@@ -150,6 +151,18 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
     ? await opts.evaluator({ dir, latency: config.latency, baseDir: path.dirname(info.file), onWarning })
     : opts.evaluator;
   const datasetRequest = datasetRequestOf(info, data);
+  if (!resumed && config.target?.kind === 'relative') {
+    // T = factor x the reference model on this run's latency source, measured once; run.json keeps it.
+    try {
+      const t = await resolveTarget(config.target, reference, (arch) => evaluator.measureLatency(arch));
+      config.targetMs = t.targetMs;
+      info.target = t.record;
+    } catch (e) {
+      if (owned) await evaluator.close().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new SearchInputError(`${info.file}: search ${info.search}: ${(e as Error).message}`);
+    }
+  }
   /** Children being trained, and trained ones waiting for their latency: what a stop ends. */
   const training = new Set<number>();
   const timing = new Set<number>();
@@ -178,7 +191,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
     overheadMs.journal += performance.now() - t0;
   };
 
-  emit({ event: 'start', run: dir, search: info.search, strategy: info.strategy, total: info.children, done: doneCount(), resumed, backend: info.backend });
+  emit({ event: 'start', run: dir, search: info.search, strategy: info.strategy, total: info.children, done: doneCount(), resumed, backend: info.backend, target: { ms: config.targetMs, ...(info.target ? { relative: info.target } : {}) } });
   for (const message of opened.warnings) emit({ event: 'warning', message });
   if (resumed && opts.budget !== undefined && startedCount() === opts.budget && !pending) {
     emit({ event: 'warning', message: `this run already has its ${opts.budget} children: nothing to do (--budget counts the run's children in all; give more than ${opts.budget} to add some).` });

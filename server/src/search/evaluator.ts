@@ -50,6 +50,8 @@ export interface Evaluator {
   readonly backend: string;
   /** `onTrained` hears of the training result before the latency is measured (where both happen here). */
   evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void, onTrained?: (t: TrainedChild) => void): Promise<ChildEvaluation>;
+  /** Latency alone, on the same source as the children's (a relative target's reference model). */
+  measureLatency(arch: Arch): Promise<LatencyMeasurement>;
   /**
    * The search was stopped: end the children in flight now; they fail with 'stopped' and are not
    * journaled (what finished before is). The local pool kills its training workers and drops the
@@ -148,6 +150,10 @@ export class LocalEvaluator implements Evaluator {
         if (attempts >= 2) throw new ChildFailedError(`the training worker died twice on this child: ${e.message}`);
       }
     }
+  }
+
+  measureLatency(arch: Arch): Promise<LatencyMeasurement> {
+    return this.timing.add(() => this.measure(arch)) as Promise<LatencyMeasurement>;
   }
 
   private async measure(arch: Arch): Promise<LatencyMeasurement> {

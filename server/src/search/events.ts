@@ -6,7 +6,7 @@
 import type { RunInfo } from './runFolder';
 
 export type SearchEvent =
-  | { event: 'start'; run: string; search: string; strategy: string; total: number; done: number; resumed: boolean; backend: RunInfo['backend'] }
+  | { event: 'start'; run: string; search: string; strategy: string; total: number; done: number; resumed: boolean; backend: RunInfo['backend']; target: { ms: number; relative?: RunInfo['target'] } }
   | { event: 'child'; id: number; step: number; name: string; accuracy: number; latencyMs: number; reward: number; params: number; multAdds: number; cached: boolean; done: number; total: number; best: number; seconds: number }
   | { event: 'failed'; id: number; step: number; error: string; done: number; total: number }
   | { event: 'update'; step: number; stats: Record<string, number> }

@@ -2,7 +2,9 @@
 // (its run.json holds everything the run needs). The folder's files are runFolder.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Arch } from '../language/arch';
 import { decisions as spaceDecisions } from '../language/space';
+import { absoluteTargetMs } from '../language/searchConfig';
 import type { TrainRecipe } from '../train/trainer';
 import { RUN_FORMAT, type RunInfo, runPaths } from './runFolder';
 import { loadSearch, SearchInputError } from './searchInput';
@@ -39,6 +41,8 @@ export interface OpenedRun {
   created: boolean;
   /** What the user should know before the run goes on (a resumed run's .mnas file changed). */
   warnings: string[];
+  /** New runs with a relative target: the model it names, measured once the evaluator is up (search/target.ts). */
+  reference?: Arch;
 }
 
 /**
@@ -54,6 +58,7 @@ export function openRun(opts: RunOptions): OpenedRun {
   if (opts.budget !== undefined && !(Number.isInteger(opts.budget) && opts.budget >= 1)) {
     throw new SearchInputError(`--budget ${opts.budget}: a search needs at least 1 child. Give the number of children to train in all, or leave it out for the file's \`budget { children N }\`.`);
   }
+  let ref: Arch | undefined;
   if (opts.resume) {
     dir = path.resolve(opts.resume);
     const p = runPaths(dir);
@@ -72,14 +77,15 @@ export function openRun(opts: RunOptions): OpenedRun {
     if (drift) warnings.push(drift);
   } else {
     if (!opts.file) throw new SearchInputError('no .mnas file given: `mnas search FILE` (or --resume RUN).');
-    const { config, space } = loadSearch(opts.file, opts.search);
+    const { config, space, reference } = loadSearch(opts.file, opts.search);
+    ref = reference;
     const seed = opts.seed ?? config.seed;
     const strategy = opts.strategy ?? config.strategy;
     dir = path.resolve(opts.out ?? 'mnas-runs', `${config.name}-${strategy}-${stamp()}`);
     created = !fs.existsSync(dir);
     ensureWritable(dir);
     info = {
-      format: RUN_FORMAT, version: 1, file: path.resolve(opts.file), search: config.name, config: { ...config, seed, strategy },
+      format: RUN_FORMAT, version: 1, file: path.resolve(opts.file), search: config.name, config: { ...config, seed, strategy, targetMs: absoluteTargetMs(config.target) ?? 0 },
       space, decisions: spaceDecisions(space).map((d) => d.key), strategy, seed, children: opts.budget ?? config.budget.children,
       created: new Date().toISOString(), versions: { node: process.version, mnas: '0.1.0' },
       backend: { trainer: '', controller: '', latency: '' },
@@ -92,7 +98,7 @@ export function openRun(opts: RunOptions): OpenedRun {
     throw new SearchInputError(`${runPaths(dir).info}: the stored space no longer matches its decisions; the run folder is damaged. Start a new run.`);
   }
   if (decisions.length === 0) throw new SearchInputError(`space ${info.space.name} leaves nothing open: every field is fixed. Add choice lists such as \`k [3, 5]\`.`);
-  return { dir, info, resumed: !!opts.resume, created, warnings };
+  return { dir, info, resumed: !!opts.resume, created, warnings, reference: ref };
 }
 
 /**
@@ -108,7 +114,7 @@ function settingsDrift(info: RunInfo): string | undefined {
     return `${info.file} cannot be read now (${(e as Error).message.split('\n')[0]}); ${keep}.`;
   }
   // --seed and --strategy given at the start are part of the stored settings, not a change.
-  const diffs = differences(info.config, { ...now.config, seed: info.seed, strategy: info.strategy }, '');
+  const diffs = differences(info.config, { ...now.config, seed: info.seed, strategy: info.strategy, targetMs: info.config.targetMs }, '');
   if (JSON.stringify(now.space) !== JSON.stringify(info.space)) diffs.push(`the search space ${info.space.name}`);
   if (diffs.length === 0) return undefined;
   const shown = diffs.slice(0, 6).join('; ') + (diffs.length > 6 ? `; and ${diffs.length - 6} more` : '');

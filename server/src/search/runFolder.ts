@@ -9,6 +9,7 @@ import type { SearchConfig } from '../language/searchConfig';
 import { printModel } from '../language/print';
 import { writeAtomic } from '../util/atomicWrite';
 import type { TrainResult } from '../train/trainer';
+import type { TargetRecord } from './target';
 
 export const RUN_FORMAT = 'mnas-run';
 
@@ -18,7 +19,10 @@ export interface RunInfo {
   /** The .mnas file and search it came from (the space is stored whole below). */
   file: string;
   search: string;
-  config: SearchConfig;
+  /** The search's settings, with T resolved (`targetMs`; search/target.ts). */
+  config: SearchConfig & { targetMs: number };
+  /** How a relative target (`target 0.8x Tiny`) was measured when the run started; resume reuses it. */
+  target?: TargetRecord;
   space: ResolvedSpace;
   decisions: string[];
   strategy: 'rl' | 'random';

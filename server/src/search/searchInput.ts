@@ -2,14 +2,16 @@
 // every diagnostic, as `mnas check` prints them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyze, diskHost, type SearchEntry, type SpaceEntry } from '../analysis/analysis';
+import type { Arch } from '../language/arch';
+import { analyze, diskHost, type ModelEntry, type SearchEntry, type SpaceEntry } from '../analysis/analysis';
 import { LineIndex } from '../language/lines';
 import type { SearchConfig } from '../language/searchConfig';
 import type { ResolvedSpace } from '../language/space';
 
 export class SearchInputError extends Error {}
 
-export function loadSearch(file: string, name?: string): { config: SearchConfig; space: ResolvedSpace } {
+/** The search, its space, and the model a relative target names (`target 0.8x Tiny`) at its own size. */
+export function loadSearch(file: string, name?: string): { config: SearchConfig; space: ResolvedSpace; reference?: Arch } {
   const abs = path.resolve(file);
   let text: string;
   try {
@@ -36,5 +38,6 @@ export function loadSearch(file: string, name?: string): { config: SearchConfig;
   }
   const config = chosen.resolution.config!;
   const target = a.scope.get(config.space) as SpaceEntry;
-  return { config, space: target.resolution.space! };
+  const reference = config.target.kind === 'relative' ? (a.scope.get(config.target.model) as ModelEntry).arch : undefined;
+  return { config, space: target.resolution.space!, reference };
 }

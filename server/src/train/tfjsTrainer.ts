@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import type { Arch } from '../language/arch';
+import { waitWhileTiming } from '../platform/hostLock';
 import { loadTf, quietPlatformNotice, type Tf, type TfRuntime } from '../platform/tfjs';
 import { DATASET_FORMAT } from './datasets/write';
 import { mulberry32 } from './datasets/split';
@@ -348,6 +349,8 @@ export class TfjsTrainer implements Trainer {
         correct = 0;
         seenEpoch = 0;
         for (const idx of batches(trainSet.count, r.batchSize, order)) {
+          // No signal can pause training in this process: it waits while the host times a model.
+          await waitWhileTiming();
           setLr(lrAt(step));
           const x = prepareBatch(tf, trainSet, idx, trainSet, arch);
           const y = tf.tensor1d(Array.from(idx, (i) => trainSet.labels[i]), 'int32');

@@ -2,8 +2,11 @@
 // one child per trainer at a time. A trainer that dies mid-child (killed, out of memory) is
 // replaced by a fresh one and the child fails with TrainerDiedError; whoever owns the retry
 // policy (the local evaluator, or BullMQ's attempts in a queue worker) decides what comes next.
+// Trainer processes are registered with the host's timing lock: a model timed on this host
+// pauses them (host/timingLock.ts), and the pool's watch resumes one a dead timer left stopped.
 import * as os from 'node:os';
 import PQueue from 'p-queue';
+import { registerTrainer, watchTrainers } from '../platform/hostLock';
 import { createTrainer, type TrainerBackend } from './createTrainer';
 import type { FullTrainEvent, FullTrainRequest, FullTrainResult, Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
 
@@ -23,12 +26,33 @@ export class TrainerPool {
   private readonly idle: Trainer[];
   private readonly all = new Set<Trainer>();
   private readonly queue: PQueue;
+  private readonly registered = new Map<Trainer, () => void>();
+  private readonly stopWatch: () => void;
   private closed = false;
 
   private constructor(private readonly opts: TrainerPoolOptions, trainers: Trainer[]) {
     this.idle = trainers;
-    for (const t of trainers) this.all.add(t);
+    for (const t of trainers) this.add(t);
     this.queue = new PQueue({ concurrency: trainers.length });
+    this.stopWatch = watchTrainers(() => this.pids);
+  }
+
+  private add(t: Trainer): void {
+    this.all.add(t);
+    const pid = pidOf(t);
+    if (pid !== undefined) this.registered.set(t, registerTrainer(pid));
+  }
+
+  private remove(t: Trainer): void {
+    this.all.delete(t);
+    this.registered.get(t)?.();
+    this.registered.delete(t);
+  }
+
+  private unregisterAll(): void {
+    this.stopWatch();
+    for (const u of this.registered.values()) u();
+    this.registered.clear();
   }
 
   static async start(opts: TrainerPoolOptions): Promise<TrainerPool> {
@@ -87,10 +111,10 @@ export class TrainerPool {
           this.idle.push(trainer);
           throw e;
         }
-        this.all.delete(trainer);
+        this.remove(trainer);
         if (this.closed) throw new TrainerDiedError('stopped');
         const fresh = await TrainerPool.newTrainer(this.opts);
-        this.all.add(fresh);
+        this.add(fresh);
         this.idle.push(fresh);
         throw new TrainerDiedError((e as Error).message);
       }
@@ -102,12 +126,14 @@ export class TrainerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.unregisterAll();
     await Promise.all([...this.all].map((t) => t.close()));
   }
 
   /** Stops now: kills the trainer processes; children in training and waiting fail with 'stopped'. */
   kill(): void {
     this.closed = true;
+    this.unregisterAll();
     for (const t of this.all) (t as Partial<Killable>).kill?.();
   }
 }

@@ -1,6 +1,7 @@
 // `bench`: time one .tflite file on one phone with TFLite's benchmark_model. Pushes the model and
 // (once, checked by sha256) the user's benchmark_model for the phone's ABI, waits out a cooldown
-// and a hot thermal zone, runs `taskset MASK benchmark_model ... --num_threads=1` for a few rounds,
+// and a hot thermal zone, runs `taskset MASK benchmark_model ... --num_threads=1` for rounds until
+// their minima agree (the figure is the fastest run, as on this host: util/timing.ts),
 // parses every output format, and keeps with the figure the device fingerprint, governor, binary
 // hash and the exact command.
 import * as crypto from 'node:crypto';
@@ -11,7 +12,7 @@ import type { DeviceInfo } from './deviceInfo';
 import { AdbError } from './errors';
 import { BenchmarkOutputError, parseBenchmarkOutput, type BenchmarkOutput } from './benchmarkOutput';
 import { shJoin, shQuote } from './quote';
-import { summarizeMs } from '../../util/timing';
+import { splitHalfPct, stopState, summarizeMs } from '../../util/timing';
 import type { LatencyMeasurement } from '../../util/timing';
 
 export interface BenchOptions {
@@ -21,8 +22,11 @@ export interface BenchOptions {
   warmup?: number;
   /** Measured runs per round (benchmark_model --num_runs). */
   repeats?: number;
-  /** benchmark_model invocations; the figure is the trimmed mean of their averages. */
+  /** benchmark_model invocations at least (default 3); the figure is the minimum over all their runs. */
   rounds?: number;
+  /** More rounds until two interleaved halves of the rounds agree on the minimum within `boundPct` % (default 1), at most this many (default 8; 1 when `rounds` is 1). */
+  maxRounds?: number;
+  boundPct?: number;
   /** taskset mask (hex); default: the big cores from cpufreq max frequencies. */
   cpuMask?: string;
   /** Folder on the phone (default /data/local/tmp/mnas). */
@@ -42,9 +46,9 @@ export interface BenchOptions {
 export interface BenchRound extends BenchmarkOutput { avgMs: number }
 
 /**
- * A phone measurement: the shared LatencyMeasurement (ms = trimmed mean over rounds of
- * benchmark_model's average; spread = p90 - p10 of the round averages, or 2.56 x std with one
- * round; repeats = all measured inferences; source like "adb Pixel 4 (SERIAL), benchmark_model,
+ * A phone measurement: the shared LatencyMeasurement (ms = the minimum of benchmark_model's runs
+ * over all rounds, as every measured figure is; spread = p90 - p10 of the round minima, or
+ * 2.56 x std with one round; repeats = all measured inferences; source like "adb Pixel 4 (SERIAL), benchmark_model,
  * 1 thread, cores 70") plus what identifies the device, binary and command.
  */
 export interface BenchResult extends LatencyMeasurement {
@@ -65,7 +69,7 @@ export interface BenchResult extends LatencyMeasurement {
   at: string;
 }
 
-const DEFAULTS = { threads: 1, warmup: 10, repeats: 50, rounds: 3, remoteDir: '/data/local/tmp/mnas', cooldownMs: 3000, thermalLimitC: 45, thermalPollMs: 5000, maxThermalWaitMs: 300000, timeoutMs: 600000 };
+const DEFAULTS = { threads: 1, warmup: 10, repeats: 50, rounds: 3, maxRounds: 8, boundPct: 1, remoteDir: '/data/local/tmp/mnas', cooldownMs: 3000, thermalLimitC: 45, thermalPollMs: 5000, maxThermalWaitMs: 300000, timeoutMs: 600000 };
 
 const sha256File = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
 
@@ -140,10 +144,15 @@ async function coolDown(client: AdbClient, info: DeviceInfo, o: typeof DEFAULTS,
   return { beforeC: t, waitedMs: Date.now() - start, gaveUp: false };
 }
 
+/** A round's fastest run, ms (the oldest output format has only the average). */
+const roundMin = (r: BenchRound) => (r.inference?.min ?? r.inferenceAvgUs) / 1000;
+
 /** Times one .tflite file on `serial`. `info` skips the discovery round trip when the caller has it. */
 export async function bench(client: AdbClient, serial: string, modelPath: string, opts: BenchOptions = {}, info?: DeviceInfo): Promise<BenchResult> {
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & BenchOptions;
   const log = opts.log ?? (() => {});
+  // Agreement needs two rounds: `rounds: 1` alone is exactly one round (as before), unless maxRounds asks for more.
+  o.maxRounds = Math.max(opts.maxRounds ?? (o.rounds === 1 ? 1 : DEFAULTS.maxRounds), o.rounds);
   for (const [k, v] of Object.entries({ threads: o.threads, repeats: o.repeats, rounds: o.rounds })) {
     if (!Number.isInteger(v) || v < 1) throw new AdbError(`--${k} must be a positive integer, got ${v}`);
   }
@@ -164,8 +173,11 @@ export async function bench(client: AdbClient, serial: string, modelPath: string
   const command = shJoin(['taskset', mask, remoteBin, `--graph=${remoteModel}`, `--num_threads=${o.threads}`, `--warmup_runs=${o.warmup}`, `--num_runs=${o.repeats}`]);
   const rounds: BenchRound[] = [];
   try {
-    for (let r = 0; r < o.rounds; r++) {
-      log(`${serial}: ${command} (round ${r + 1}/${o.rounds})`);
+    const rule = { boundPct: o.boundPct, minRounds: Math.max(2, o.rounds), maxRounds: o.maxRounds };
+    for (let r = 0; r < o.maxRounds; r++) {
+      // One round suffices when asked for (rounds 1, maxRounds 1); otherwise until the halves agree.
+      if (r >= o.rounds && stopState(rounds.map((x) => [roundMin(x)]), rule) !== 'more') break;
+      log(`${serial}: ${command} (round ${r + 1}, at least ${o.rounds}, at most ${o.maxRounds})`);
       const res = await client.shell(serial, `${command} 2>&1`, { timeoutMs: o.timeoutMs });
       let parsed: BenchmarkOutput;
       try {
@@ -182,15 +194,17 @@ export async function bench(client: AdbClient, serial: string, modelPath: string
     await client.shell(serial, `rm -f ${shQuote(remoteModel)}`).catch(() => undefined);
   }
   const afterC = await client.thermalC(serial).catch(() => undefined);
-  const s = summarizeMs(rounds.map((r) => r.avgMs));
+  const mins = rounds.map(roundMin);
+  const s = summarizeMs(mins);
   const std = rounds[0].inference?.std;
   const spread = rounds.length > 1 ? s.spread : std !== undefined ? (2.563 * std) / 1000 : 0;
-  const mins = rounds.map((r) => (r.inference?.min ?? r.inferenceAvgUs) / 1000);
   const maxs = rounds.map((r) => (r.inference?.max ?? r.inferenceAvgUs) / 1000);
+  const half = splitHalfPct(mins.map((m) => [m]));
   const repeats = rounds.reduce((a, r) => a + (r.inference?.count ?? o.repeats), 0);
   return {
-    ms: s.ms, median: s.median, min: Math.min(...mins), max: Math.max(...maxs), spread, repeats,
-    source: `adb ${dev.model ?? 'device'} (${serial}), benchmark_model, ${o.threads} thread${o.threads === 1 ? '' : 's'}, cores ${mask}`,
+    ms: s.ms, median: s.median, min: s.min, max: Math.max(...maxs), spread, repeats,
+    clock: 'wall', statistic: 'min', wallMs: s.min, ...(Number.isFinite(half) ? { splitHalfPct: half, stable: half <= o.boundPct } : {}),
+    source: `adb ${dev.model ?? 'device'} (${serial}), benchmark_model, ${o.threads} thread${o.threads === 1 ? '' : 's'}, cores ${mask}, wall min`,
     serial,
     device: { model: dev.model, manufacturer: dev.manufacturer, fingerprint: dev.fingerprint, abi: dev.abi, androidVersion: dev.androidVersion, sdk: dev.sdk },
     governor: dev.governor, cpuMask: mask, threads: o.threads, warmup: o.warmup, repeatsPerRound: o.repeats,
