@@ -73,10 +73,10 @@ test('resume after the .mnas file changed: says what differs, and that the store
     const r = await runSearch({ resume: run, cacheDir, evaluator: evaluator(), onEvent: (e) => events.push(e) });
     assert.equal(r.status, 'done');
     const said = warningsOf(events).join('\n');
-    assert.ok(said.includes(`${file} changed since this run started (targetMs: 1 -> 2; budget.children: 4 -> 6): the run goes on with the settings it started with (run.json)`), said);
+    assert.ok(said.includes(`${file} changed since this run started (target.ms: 1 -> 2; budget.children: 4 -> 6): the run goes on with the settings it started with (run.json)`), said);
     assert.match(said, /--budget N changes how many children this one trains in all/);
     const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'));
-    assert.equal(info.config.targetMs, 1, 'the stored settings apply');
+    assert.equal(info.config.target.ms, 1, 'the stored settings apply');
     assert.equal(r.children.length, 4);
   } finally {
     fs.writeFileSync(file, text);
