@@ -20,6 +20,7 @@ import { DEFAULT_SETTINGS } from '../../server/src/lsp/settings';
 import { loadProfile } from '../../server/src/cost/latency/store';
 import { analyzeFiles } from '../helpers/analyze';
 import { cpuMsSince } from '../helpers/cpu';
+import { mutatedText } from '../helpers/mutate';
 
 const CORPUS = new URL('./corpus/', import.meta.url);
 const corpus = Object.fromEntries(fs.readdirSync(CORPUS).sort().map((f) => [f, fs.readFileSync(new URL(f, CORPUS), 'utf8')]));
@@ -59,24 +60,7 @@ const vocabulary = [
 ];
 
 /** A real model or space file with slices deleted, duplicated, replaced, or words inserted. */
-const mutated = fc.record({
-  base: fc.integer({ min: 0, max: bases.length - 1 }),
-  edits: fc.array(fc.record({
-    at: fc.nat(), len: fc.nat({ max: 30 }), kind: fc.constantFrom('delete', 'insert', 'dup', 'replace'),
-    word: fc.constantFrom(...vocabulary),
-  }), { minLength: 1, maxLength: 5 }),
-}).map(({ base, edits }) => {
-  let t = bases[base];
-  for (const e of edits) {
-    const at = e.at % (t.length + 1);
-    const end = Math.min(t.length, at + e.len);
-    if (e.kind === 'delete') t = t.slice(0, at) + t.slice(end);
-    else if (e.kind === 'insert') t = `${t.slice(0, at)} ${e.word} ${t.slice(at)}`;
-    else if (e.kind === 'dup') t = t.slice(0, end) + t.slice(at, end) + t.slice(end);
-    else t = t.slice(0, at) + e.word + t.slice(end);
-  }
-  return t;
-});
+const mutated = mutatedText(bases, vocabulary, { maxSlice: 30, maxEdits: 5 });
 
 test('the corpus itself: every feature at every token, quickly', () => {
   for (const [name, text] of Object.entries(corpus)) {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import fc from 'fast-check';
 import { analyzeFiles } from '../helpers/analyze';
 import { cpuMsSince } from '../helpers/cpu';
+import { mutatedText } from '../helpers/mutate';
 import { formatTextSafe } from '../helpers/format';
 
 const examples = fs.readdirSync('examples').map((f) => fs.readFileSync(`examples/${f}`, 'utf8'));
@@ -36,24 +37,7 @@ const vocabulary = [
 ];
 
 /** A mutation of a real example: delete, duplicate or replace a slice, or insert a word. */
-const mutated = fc.record({
-  base: fc.integer({ min: 0, max: examples.length - 1 }),
-  edits: fc.array(fc.record({
-    at: fc.nat(), len: fc.nat({ max: 40 }), kind: fc.constantFrom('delete', 'insert', 'dup', 'replace'),
-    word: fc.constantFrom(...vocabulary),
-  }), { minLength: 1, maxLength: 6 }),
-}).map(({ base, edits }) => {
-  let t = examples[base];
-  for (const e of edits) {
-    const at = e.at % (t.length + 1);
-    const end = Math.min(t.length, at + e.len);
-    if (e.kind === 'delete') t = t.slice(0, at) + t.slice(end);
-    else if (e.kind === 'insert') t = `${t.slice(0, at)} ${e.word} ${t.slice(at)}`;
-    else if (e.kind === 'dup') t = t.slice(0, end) + t.slice(at, end) + t.slice(end);
-    else t = t.slice(0, at) + e.word + t.slice(end);
-  }
-  return t;
-});
+const mutated = mutatedText(examples, vocabulary, { maxSlice: 40, maxEdits: 6 });
 
 /** Token soup from the language's own vocabulary: hits the parser's recovery paths. */
 const soup = fc.array(fc.constantFrom(...vocabulary), { maxLength: 120 }).map((ws) => ws.join(' '));

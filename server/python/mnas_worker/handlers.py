@@ -13,7 +13,7 @@ import torch
 from . import PROTOCOL_VERSION
 from .arch import parse_arch
 from .builder import build, count_params
-from .data import load_split
+from .data import Split, load_split
 from .export import export_request, forward_request
 from .full import ARCH_FULL, parse_full_recipe, train_full
 from .train import Emit, parse_recipe, save_arch, train
@@ -64,20 +64,33 @@ def _str(o: Mapping[str, object], key: str, where: str) -> str:
     return v
 
 
+def _seed(req: Mapping[str, object]) -> int:
+    seed = req.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise RequestError(f"seed must be a non-negative integer, got {seed!r}")
+    return seed
+
+
+def _data(req: Mapping[str, object]) -> Mapping[str, object]:
+    data = req.get("data")
+    if not isinstance(data, dict):
+        raise RequestError("data must be an object with trainPath and testPath")
+    return cast(Mapping[str, object], data)
+
+
+def _splits(d: Mapping[str, object]) -> tuple[Split, Split]:
+    """The prepared train and test splits a request's `data` names."""
+    return load_split(_str(d, "trainPath", "data")), load_split(_str(d, "testPath", "data"))
+
+
 def train_request(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
     apply_threads(req)
     arch = parse_arch(req.get("arch"))
     recipe = parse_recipe(req.get("recipe"))
-    data = req.get("data")
-    if not isinstance(data, dict):
-        raise RequestError("data must be an object with trainPath and testPath")
-    d = cast(Mapping[str, object], data)
-    seed = req.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise RequestError(f"seed must be a non-negative integer, got {seed!r}")
+    d = _data(req)
+    seed = _seed(req)
     out_dir = _str(req, "outDir", "request")
-    train_set = load_split(_str(d, "trainPath", "data"))
-    test_set = load_split(_str(d, "testPath", "data"))
+    train_set, test_set = _splits(d)
     result = train(arch, train_set, test_set, recipe, seed, out_dir, emit)
     save_arch(req.get("arch"), out_dir)
     return result
@@ -88,19 +101,13 @@ def train_full_request(req: Mapping[str, object], emit: Emit) -> dict[str, objec
     apply_threads(req)
     arch = parse_arch(req.get("arch"))
     recipe = parse_full_recipe(req.get("recipe"))
-    data = req.get("data")
-    if not isinstance(data, dict):
-        raise RequestError("data must be an object with trainPath and testPath")
-    d = cast(Mapping[str, object], data)
-    seed = req.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise RequestError(f"seed must be a non-negative integer, got {seed!r}")
+    d = _data(req)
+    seed = _seed(req)
     resume = req.get("resume", False)
     if not isinstance(resume, bool):
         raise RequestError(f"resume must be true or false, got {resume!r}")
     out_dir = _str(req, "outDir", "request")
-    train_set = load_split(_str(d, "trainPath", "data"))
-    test_set = load_split(_str(d, "testPath", "data"))
+    train_set, test_set = _splits(d)
     save_arch(req.get("arch"), out_dir, ARCH_FULL)
     return train_full(arch, req.get("arch"), train_set, test_set, recipe, seed, out_dir, resume, emit)
 

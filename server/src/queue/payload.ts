@@ -19,7 +19,8 @@ export const PAYLOAD_VERSION = 1;
 /** Children bigger than this are not trained by a worker (about 10x the largest ImageNet mobile nets x 1000). */
 export const MAX_MULT_ADDS = 1e12;
 
-export interface TrainJobData {
+/** What every training job carries: the child, its data and its seed. */
+interface TrainingJobBase {
   v: typeof PAYLOAD_VERSION;
   /** The run's queue id (letters, digits, . _ -). */
   run: string;
@@ -28,21 +29,18 @@ export interface TrainJobData {
   dataset: DatasetRequest;
   /** What the controller prepared: a worker whose data differs fails the job instead of training on other data. */
   expect: { shape: [number, number, number]; classes: number };
-  recipe: TrainRecipe;
   seed: number;
 }
 
+export interface TrainJobData extends TrainingJobBase {
+  recipe: TrainRecipe;
+}
+
 /** A full training after a search (`mnas train --queue`): one long job; the worker resumes its own checkpoint on a retry. */
-export interface FullTrainJobData {
-  v: typeof PAYLOAD_VERSION;
-  run: string;
+export interface FullTrainJobData extends TrainingJobBase {
   /** The child id, or BASELINE_CHILD for the space's skeleton. */
   child: number;
-  arch: Arch;
-  dataset: DatasetRequest;
-  expect: { shape: [number, number, number]; classes: number };
   recipe: FullTrainRecipe;
-  seed: number;
 }
 
 export interface FullTrainJobResult extends WorkerStamp {
