@@ -121,3 +121,22 @@ test('editing one declaration keeps the others, with their spans moved', () => {
   m.blocks.length = 0;
   assert.equal(parse(b).file.models[1].blocks.length, 1);
 });
+
+test('with the previous parse, an edit re-lexes and re-parses only the declaration it touches', () => {
+  const decl = (name: string, f: number) => `model ${name} {\n  input 8x8x1\n  block b { conv f${f} }\n}\n`;
+  const text = ['A', 'B', 'C', 'D'].map((n, i) => decl(n, 8 * (i + 1))).join('\n');
+  const first = parse(text);
+  const [a, b, c, d] = first.file.models;
+  const tokenOfD = first.tokens.find((t) => t.image === 'D')!;
+  const edited = text.replace('conv f16', 'conv f160'); // in B, one character longer
+  const second = parse(edited, first);
+  // A and C, D are the same nodes (C and D moved one character in place); only B is new.
+  assert.equal(second.file.models[0], a);
+  assert.notEqual(second.file.models[1], b);
+  assert.equal(second.file.models[2], c);
+  assert.equal(second.file.models[3], d);
+  assert.ok(second.tokens.includes(tokenOfD));
+  assert.equal(edited.slice(d.name.span.start, d.name.span.end), 'D');
+  assert.equal(tokenOfD.startOffset, edited.indexOf('model D') + 'model '.length);
+  assert.equal(JSON.stringify({ file: second.file, problems: second.problems }), JSON.stringify({ file: parse(edited).file, problems: parse(edited).problems }));
+});

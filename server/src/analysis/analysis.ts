@@ -78,10 +78,20 @@ export class AnalysisCache {
   clear(): void { this.byFile.clear(); }
 }
 
-export function analyze(file: string, text: string, host: FileHost, cache = new AnalysisCache(), stack: string[] = []): Analysis {
+/**
+ * The analysis of `file` with this `text`. `previous` is the parse of an earlier text of the same
+ * document (its last analysis's `parsed`): only the declarations the edit touched are parsed
+ * again, and `previous` is spent (its nodes move into the new parse; see language/segments.ts),
+ * so the analysis it belonged to must not be used after this call.
+ */
+export function analyze(file: string, text: string, host: FileHost, cache = new AnalysisCache(), previous?: ParseResult): Analysis {
+  return analyzeIn(file, text, host, cache, [], previous);
+}
+
+function analyzeIn(file: string, text: string, host: FileHost, cache: AnalysisCache, stack: string[], previous?: ParseResult): Analysis {
   const cached = cache.get(file, text, host);
   if (cached && stack.length > 0) return cached;
-  const parsed = parse(text);
+  const parsed = parse(text, previous);
   const problems: Problem[] = parsed.problems.map((p) => ({ severity: 'error' as const, ...p }));
   const scope = new Map<string, Entry>();
   const imports: Analysis['imports'] = [];
@@ -111,7 +121,7 @@ export function analyze(file: string, text: string, host: FileHost, cache = new 
       imports.push({ node: imp, file: target, ok: false });
       continue;
     }
-    const sub = analyze(target, importedText, host, cache, chain);
+    const sub = analyzeIn(target, importedText, host, cache, chain);
     deps.set(target, importedText);
     for (const [f, t] of sub.deps) deps.set(f, t);
     const errors = sub.problems.filter((p) => p.severity === 'error');
@@ -230,7 +240,8 @@ function modelOf(d: ModelNode, text: string): Omit<ModelWork, 'base'> {
     resolved.substituted.model.push('exact');
     resolved.valid = false;
   }
-  modelCache.set(source, { resolved, arch, cost, base: d.span.start });
+  // The cached problems get spans of their own: the node's may move with a later edit.
+  modelCache.set(source, { resolved: { ...resolved, problems: structuredClone(resolved.problems) }, arch, cost, base: d.span.start });
   if (modelCache.size > MODEL_CACHE_SIZE) modelCache.delete(modelCache.keys().next().value!);
   return { resolved, arch, cost: { ...cost } };
 }

@@ -1,8 +1,9 @@
 // Chevrotain parser for .mnas, building the AST directly (embedded actions).
 // The file is cut into top-level declarations first (see `splitDeclarations`), and each
 // declaration is parsed on its own with chevrotain's error recovery, so one broken model
-// never hides the next one and a file with three errors reports three diagnostics.
-import { EmbeddedActionsParser, IOrAlt, IRecognitionException, IToken, TokenType, tokenMatcher } from 'chevrotain';
+// never hides the next one and a file with three errors reports three diagnostics. The text
+// is lexed and parsed per segment (segments.ts), so an edit redoes only the declarations it touches.
+import { EmbeddedActionsParser, ILexingError, IOrAlt, IRecognitionException, IToken, tokenMatcher } from 'chevrotain';
 import * as T from './tokens';
 import type {
   ActName, BlockNode, ChoiceField, ChoiceNode, Decl, FileNode, HeadNode, ImportNode, InputShape,
@@ -11,6 +12,7 @@ import type {
 } from './ast';
 import { syntaxErrorMessages } from './parseErrors';
 import { closest, type QuickFix, quoted } from './problems';
+import { relex, type Segmented, startsDecl } from './segments';
 
 export interface SyntaxProblem {
   message: string;
@@ -24,6 +26,14 @@ export interface ParseResult {
   file: FileNode;
   tokens: IToken[];
   comments: IToken[];
+  problems: SyntaxProblem[];
+  /** The text's segments and what each parsed to: the base for `parse(text, previous)`. */
+  segments: Segmented<SegmentParse>;
+}
+
+/** What one segment of the text parsed to: its declarations and syntax problems, owned by it. */
+export interface SegmentParse {
+  decls: Decl[];
   problems: SyntaxProblem[];
 }
 
@@ -504,11 +514,6 @@ function settingValue(v: IToken): SettingValue {
 
 const parser = new MnasParser();
 
-const DECL_STARTERS: TokenType[] = [T.Import, T.Model, T.Space, T.Search];
-function startsDecl(tok: IToken): boolean {
-  return DECL_STARTERS.some((t) => tokenMatcher(tok, t));
-}
-
 /**
  * Cuts the token stream into declarations: a declaration keyword starts a new one when it
  * stands at brace depth 0, or at column 1 (so a missing `}` costs one declaration, not the
@@ -644,15 +649,11 @@ function lexProblems(text: string, errors: { offset: number; length: number; lin
   return problems;
 }
 
-export function parse(text: string): ParseResult {
-  // A UTF-8 byte-order mark opens many files saved on Windows: it is whitespace here (one
-  // character for one, so every offset stays the document's).
-  const lexed = T.mnasLexer.tokenize(text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text);
-  const unterminated = (lexed.groups.unterminated ?? []) as IToken[];
-  const problems = lexProblems(text, lexed.errors, unterminated);
-  const file: FileNode = { decls: [], imports: [], models: [], spaces: [], searches: [] };
-  for (const chunk of splitDeclarations(lexed.tokens)) {
-    let tokens = chunk;
+function parseSegment(text: string, tokens: IToken[]): SegmentParse {
+  const decls: Decl[] = [];
+  const problems: SyntaxProblem[] = [];
+  for (const chunk of splitDeclarations(tokens)) {
+    let toks = chunk;
     const firstDecl = chunk.findIndex(startsDecl);
     if (firstDecl !== 0) {
       const junk = firstDecl < 0 ? chunk : chunk.slice(0, firstDecl);
@@ -664,32 +665,59 @@ export function parse(text: string): ParseResult {
         code: 'top-level',
       });
       if (firstDecl < 0) continue;
-      tokens = chunk.slice(firstDecl);
+      toks = chunk.slice(firstDecl);
     }
-    const start = tokens[0].startOffset;
-    const last = tokens[tokens.length - 1];
+    const start = toks[0].startOffset;
+    const last = toks[toks.length - 1];
     const source = text.slice(start, last.startOffset + last.image.length);
     let parsed = chunkCache.get(source);
     if (parsed) {
       chunkCache.delete(source); // refresh its place in the LRU order
     } else {
-      parsed = parseChunk(tokens);
+      parsed = parseChunk(toks);
       parsed.base = start;
     }
     chunkCache.set(source, parsed);
     if (chunkCache.size > CHUNK_CACHE_SIZE) chunkCache.delete(chunkCache.keys().next().value!);
-    // Always a shifted copy: the cached nodes stay pristine whatever consumers do.
+    // Always a shifted copy: the cached nodes stay pristine, and the segment owns every span
+    // of its copy (none shared), so a later edit can move them in place.
     const delta = start - parsed.base;
     problems.push(...shifted(parsed.problems, delta));
-    const decl = parsed.decl && shifted(parsed.decl, delta);
-    if (!decl) continue;
-    file.decls.push(decl);
-    if (decl.kind === 'import') file.imports.push(decl);
-    else if (decl.kind === 'model') file.models.push(decl);
-    else if (decl.kind === 'space') file.spaces.push(decl);
-    else file.searches.push(decl);
+    if (parsed.decl) decls.push(shifted(parsed.decl, delta));
   }
-  return { file, tokens: lexed.tokens, comments: (lexed.groups.comments ?? []) as IToken[], problems: withoutKnockOns(text, problems, unterminated) };
+  return { decls, problems };
+}
+
+/**
+ * Parses `text`. With `previous` (the last parse of an earlier text of the same document),
+ * only the segments the edit touched are lexed and parsed again (see segments.ts); the result
+ * is the same as a parse from scratch, and `previous` is spent: its nodes now belong to this one.
+ */
+export function parse(text: string, previous?: ParseResult): ParseResult {
+  const { result, fresh } = relex<SegmentParse>(previous?.segments, text);
+  for (const seg of fresh) seg.parsed = parseSegment(text, seg.tokens);
+  const file: FileNode = { decls: [], imports: [], models: [], spaces: [], searches: [] };
+  const tokens: IToken[] = [];
+  const comments: IToken[] = [];
+  const unterminated: IToken[] = [];
+  const errors: ILexingError[] = [];
+  const syntax: SyntaxProblem[] = [];
+  for (const seg of result.segments) {
+    for (const t of seg.tokens) tokens.push(t);
+    for (const t of seg.comments) comments.push(t);
+    for (const t of seg.unterminated) unterminated.push(t);
+    for (const e of seg.errors) errors.push(e);
+    for (const p of seg.parsed!.problems) syntax.push(p);
+    for (const decl of seg.parsed!.decls) {
+      file.decls.push(decl);
+      if (decl.kind === 'import') file.imports.push(decl);
+      else if (decl.kind === 'model') file.models.push(decl);
+      else if (decl.kind === 'space') file.spaces.push(decl);
+      else file.searches.push(decl);
+    }
+  }
+  const problems = [...lexProblems(text, errors, unterminated), ...syntax];
+  return { file, tokens, comments, problems: withoutKnockOns(text, problems, unterminated), segments: result };
 }
 
 /**

@@ -114,10 +114,11 @@ export function startServer(connection: Connection): void {
   };
   const publish = async (uri: string) => {
     const version = documents.get(uri)?.version;
-    const a = workspace.get(uri);
-    if (!a || version === undefined) return;
+    if (version === undefined) return;
     const s = await settings.get(uri);
     if (documents.get(uri)?.version !== version) return;
+    const a = workspace.get(uri);
+    if (!a) return;
     await connection.sendDiagnostics({ uri, version, diagnostics: diagnostics(a, s.maxProblems) });
   };
   /** Just opened: its first diagnostics go out at once. */
@@ -157,19 +158,20 @@ export function startServer(connection: Connection): void {
 
   connection.languages.diagnostics.on(guard(connection, 'diagnostic', { kind: DocumentDiagnosticReportKind.Full, items: [] }, async (p) => {
     const uri = p.textDocument.uri;
+    // Settings first: an analysis is used before any await (a newer one spends its parse).
+    const s = await settings.get(uri);
     const a = workspace.get(uri);
     const resultId = workspace.resultId(uri);
     if (!a) return { kind: DocumentDiagnosticReportKind.Full, items: [] };
     if (resultId !== undefined && p.previousResultId === resultId) return { kind: DocumentDiagnosticReportKind.Unchanged, resultId };
-    const s = await settings.get(uri);
     return { kind: DocumentDiagnosticReportKind.Full, resultId, items: diagnostics(a, s.maxProblems) };
   }));
 
   connection.onHover(guard(connection, 'hover', null, async (p) => {
     checkPosition(p.position);
+    const s = await settings.get(p.textDocument.uri);
     const a = workspace.get(p.textDocument.uri);
     if (!a) return null;
-    const s = await settings.get(p.textDocument.uri);
     return hover(a, p, { showLayers: s.hover.showLayers, latency: latencyOf(s) });
   }));
 
@@ -197,8 +199,8 @@ export function startServer(connection: Connection): void {
   }));
 
   connection.onCodeLens(guard(connection, 'codeLens', [], async (p) => {
-    const a = workspace.get(p.textDocument.uri);
     const s = await settings.get(p.textDocument.uri);
+    const a = workspace.get(p.textDocument.uri);
     if (!a || !s.codeLens.enabled) return [];
     return codeLenses(a, { uri: p.textDocument.uri }, latencyOf(s));
   }));

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyze, type Analysis, AnalysisCache, diskHost, type FileHost } from '../analysis/analysis';
+import type { ParseResult } from '../language/parser';
 
 /** Untitled documents without a workspace folder live here; nothing is ever read from it. */
 const NOWHERE = path.resolve('/', '.mnas-untitled');
@@ -59,6 +60,8 @@ interface Cached { version: number; analysis: Analysis; deps: Set<string>; seria
 export class Workspace {
   private cache = new TrackingCache();
   private analyses = new Map<string, Cached>();
+  /** The latest parse of each open document, kept when its analysis is dropped. */
+  private parses = new Map<string, ParseResult>();
   private serial = 0;
   readonly disk = new DiskFiles();
   /** Workspace folder for untitled documents' imports. */
@@ -106,7 +109,11 @@ export class Workspace {
     if (!doc) return undefined;
     const hit = this.analyses.get(uri);
     if (hit && hit.version === doc.version) return hit;
-    const analysis = analyze(this.pathOf(uri), doc.getText(), this.host, this.cache);
+    // The last parse of this document is the base of the next: only the edited declarations
+    // are parsed again. It is spent by that (see `analyze`), so handlers never keep an
+    // analysis across an await: they take it after their last one.
+    const analysis = analyze(this.pathOf(uri), doc.getText(), this.host, this.cache, this.parses.get(uri));
+    this.parses.set(uri, analysis.parsed);
     const cached = { version: doc.version, analysis, deps: this.importsOf(analysis), serial: ++this.serial };
     this.analyses.set(uri, cached);
     return cached;
@@ -157,6 +164,7 @@ export class Workspace {
 
   forget(uri: string): void {
     this.analyses.delete(uri);
+    this.parses.delete(uri);
   }
 
   /** Every open document with its analysis (rename across files). */
