@@ -206,30 +206,44 @@ function analyzeIn(file: string, text: string, host: FileHost, cache: AnalysisCa
 /**
  * A model's resolution and costs by the exact text of its declaration: a model depends on
  * nothing outside it, so an edit elsewhere in a large file reuses them (problem spans moved).
+ * A node kept by an incremental parse finds its entry without its text being read again.
  */
 interface ModelWork { resolved: ResolvedModel; arch: Arch; cost: ModelCost; base: number }
 const modelCache = new Map<string, ModelWork>();
+let byNode = new WeakMap<ModelNode, ModelWork>();
 const MODEL_CACHE_SIZE = 20_000;
 
 /** Empties the model cache (benchmarks time cold analyses). */
 export function clearModelCache(): void {
   modelCache.clear();
+  byNode = new WeakMap();
 }
 
 function modelOf(d: ModelNode, text: string): Omit<ModelWork, 'base'> {
-  const source = text.slice(d.span.start, d.span.end);
-  const hit = modelCache.get(source);
-  if (hit) {
-    modelCache.delete(source); // refresh its place in the LRU order
-    modelCache.set(source, hit);
-    const delta = d.span.start - hit.base;
-    const move = (sp: Span): Span => ({ start: sp.start + delta, end: sp.end + delta });
-    const problems = delta === 0 ? hit.resolved.problems : hit.resolved.problems.map((p) => ({
-      ...p, span: move(p.span), fixes: p.fixes?.map((f) => ({ ...f, edits: f.edits.map((e) => ({ ...e, span: move(e.span) })) })),
-    }));
-    // Shallow copies: a consumer setting a field (cost.latencyMs) cannot reach another analysis.
-    return { resolved: { ...hit.resolved, problems }, arch: hit.arch, cost: { ...hit.cost } };
+  let hit = byNode.get(d);
+  if (!hit) {
+    const source = text.slice(d.span.start, d.span.end);
+    hit = modelCache.get(source);
+    if (hit) {
+      modelCache.delete(source); // refresh its place in the LRU order
+      modelCache.set(source, hit);
+    } else {
+      hit = resolveAndCost(d);
+      modelCache.set(source, hit);
+      if (modelCache.size > MODEL_CACHE_SIZE) modelCache.delete(modelCache.keys().next().value!);
+    }
+    byNode.set(d, hit);
   }
+  const delta = d.span.start - hit.base;
+  const move = (sp: Span): Span => ({ start: sp.start + delta, end: sp.end + delta });
+  const problems = delta === 0 ? hit.resolved.problems : hit.resolved.problems.map((p) => ({
+    ...p, span: move(p.span), fixes: p.fixes?.map((f) => ({ ...f, edits: f.edits.map((e) => ({ ...e, span: move(e.span) })) })),
+  }));
+  // Shallow copies: a consumer setting a field (cost.latencyMs) cannot reach another analysis.
+  return { resolved: { ...hit.resolved, problems }, arch: hit.arch, cost: { ...hit.cost } };
+}
+
+function resolveAndCost(d: ModelNode): ModelWork {
   const resolved = resolveModel(d);
   const arch = toArch(resolved.spec);
   const cost = costOf(arch);
@@ -241,9 +255,7 @@ function modelOf(d: ModelNode, text: string): Omit<ModelWork, 'base'> {
     resolved.valid = false;
   }
   // The cached problems get spans of their own: the node's may move with a later edit.
-  modelCache.set(source, { resolved: { ...resolved, problems: structuredClone(resolved.problems) }, arch, cost, base: d.span.start });
-  if (modelCache.size > MODEL_CACHE_SIZE) modelCache.delete(modelCache.keys().next().value!);
-  return { resolved, arch, cost: { ...cost } };
+  return { resolved: { ...resolved, problems: structuredClone(resolved.problems) }, arch, cost, base: d.span.start };
 }
 
 function spaceEntry(node: SpaceNode, file: string, resolution: SpaceResolution, withheldWhy: string | undefined): SpaceEntry {

@@ -697,14 +697,10 @@ export function parse(text: string, previous?: ParseResult): ParseResult {
   const { result, fresh } = relex<SegmentParse>(previous?.segments, text);
   for (const seg of fresh) seg.parsed = parseSegment(text, seg.tokens);
   const file: FileNode = { decls: [], imports: [], models: [], spaces: [], searches: [] };
-  const tokens: IToken[] = [];
-  const comments: IToken[] = [];
   const unterminated: IToken[] = [];
   const errors: ILexingError[] = [];
   const syntax: SyntaxProblem[] = [];
   for (const seg of result.segments) {
-    for (const t of seg.tokens) tokens.push(t);
-    for (const t of seg.comments) comments.push(t);
     for (const t of seg.unterminated) unterminated.push(t);
     for (const e of seg.errors) errors.push(e);
     for (const p of seg.parsed!.problems) syntax.push(p);
@@ -717,7 +713,14 @@ export function parse(text: string, previous?: ParseResult): ParseResult {
     }
   }
   const problems = [...lexProblems(text, errors, unterminated), ...syntax];
-  return { file, tokens, comments, problems: withoutKnockOns(text, problems, unterminated), segments: result };
+  // Tokens and comments are joined on first use: diagnostics need neither.
+  let tokens: IToken[] | undefined;
+  let comments: IToken[] | undefined;
+  return {
+    file, problems: withoutKnockOns(text, problems, unterminated), segments: result,
+    get tokens() { return tokens ??= result.segments.flatMap((seg) => seg.tokens); },
+    get comments() { return comments ??= result.segments.flatMap((seg) => seg.comments); },
+  };
 }
 
 /**

@@ -6,6 +6,7 @@
 // copied: their tokens and every span of what was parsed from them shift in place, and the
 // previous result they came from is spent (`relex` refuses it again).
 import { type ILexingError, type IToken, tokenMatcher } from 'chevrotain';
+import type { Span } from './ast';
 import * as T from './tokens';
 
 export interface Segment<P> {
@@ -20,6 +21,8 @@ export interface Segment<P> {
   errors: ILexingError[];
   /** What the parser made of the segment: plain data whose spans ({start, end}) move with it. */
   parsed?: P;
+  /** Every span in `parsed`, listed on its first move (moving is then one loop). */
+  spans?: Span[];
 }
 
 export interface Segmented<P> {
@@ -114,11 +117,7 @@ export function relex<P>(previous: Segmented<P> | undefined, text: string): { re
   spent.add(previous);
   const old = previous.text;
   const segs = previous.segments;
-  const min = Math.min(old.length, text.length);
-  let prefix = 0;
-  while (prefix < min && old.charCodeAt(prefix) === text.charCodeAt(prefix)) prefix++;
-  let suffix = 0;
-  while (suffix < min - prefix && old.charCodeAt(old.length - 1 - suffix) === text.charCodeAt(text.length - 1 - suffix)) suffix++;
+  const { prefix, suffix } = common(old, text);
   const delta = text.length - old.length;
   // First segment to lex again: the last one starting before the change (a token ending where
   // the change begins may grow, a keyword starting there may stop being one).
@@ -143,6 +142,19 @@ export function relex<P>(previous: Segmented<P> | undefined, text: string): { re
   }
 }
 
+/** Lengths of the common prefix and suffix of two texts (not overlapping); blocks compared first. */
+function common(a: string, b: string): { prefix: number; suffix: number } {
+  const min = Math.min(a.length, b.length);
+  const BLOCK = 256;
+  let prefix = 0;
+  while (prefix + BLOCK <= min && a.substr(prefix, BLOCK) === b.substr(prefix, BLOCK)) prefix += BLOCK;
+  while (prefix < min && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
+  let suffix = 0;
+  while (suffix + BLOCK <= min - prefix && a.substr(a.length - suffix - BLOCK, BLOCK) === b.substr(b.length - suffix - BLOCK, BLOCK)) suffix += BLOCK;
+  while (suffix < min - prefix && a.charCodeAt(a.length - 1 - suffix) === b.charCodeAt(b.length - 1 - suffix)) suffix++;
+  return { prefix, suffix };
+}
+
 function shiftSegment<P>(seg: Segment<P>, delta: number, lines: number): void {
   seg.start += delta;
   seg.end += delta;
@@ -157,27 +169,31 @@ function shiftSegment<P>(seg: Segment<P>, delta: number, lines: number): void {
   for (const t of seg.comments) move(t);
   for (const t of seg.unterminated) move(t);
   for (const e of seg.errors) { e.offset += delta; if (e.line !== undefined) e.line += lines; }
-  if (delta !== 0 && seg.parsed !== undefined) moveSpans(seg.parsed, delta);
+  if (delta !== 0 && seg.parsed !== undefined) {
+    seg.spans ??= spansIn(seg.parsed);
+    for (const sp of seg.spans) { sp.start += delta; sp.end += delta; }
+  }
 }
 
 /**
- * Moves every span ({start, end}) inside plain data by `delta`, in place. The data must own
- * its spans (no span object reachable twice), as the parser's shifted copies do.
+ * Every span inside plain data: spans are the only objects of the syntax tree and problems
+ * with a numeric `start` and `end`. The data must own its spans (no span object reachable
+ * twice, as the parser's shifted copies), so that moving each listed span moves each once.
  */
-export function moveSpans(value: unknown, delta: number): void {
-  if (value === null || typeof value !== 'object') return;
+export function spansIn(value: unknown, out: Span[] = []): Span[] {
+  if (value === null || typeof value !== 'object') return out;
   if (Array.isArray(value)) {
-    for (const v of value) moveSpans(v, delta);
-    return;
+    for (const v of value) spansIn(v, out);
+    return out;
   }
   const o = value as Record<string, unknown>;
-  if (typeof o.start === 'number' && typeof o.end === 'number' && Object.keys(o).length === 2) {
-    o.start += delta;
-    o.end = (o.end as number) + delta;
-    return;
+  if (typeof o.start === 'number' && typeof o.end === 'number') {
+    out.push(o as unknown as Span);
+    return out;
   }
   for (const key in o) {
     const v = o[key];
-    if (v !== null && typeof v === 'object') moveSpans(v, delta);
+    if (v !== null && typeof v === 'object') spansIn(v, out);
   }
+  return out;
 }
