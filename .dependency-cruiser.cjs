@@ -27,10 +27,10 @@ const ALSO = {
 const folders = Object.keys(LAYERS);
 const alt = (names) => names.join('|');
 
-/** What the extension may import from the back end: the report and events modules and MNAS's LSP requests. */
+/** What the extension may import from the back end: the report modules, the events of a search and of a full training, and MNAS's LSP requests. */
 const CLIENT_MAY_USE = [
   '^server/src/report/(data|load|page)\\.ts$',
-  '^server/src/search/events\\.ts$',
+  '^server/src/(search|final)/events\\.ts$',
   '^server/src/lsp/protocol\\.ts$',
 ];
 
@@ -67,7 +67,7 @@ module.exports = {
     {
       name: 'client-imports-published-modules',
       severity: 'error',
-      comment: 'The extension imports from the back end only the report and events modules and the LSP protocol.',
+      comment: 'The extension imports from the back end only the report modules, search/events.ts, final/events.ts and the LSP protocol.',
       from: { path: '^client/' },
       to: { path: '^server/', pathNot: CLIENT_MAY_USE },
     },

@@ -11,6 +11,7 @@ import { createLanguageClient } from './languageClient';
 import { createLog } from './log';
 import { type PanelHost, RESULTS_VIEW_TYPE, ResultsPanelSerializer } from './panels/resultsPanel';
 import { SearchRunner } from './searchRunner';
+import { TrainRunner } from './trainRunner';
 import { StatusBar } from './statusBar';
 
 let client: LanguageClient | undefined;
@@ -24,8 +25,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(status);
 
   let exportChild: PanelHost['exportChild'] = async () => {};
+  const trainer = new TrainRunner(context, log);
+  const trainChild: PanelHost['trainChild'] = async (run, c) => {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('MNAS: training runs code from this workspace\'s settings; trust the workspace first.');
+      return;
+    }
+    await trainer.run(run, [c.cachedFrom ?? c.id]).then(undefined, (e: Error) => vscode.window.showErrorMessage(`MNAS: ${e.message}`));
+  };
   const host: PanelHost = {
-    extensionUri: context.extensionUri, log, exportChild: (run, c) => exportChild(run, c),
+    extensionUri: context.extensionUri, log, exportChild: (run, c) => exportChild(run, c), trainChild,
     childDetail: (c) => client
       ? client.sendRequest<ChildDetailResult>(CHILD_DETAIL_REQUEST, { id: c.id, name: c.name, model: c.model } satisfies ChildDetailParams)
       : Promise.reject(new Error('the language server is not running')),
@@ -36,6 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   searchRunner = runner;
   context.subscriptions.push(
     runner,
+    trainer,
     ...device.disposables,
     ...registerSearchCommands(runner, host),
     registerStatsCommand(context, log),

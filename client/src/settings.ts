@@ -15,6 +15,10 @@ export interface ExtensionSettings {
   backend: 'auto' | 'tfjs-node' | 'cpu';
   pythonPath: string;
   cliPath: string;
+  /** Train fully: epochs (`mnas train --epochs`), 0 = the recipe's default (final/recipe.ts). */
+  trainEpochs: number;
+  /** Train fully: training images, 0 = the whole dataset (`--train`). */
+  trainImages: number;
 }
 
 export function readSettings(scope?: vscode.Uri): ExtensionSettings {
@@ -30,6 +34,8 @@ export function readSettings(scope?: vscode.Uri): ExtensionSettings {
     backend: c.get<ExtensionSettings['backend']>('search.backend', 'auto'),
     pythonPath: c.get<string>('pythonPath', ''),
     cliPath: c.get<string>('cliPath', ''),
+    trainEpochs: c.get<number>('train.epochs', 0),
+    trainImages: c.get<number>('train.trainImages', 0),
   };
 }
 

@@ -87,6 +87,7 @@ function topTable(d: ReportData): HTMLElement {
       actions.append(
         actionButton('Open', 'Open as a .mnas document', () => post({ type: 'openChild', id: c.id })),
         actionButton('Export', 'Export TFLite', () => post({ type: 'exportChild', id: c.id })),
+        actionButton('Train fully', 'Train this child and the skeleton fully (mnas train), then compare them', () => post({ type: 'trainChild', id: c.id })),
       );
     }
     if (vscode || details.has(c.id)) actions.append(actionButton('Copy', 'Copy the model text', () => void copyModel(c)));
@@ -148,6 +149,10 @@ function detailView(): HTMLElement {
     return box;
   }
   box.append(el('h2', { text: `${d.name}: ${grouped(d.params)} params, ${grouped(d.multAdds)} mult-adds` }));
+  if (vscode) {
+    const id = d.id;
+    box.append(el('p', {}, actionButton('Train fully', 'Train this child and the skeleton fully (mnas train), then compare them', () => post({ type: 'trainChild', id }))));
+  }
   const head = ['block', 'op', 'k', 'e', 's', 'f', 'x', 'se', 'skip', 'output', 'params', 'mult-adds'];
   const rows = d.blocks.map((b) => el('tr', {}, ...[b.name, b.op, `${b.k}`, `${b.e}`, `${b.s}`, `${b.f}`, `${b.x}`, `${b.se}`, b.skip, b.out, grouped(b.params), grouped(b.multAdds)]
     .map((v, i) => el('td', { class: i >= 2 && i !== 8 && i !== 9 ? 'num' : '', text: v }))));

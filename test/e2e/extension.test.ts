@@ -382,6 +382,26 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     await shot('restored.png');
   });
 
+  e2e('Train fully on a top-k row: the child and the skeleton trained, the comparison table in the panel', async () => {
+    assert.ok(paletteRun, 'the palette run exists');
+    await command('Notifications: Clear All Notifications');
+    const frame = await resultsFrame(paletteRun);
+    const row = frame.locator('table.top tbody tr').first();
+    const id = Number(await row.getAttribute('data-id'));
+    await row.locator('button', { hasText: 'Train fully' }).click();
+    await waitForLogLine(server.userDir, new RegExp(`train: mnas train .* --child ${id} --resume --events ndjson`), 30_000);
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'trained fully' }).waitFor({ timeout: 5 * 60_000 });
+    const rec = JSON.parse(fs.readFileSync(path.join(paletteRun, 'children', String(id), 'full.json'), 'utf8')) as { epochs: unknown[]; accuracy: number };
+    assert.equal(rec.epochs.length, 2, 'the settings\' epochs');
+    assert.ok(fs.existsSync(path.join(paletteRun, 'baseline', 'full.json')), 'the skeleton was trained too');
+    const final = (await resultsFrame(paletteRun)).locator('section#final');
+    await final.waitFor({ timeout: 30_000 });
+    assert.equal(await final.locator('tbody tr').count(), 2);
+    assert.match(await final.locator('tbody tr.baseline td').first().innerText(), /\(skeleton\)/);
+    assert.match(await final.locator('p.verdict').innerText(), /against the skeleton T|No comparison yet/);
+    await shot('full-training.png');
+  });
+
   e2e('reloading the window while a search runs leaves no process behind and a resumable run', async () => {
     await openFile('long-search.mnas');
     const started = logLines(server.userDir, /search Long \(rl\) ->/).length;

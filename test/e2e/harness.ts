@@ -59,6 +59,9 @@ export async function startCodeServer(bin: string, vsix: string, workspace: stri
     // code-server saves after a delay by default: edits the tests make (and revert) stay in the editor.
     'files.autoSave': 'off',
     'mnas.runsFolder': 'mnas-runs',
+    // Train fully in seconds: 2 epochs on 600 digits.
+    'mnas.train.epochs': 2,
+    'mnas.train.trainImages': 600,
   }, null, 2));
   const common = ['--config', path.join(base, 'config.yaml'), '--user-data-dir', userDir, '--extensions-dir', extDir, '--disable-telemetry', '--disable-update-check'];
   execFileSync(bin, [...common, '--install-extension', vsix], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -13,7 +13,7 @@ const idSchema = { type: 'integer', minimum: 0, maximum: MAX_ID } as const;
 const schema = {
   oneOf: [
     { type: 'object', properties: { type: { const: 'ready' } }, required: ['type'], additionalProperties: false },
-    ...(['openChild', 'exportChild', 'copyChild', 'detail'] as const).map((t) => ({
+    ...(['openChild', 'exportChild', 'trainChild', 'copyChild', 'detail'] as const).map((t) => ({
       type: 'object', properties: { type: { const: t }, id: idSchema }, required: ['type', 'id'], additionalProperties: false,
     })),
     {

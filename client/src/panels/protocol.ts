@@ -7,6 +7,7 @@ export type FromWebview =
   | { type: 'ready' }
   | { type: 'openChild'; id: number }
   | { type: 'exportChild'; id: number }
+  | { type: 'trainChild'; id: number }
   | { type: 'copyChild'; id: number }
   | { type: 'detail'; id: number }
   | { type: 'select'; id: number | null };

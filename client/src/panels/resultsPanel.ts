@@ -20,6 +20,8 @@ export interface PanelHost {
   exportChild(run: string, child: ChildRecord): Promise<void>;
   /** Per-block costs of a child (the language server has the cost model); null if its text has no valid model. */
   childDetail(child: ChildRecord): Promise<ChildDetail | null>;
+  /** Train fully (mnas train --child): the child and the skeleton. */
+  trainChild(run: string, child: ChildRecord): Promise<void>;
 }
 
 export class ResultsPanel {
@@ -148,6 +150,8 @@ export class ResultsPanel {
       void vscode.window.setStatusBarMessage(`Copied ${c.name} as .mnas text`, 3000);
     } else if (m.type === 'exportChild') {
       await this.host.exportChild(this.run, c);
+    } else if (m.type === 'trainChild') {
+      await this.host.trainChild(this.run, c);
     }
   }
 }

@@ -25,7 +25,8 @@ import type { LatencyMeasurement } from '../util/timing';
 import { type ChildRecord, type RunInfo, runPaths } from '../search/runFolder';
 import type { TrainerBackend } from '../train/createTrainer';
 import { prepareDataset } from '../train/datasets';
-import type { DataSpec, FullTrainEvent, FullTrainRecipe, FullTrainResult, TrainRecipe } from '../train/trainer';
+import type { DataSpec, FullTrainEvent, FullTrainResult, TrainRecipe } from '../train/trainer';
+import type { FullTrainingEvent } from './events';
 import { TrainerDiedError, TrainerPool } from '../train/trainerPool';
 import { fullDataset } from './dataset';
 import type { FullExecutor, FullJob, FullRequest, ProxyRequest } from './executor';
@@ -38,17 +39,6 @@ export class FullTrainingError extends Error {}
 export const LATENCY_ROUNDS = 3;
 
 export type { FullExecutor, FullJob, FullRequest, ProxyRequest };
-
-export type FullTrainingEvent =
-  | { event: 'start'; out: string; jobs: { key: string; name: string; dir: string; resume: boolean }[]; skipped: { key: string; why: string }[]; backend: string; dataset: string; recipe: FullTrainRecipe }
-  | { event: 'begin'; key: string; name: string; epochs: number }
-  | { event: 'resumed'; key: string; epoch: number; epochs: number }
-  | { event: 'progress'; key: string; epoch: number; epochs: number; step: number; steps: number; loss: number }
-  | { event: 'epoch'; key: string; epoch: number; epochs: number; loss: number; trainAccuracy: number; valAccuracy: number | null; valAccuracyEma: number | null; seconds: number; elapsed: number; best: number }
-  | { event: 'trained'; key: string; name: string; accuracy: number; lastAccuracy: number; proxyAccuracy: number | null; latencyMs: number | null; dir: string }
-  | { event: 'failed'; key: string; error: string }
-  | { event: 'warning'; message: string }
-  | { event: 'done'; status: 'done' | 'stopped' | 'failed'; trained: number; failed: number; seconds: number };
 
 export interface FullTrainingOptions {
   /** A run folder: its top children (and its skeleton, unless `baseline` is false). */
