@@ -53,10 +53,10 @@ const BUDGETS: Budget[] = process.env.MNAS_PROXY_RANK_BUDGETS
     return { dataset: dataset as Budget['dataset'], train: Number(train), test: Number(test), epochs: Number(epochs), width: Number(width ?? 1), schedule: (schedule ?? 'constant') as Budget['schedule'] };
   })
   : [
-    // The quickstart's proxy, the same with the constant learning rate, and Fashion-MNIST at that budget.
+    // The quickstart's proxy, the same scored on 1,000 images, and Fashion-MNIST at about the same time per child.
+    { dataset: 'mnist', train: 4000, test: 6000, epochs: 1, width: 0.5, schedule: 'cosine' },
     { dataset: 'mnist', train: 4000, test: 1000, epochs: 1, width: 0.5, schedule: 'cosine' },
-    { dataset: 'mnist', train: 4000, test: 1000, epochs: 1, width: 0.5, schedule: 'constant' },
-    { dataset: 'fashion-mnist', train: 4000, test: 1000, epochs: 1, width: 0.5, schedule: 'cosine' },
+    { dataset: 'fashion-mnist', train: 4000, test: 10000, epochs: 1, width: 0.5, schedule: 'cosine' },
   ];
 
 export const budgetName = (b: Budget) => `${b.dataset} ${b.train}/${b.test} e${b.epochs}${b.width !== 1 ? ` w${b.width}` : ''} ${b.schedule}`;
