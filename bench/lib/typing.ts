@@ -115,10 +115,15 @@ export async function typing(largeFile: string): Promise<{ metrics: Metric[]; no
         }
         await Promise.all(sends);
         burstMs[s].push(await timed(() => c.request('textDocument/hover', { textDocument: { uri: burstUri }, position: positionAt(text, text.indexOf('block ', text.indexOf('\n', text.length / 2)) + 7) })));
-        // Let this side's publishes drain before the other side starts (the baseline's take seconds).
+        // Let this side's publishes drain before the other side starts: until the last version's
+        // (a build that coalesces them), or one per edit (a build that does not: they take seconds).
         const last = c.versionOf(burstUri)!;
         if (s === sides.length - 1) await c.diagnosticsOfVersion(burstUri, last);
-        else while (c.publishes(burstUri).length - before < BURST) await new Promise((res) => setTimeout(res, 50));
+        else {
+          while (!c.publishes(burstUri).some((p) => p.version === last) && c.publishes(burstUri).length - before < BURST) {
+            await new Promise((res) => setTimeout(res, 50));
+          }
+        }
         publishes[s].push(c.publishes(burstUri).length - before);
       }
     }
