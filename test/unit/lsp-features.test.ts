@@ -154,6 +154,30 @@ describe('work reused across edits', () => {
     assert.equal(latencyEstimate(ctx, e), latencyEstimate(ctx, e));
   });
 
+  test("the workspace parses an edited document from its last parse: kept declarations are the same nodes, diagnostics those of a fresh analysis", async () => {
+    const { TextDocument } = await import('vscode-languageserver-textdocument');
+    const { Workspace } = await import('../../server/src/lsp/workspace');
+    const { diagnostics } = await import('../../server/src/lsp/diagnostics');
+    const uri = 'file:///p/typed.mnas';
+    const model = (n: string, k: number) => `model ${n} {\n  input 32x32x3\n  block b1 { conv k${k} f8 }\n}\n`;
+    const text = [model('A', 3), model('B', 4), model('C', 3)].join('\n');
+    let doc = TextDocument.create(uri, 'mnas', 1, text);
+    const workspace = new Workspace({ get: (u) => (u === uri ? doc : undefined), all: () => [doc] });
+    const first = workspace.get(uri)!;
+    const [a, b, c] = first.parsed.file.models;
+    const edited = text.replace('model A {\n  input 32x32x3', 'model A {\n  input 64x64x3\n  width 0.5');
+    doc = TextDocument.update(doc, [{ text: edited }], 2);
+    workspace.invalidate(workspace.pathOf(uri), uri);
+    const second = workspace.get(uri)!;
+    assert.notEqual(second.parsed.file.models[0], a);
+    assert.equal(second.parsed.file.models[1], b);
+    assert.equal(second.parsed.file.models[2], c);
+    const fresh = analyze(workspace.pathOf(uri), edited, host);
+    assert.deepEqual(diagnostics(second), diagnostics(fresh));
+    // B's even kernel, moved down one line with it.
+    assert.deepEqual(diagnostics(second).map((d) => [d.code, d.range.start.line]), [['even-kernel', 8]]);
+  });
+
   test('files read from disk are served again while their size and modification time stay the same', async () => {
     const fs = await import('node:fs');
     const os = await import('node:os');
