@@ -54,7 +54,7 @@ function calibrateProfile(file: string): { profile: string; seconds: number; sum
   fs.rmSync(out, { force: true });
   fs.rmSync(`${out}.journal`, { force: true });
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'mnas.cjs'), 'calibrate', '--device', 'local', '--space', file, '--out', out, '--statistic', 'min', '--samples', '20'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'mnas.cjs'), 'calibrate', '--device', 'local', '--space', file, '--out', out, '--samples', '20'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`mnas calibrate failed: ${r.stderr || r.stdout}`);
   return { profile: out, seconds: (performance.now() - t0) / 1000, summary: (r.stdout.trim().split('\n').pop() ?? '').replace(/^wrote \S+: /, '') };
 }
