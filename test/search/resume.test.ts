@@ -10,7 +10,9 @@ import * as readline from 'node:readline';
 import { readJournal } from '../../server/src/util/journal';
 import { execFileSync } from 'node:child_process';
 
-const FIXTURE = path.resolve('test/fixtures/tiny-search.mnas');
+// With a relative target (as the quickstart has), the run times the reference model in the TFLite
+// runtime before the controller loads tfjs: the order in which two copies of tfjs-core meet.
+const FIXTURE_TEXT = fs.readFileSync(path.resolve('test/fixtures/tiny-search.mnas'), 'utf8').replace('target 1ms', 'target 0.9x T');
 const CLI = path.resolve('dist/cli.cjs');
 
 // The CLI bundle is what users run; build it fresh from the sources under test.
@@ -34,6 +36,8 @@ function run(args: string[], env: NodeJS.ProcessEnv, onEvent?: (e: Record<string
 
 test('kill -9 mid-run, then --resume', { timeout: 900_000 }, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-resume-'));
+  const FIXTURE = path.join(out, 'tiny-search.mnas');
+  fs.writeFileSync(FIXTURE, FIXTURE_TEXT);
   const env = { ...process.env, MNAS_CACHE: path.join(out, 'cache') };
   let childEvents = 0;
   const first = await run([FIXTURE, '--out', out, '--budget', '8'], env, (e) => e.event === 'child' && ++childEvents === 3);
@@ -58,6 +62,7 @@ test('kill -9 mid-run, then --resume', { timeout: 900_000 }, async () => {
   assert.equal(ckpt.controller.step, 4);
   const done = second.events.find((e) => e.event === 'done')!;
   assert.equal(done.children, 8);
-  // The bundle's tfjs-core and the TFLite runtime's own copy both load: no notice about it.
-  assert.doesNotMatch(first.stderr + second.stderr, /Platform node has already been set/);
+  // The bundle's tfjs-core and the TFLite runtime's own copy both load: no notice about it (the
+  // second copy re-registers the Node platform, the cpu backend and its ~340 kernels).
+  assert.doesNotMatch(first.stderr + second.stderr, /Platform node has already been set|already registered/);
 });

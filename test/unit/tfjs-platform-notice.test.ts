@@ -1,5 +1,6 @@
-// quietPlatformNotice drops exactly tfjs-core's "Platform node has already been set" line while a
-// second copy of tfjs-core loads (the CLI bundle's and the TFLite runtime's), and nothing else.
+// quietPlatformNotice drops exactly tfjs-core's second-copy notices (the Node platform, the cpu and
+// webgl backends and their kernels registered again) while a second copy of tfjs-core loads (the
+// CLI bundle's and the TFLite runtime's), and nothing else.
 // The bundle itself is checked in test/search/resume.test.ts (a real search's stderr).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -25,13 +26,20 @@ test('sync: the notice is dropped, other warnings (and the notice with other tex
       console.warn(NOTICE);
       console.warn('Platform browser has already been set. Overwriting the platform with node.');
       console.warn('something else', 1);
+      console.warn("The kernel 'Abs' for backend 'cpu' is already registered");
+      console.warn("The kernel 'Conv2D' for backend 'webgl' is already registered");
+      console.warn('cpu backend was already registered. Reusing existing backend factory.');
+      console.warn("The kernel 'Abs' for backend 'wasm' is already registered");
       return 7;
     });
     assert.equal(r, 7);
-    assert.deepEqual(seen, [['Platform browser has already been set. Overwriting the platform with node.'], ['something else', 1]]);
+    assert.deepEqual(seen, [
+      ['Platform browser has already been set. Overwriting the platform with node.'], ['something else', 1],
+      ["The kernel 'Abs' for backend 'wasm' is already registered"],
+    ]);
     assert.equal(console.warn, mine, 'restored');
     console.warn(NOTICE);
-    assert.equal(seen.length, 3, 'outside the load the line is not touched');
+    assert.equal(seen.length, 4, 'outside the load the line is not touched');
   });
 });
 

@@ -58,19 +58,29 @@ function quietCpuNodeHint(tf: Tf): void {
   if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
-const PLATFORM_NOTICE = /^Platform node has already been set\. Overwriting the platform with node\.$/;
+/**
+ * What a second copy of tfjs-core says when it meets the first on tf's one global engine: the Node
+ * platform set again, and (when the TFLite runtime's copy loaded first, as it does when a relative
+ * target times the reference model before the controller starts) the cpu and webgl backends' ~340
+ * kernels registered again. The same kernels of the same version: nothing to act on.
+ */
+const SECOND_COPY_NOTICES = [
+  /^Platform node has already been set\. Overwriting the platform with node\.$/,
+  /^(cpu|webgl) backend was already registered\. Reusing existing backend factory\.$/,
+  /^The kernel '\w+' for backend '(cpu|webgl)' is already registered$/,
+];
 
 /**
- * Runs `load` (which loads a copy of tfjs-core) without tfjs-core's "Platform node has already been
- * set. Overwriting the platform with node." The CLI bundle holds the controller's tfjs-core and
- * the TFLite runtime package its own bundled copy; each registers the same Node platform on tf's
- * one global engine at load, and the second one says so. Only that exact line is dropped, and only
+ * Runs `load` (which loads a copy of tfjs-core) without the SECOND_COPY_NOTICES. The CLI bundle
+ * holds the controller's tfjs and the TFLite runtime package its own bundled tfjs-core; whichever
+ * loads second says so on tf's one global engine. Only those exact lines are dropped, and only
  * while loading; every other warning goes through.
  */
 export function quietPlatformNotice<T>(load: () => T): T {
   const warn = console.warn;
   const quiet = (...args: unknown[]) => {
-    if (!(args.length === 1 && typeof args[0] === 'string' && PLATFORM_NOTICE.test(args[0]))) warn.apply(console, args);
+    const line = args.length === 1 && typeof args[0] === 'string' ? args[0] : undefined;
+    if (line === undefined || !SECOND_COPY_NOTICES.some((re) => re.test(line))) warn.apply(console, args);
   };
   const restore = () => { if (console.warn === quiet) console.warn = warn; };
   console.warn = quiet;
