@@ -5,14 +5,21 @@
 // children, seed 1), then 200 held-out random children (seed 4242) are exported and measured end
 // to end and compared with the estimate. Also: a mult-adds-only linear baseline fitted on the
 // calibration children, the calibration time and measurement count, the cost of estimate().
-// Environment: MNAS_LAT_RES (224), MNAS_LAT_HELDOUT (200), MNAS_LAT_RESUME=1 to reuse the
-// calibration journal in the temp folder.
+// Every held-out measurement is appended to bench/results/latency-predictor-heldout.jsonl (the
+// child's actions, the figure with its clocks, spread, repeats and load, and the estimate's
+// per-unit breakdown), so the error can be analysed offline and the predictor re-scored without
+// timing again. Environment: MNAS_LAT_RES (224), MNAS_LAT_HELDOUT (200), MNAS_LAT_RESUME=1 to
+// reuse the calibration journal in the temp folder, MNAS_LAT_REUSE_HELDOUT=1 to reuse the
+// held-out measurements of that file (only the missing children are measured),
+// MNAS_LAT_HELDOUT_FILE to put them elsewhere.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { calibrateCommand } from '../server/src/cli/calibrate';
 import { load } from '../server/src/cli/load';
-import { estimate } from '../server/src/cost/latency/estimate';
+import { estimate, unitMs } from '../server/src/cost/latency/estimate';
+import { unitsOf } from '../server/src/cost/latency/keys';
 import { fitLinear } from '../server/src/cost/latency/fit';
 import { compile } from '../server/src/cost/latency/profile';
 import { costOf } from '../server/src/cost/model';
@@ -20,11 +27,38 @@ import { toArch } from '../server/src/language/arch';
 import { decisions, sample } from '../server/src/language/space';
 import { atResolution } from '../server/src/latency/calibration';
 import { TfliteLatency } from '../server/src/latency/tfliteLatency';
+import type { LatencyMeasurement } from '../server/src/util/timing';
 import { findPython } from '../server/src/platform/python';
 import { Rng } from '../server/src/util/rng';
 import { type BenchResult, type Metric, report, round } from './lib/result';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+const HELDOUT_SEED = 4242;
+export const HELDOUT_FILE = process.env.MNAS_LAT_HELDOUT_FILE
+  ? path.resolve(process.env.MNAS_LAT_HELDOUT_FILE)
+  : path.join(ROOT, 'bench', 'results', 'latency-predictor-heldout.jsonl');
+
+/** One held-out child as measured end to end (one line of HELDOUT_FILE). */
+export interface HeldOutRow {
+  bench: 'latency-predictor'; date: string; commit: string; space: string; resolution: number; seed: number;
+  index: number; name: string; actions: number[]; multAdds: number;
+  /** The figure (CPU-time minimum) and the rest of the measurement. */
+  measuredMs: number; cpuMs?: number; wallMs?: number; median: number; spread: number; repeats: number;
+  stable: boolean; splitHalfPct?: number; source: string; seconds: number; load1: number;
+  /** The estimate when measured, and its units: key, unscaled ms, table or fallback (re-scoring recomputes them). */
+  predictedMs: number; profile: string; units: [string, number, 'table' | 'fallback'][];
+}
+
+function readHeldOut(file: string): HeldOutRow[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
+    try { return JSON.parse(l) as HeldOutRow; } catch (e) { throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message}); delete the line or the file to measure it again`); }
+  });
+}
+
+function gitCommit(): string {
+  try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return 'unknown'; }
+}
 
 export async function run(): Promise<BenchResult> {
   try { findPython(); } catch (e) { return { benchmark: 'latency-predictor', skipped: `no PyTorch (the exporter needs it): ${(e as Error).message}` }; }
@@ -52,26 +86,53 @@ export async function run(): Promise<BenchResult> {
   if (!cal.profile) throw new Error('calibration did not complete');
   const profile = compile(cal.profile);
 
-  // Held-out children, measured end to end by the search's own `latency local` source.
-  const source = await TfliteLatency.start({});
+  // Held-out children, measured end to end by the search's own `latency local` source (or reused).
   const ds = decisions(space);
-  const rng = new Rng(4242);
-  const rows: { measured: number; predicted: number; multAdds: number; stable: boolean; seconds: number }[] = [];
+  const rng = new Rng(HELDOUT_SEED);
+  const children = Array.from({ length: heldOut }, (_, i) => ({ index: i, name: `held${i}`, actions: ds.map((d) => rng.int(d.options)) }));
+  const reuse = process.env.MNAS_LAT_REUSE_HELDOUT === '1';
+  const same = (r: HeldOutRow, c: (typeof children)[number]) => r.space === space.name && r.resolution === res && r.seed === HELDOUT_SEED && r.index === c.index && r.actions.join(',') === c.actions.join(',');
+  const kept = reuse ? readHeldOut(HELDOUT_FILE) : [];
+  if (!reuse) fs.rmSync(HELDOUT_FILE, { force: true });
+  fs.mkdirSync(path.dirname(HELDOUT_FILE), { recursive: true });
+  const commit = gitCommit();
+  const rows: { measured: number; predicted: number; multAdds: number; stable: boolean; seconds: number; reused: boolean }[] = [];
   const tm = Date.now();
+  let source: TfliteLatency | undefined;
   try {
-    for (let i = 0; i < heldOut; i++) {
-      const spec = sample(space, ds.map((d) => rng.int(d.options)), `held${i}`);
-      const arch = toArch(spec);
+    for (const c of children) {
+      const arch = toArch(sample(space, c.actions, c.name));
       const cost = costOf(arch);
+      const est = estimate(profile, arch, cost);
+      const prev = kept.find((r) => same(r, c));
+      if (prev) {
+        rows.push({ measured: prev.measuredMs, predicted: est.ms, multAdds: cost.multAdds, stable: prev.stable, seconds: prev.seconds, reused: true });
+        continue;
+      }
+      source ??= await TfliteLatency.start({});
       const s0 = Date.now();
-      const m = await source.measure(arch);
-      rows.push({ measured: m.ms, predicted: estimate(profile, arch, cost).ms, multAdds: cost.multAdds, stable: m.stable ?? true, seconds: (Date.now() - s0) / 1000 });
-      if (i % 25 === 0) console.log(`  held-out ${i}/${heldOut}`);
+      const m: LatencyMeasurement = await source.measure(arch);
+      const seconds = (Date.now() - s0) / 1000;
+      const row: HeldOutRow = {
+        bench: 'latency-predictor', date: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), commit, space: space.name, resolution: res, seed: HELDOUT_SEED,
+        index: c.index, name: c.name, actions: c.actions, multAdds: cost.multAdds,
+        measuredMs: m.ms, cpuMs: m.cpuMs, wallMs: m.wallMs, median: m.median, spread: m.spread, repeats: m.repeats,
+        stable: m.stable ?? true, splitHalfPct: m.splitHalfPct, source: m.source, seconds: round(seconds, 2), load1: round(os.loadavg()[0], 2),
+        predictedMs: round(est.ms, 4), profile: cal.profile.name,
+        units: unitsOf(arch, cost).map((u) => { const r = unitMs(profile, u); return [u.key, round(r.ms, 5), r.from]; }),
+      };
+      fs.appendFileSync(HELDOUT_FILE, `${JSON.stringify(row)}\n`);
+      rows.push({ measured: m.ms, predicted: est.ms, multAdds: cost.multAdds, stable: row.stable, seconds, reused: false });
+      if (c.index % 25 === 0) console.log(`  held-out ${c.index}/${heldOut}`);
     }
   } finally {
-    await source.close();
+    await source?.close();
   }
   const heldOutSeconds = (Date.now() - tm) / 1000;
+  const reusedRows = kept.filter((r) => children.some((c) => same(r, c)));
+  const heldOutWhen = reusedRows.length
+    ? ` The ${reusedRows.length} reused held-out figures were measured ${reusedRows[0].date} to ${reusedRows[reusedRows.length - 1].date} at commit ${reusedRows[0].commit} (1-minute load ${Math.min(...reusedRows.map((r) => r.load1))}-${Math.max(...reusedRows.map((r) => r.load1))}); this run measured ${rows.length - reusedRows.length} in ${round(heldOutSeconds, 1)} s.`
+    : '';
   const load1 = os.loadavg()[0];
 
   const errs = rows.map((r) => (100 * (r.predicted - r.measured)) / r.measured);
@@ -111,7 +172,8 @@ export async function run(): Promise<BenchResult> {
     report('calibration_units', cal.units, 'count'),
     report('heldout_models', rows.length, 'count'),
     report('heldout_median_ms', sorted[Math.floor(sorted.length / 2)] ?? 0, 'ms'),
-    report('heldout_seconds_per_model', heldOutSeconds / Math.max(1, rows.length), 's'),
+    report('heldout_seconds_per_model', rows.reduce((a, r) => a + r.seconds, 0) / Math.max(1, rows.length), 's'),
+    report('heldout_reused', rows.filter((r) => r.reused).length, 'count'),
     report('heldout_capped_pct', (100 * rows.filter((r) => !r.stable).length) / Math.max(1, rows.length), '%'),
     { name: 'estimate_us_per_block', value: round(estUs, 2), unit: 'us', goal: '< 1000', met: estUs < 1000 },
   ];
@@ -119,6 +181,6 @@ export async function run(): Promise<BenchResult> {
     benchmark: 'latency-predictor',
     metrics,
     machine: { backend: cal.profile.device.runtime, resolution: res, load1_start: round(load0, 2), load1_end: round(load1, 2) },
-    notes: `\`mnas calibrate --device local --backend tflite\` for MnasSpace at ${res}x${res}: ${cal.units} distinct units measured alone + 20 whole children (seed 1), ${round(calSeconds / 60, 1)} min; then ${rows.length} held-out random children (seed 4242) exported and measured end to end with the search's \`latency local\` source vs the estimate. Every figure: TFLite wasm runtime, 1 thread, under the host timing lock, minimum of the per-round CPU time per inference, rounds until the interleaved halves agree within 1% (docs/device.md, "Timing protocol"). Fitted overhead ${cal.profile.overhead.ms} ms, scale ${cal.profile.overhead.scale}. Load average ${round(load0, 1)} -> ${round(load1, 1)} on ${os.cpus().length} cores (shared machine).`,
+    notes: `\`mnas calibrate --device local --backend tflite\` for MnasSpace at ${res}x${res}: ${cal.units} distinct units measured alone + 20 whole children (seed 1), ${round(calSeconds / 60, 1)} min; then ${rows.length} held-out random children (seed 4242) exported and measured end to end with the search's \`latency local\` source vs the estimate. Every figure: TFLite wasm runtime, 1 thread, under the host timing lock, minimum of the per-round CPU time per inference, rounds until the interleaved halves agree within 1% (docs/device.md, "Timing protocol"). Fitted overhead ${cal.profile.overhead.ms} ms, scale ${cal.profile.overhead.scale}. Load average ${round(load0, 1)} -> ${round(load1, 1)} on ${os.cpus().length} cores (shared machine).${heldOutWhen} Held-out figures and per-unit breakdowns: bench/results/latency-predictor-heldout.jsonl.`,
   };
 }
