@@ -1,8 +1,8 @@
 // Accuracy of the latency predictor against end-to-end measurement on the same source, with the
 // timing protocol of `latency local` (latency/localTiming.ts: host lock, CPU-time minimum,
 // repeats until the halves agree). `mnas calibrate --device local --backend tflite` builds the
-// profile for examples/mnas-space.mnas at its own 224x224 (every distinct unit alone + 20 whole
-// children, seed 1), then 200 held-out random children (seed 4242) are exported and measured end
+// profile for examples/mnas-space.mnas at its own 224x224 (every distinct unit alone + 100 whole
+// children, seed 1, and the re-check of what looks inflated), then 200 held-out random children (seed 4242) are exported and measured end
 // to end and compared with the estimate. Also: a mult-adds-only linear baseline fitted on the
 // calibration children, the calibration time and measurement count, the cost of estimate().
 // Every held-out measurement is appended to bench/results/latency-predictor-heldout.jsonl (the
@@ -25,7 +25,7 @@ import { compile } from '../server/src/cost/latency/profile';
 import { costOf } from '../server/src/cost/model';
 import { toArch } from '../server/src/language/arch';
 import { decisions, sample } from '../server/src/language/space';
-import { atResolution } from '../server/src/latency/calibration';
+import { atResolution, DEFAULT_SAMPLES, RECHECK } from '../server/src/latency/calibration';
 import { TfliteLatency } from '../server/src/latency/tfliteLatency';
 import type { LatencyMeasurement } from '../server/src/util/timing';
 import { findPython } from '../server/src/platform/python';
@@ -79,7 +79,7 @@ export async function run(): Promise<BenchResult> {
   const t0 = Date.now();
   let last = 0;
   const cal = await calibrateCommand(
-    { device: 'local', space: file, out, backend: 'tflite', samples: '20', seed: '1', resolution: String(res), repeats: '10' },
+    { device: 'local', space: file, out, backend: 'tflite', samples: String(DEFAULT_SAMPLES), seed: '1', resolution: String(res), repeats: '10' },
     (line) => { if (!line.startsWith('  ') || Date.now() - last > 30_000) { last = Date.now(); console.log(`  ${line.trim()}`); } },
   );
   const calSeconds = (Date.now() - t0) / 1000;
@@ -167,9 +167,13 @@ export async function run(): Promise<BenchResult> {
     report('max_abs_error_pct', Math.max(...errs.map(Math.abs)), '%'),
     report('baseline_multadds_within_10pct', within(baseErrs, 10), '%'),
     report('calibration_loo_within_10pct', 100 * cal.profile.accuracy.within10, '%'),
-    report('calibration_seconds', calSeconds, 's'),
+    report('calibration_seconds', cal.seconds, 's'),
     report('calibration_measurements', cal.measured + cal.reused, 'count'),
     report('calibration_units', cal.units, 'count'),
+    report('calibration_children', calChecks.length, 'count'),
+    report('calibration_rechecked_units', cal.rechecked.units, 'count'),
+    report('calibration_rechecked_children', cal.rechecked.models, 'count'),
+    report('calibration_rechecked_lowered', cal.rechecked.lowered, 'count'),
     report('heldout_models', rows.length, 'count'),
     report('heldout_median_ms', sorted[Math.floor(sorted.length / 2)] ?? 0, 'ms'),
     report('heldout_seconds_per_model', rows.reduce((a, r) => a + r.seconds, 0) / Math.max(1, rows.length), 's'),
@@ -181,6 +185,6 @@ export async function run(): Promise<BenchResult> {
     benchmark: 'latency-predictor',
     metrics,
     machine: { backend: cal.profile.device.runtime, resolution: res, load1_start: round(load0, 2), load1_end: round(load1, 2) },
-    notes: `\`mnas calibrate --device local --backend tflite\` for MnasSpace at ${res}x${res}: ${cal.units} distinct units measured alone + 20 whole children (seed 1), ${round(calSeconds / 60, 1)} min; then ${rows.length} held-out random children (seed 4242) exported and measured end to end with the search's \`latency local\` source vs the estimate. Every figure: TFLite wasm runtime, 1 thread, under the host timing lock, minimum of the per-round CPU time per inference, rounds until the interleaved halves agree within 1% (docs/device.md, "Timing protocol"). Fitted overhead ${cal.profile.overhead.ms} ms, scale ${cal.profile.overhead.scale}. Load average ${round(load0, 1)} -> ${round(load1, 1)} on ${os.cpus().length} cores (shared machine).${heldOutWhen} Held-out figures and per-unit breakdowns: bench/results/latency-predictor-heldout.jsonl.`,
+    notes: `\`mnas calibrate --device local --backend tflite\` for MnasSpace at ${res}x${res}: ${cal.units} distinct units measured alone + ${calChecks.length} whole children (seed 1), then ${cal.rechecked.units} units and ${cal.rechecked.models} children that looked inflated measured again (unit > ${RECHECK.unitRatio}x its fallback fit, child > ${RECHECK.modelRatio}x its leave-one-out prediction; ${cal.rechecked.lowered} came out lower, the lower figure kept), ${round(cal.seconds / 60, 1)} min of measuring in all (this run ${round(calSeconds / 60, 1)} min); then ${rows.length} held-out random children (seed 4242) exported and measured end to end with the search's \`latency local\` source vs the estimate. Every figure: TFLite wasm runtime, 1 thread, under the host timing lock, minimum of the per-round CPU time per inference, rounds until the interleaved halves agree within 1% (docs/device.md, "Timing protocol"). Whole-model fit: ${cal.profile.overhead.ms} ms + ${cal.profile.overhead.scale} x units + ${cal.profile.overhead.fitScale ?? 0} x fallback. Load average ${round(load0, 1)} -> ${round(load1, 1)} on ${os.cpus().length} cores (shared machine).${heldOutWhen} Held-out figures and per-unit breakdowns: bench/results/latency-predictor-heldout.jsonl.`,
   };
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeFiles } from '../helpers/analyze';
 import type { ModelEntry } from '../../server/src/analysis/analysis';
-import { estimate } from '../../server/src/cost/latency/estimate';
+import { estimate, unitSums } from '../../server/src/cost/latency/estimate';
 import { FEATURES, unitsOf } from '../../server/src/cost/latency/keys';
 import { compile, type DeviceProfile } from '../../server/src/cost/latency/profile';
 import { builtinProfile } from '../../server/src/cost/latency/store';
@@ -50,6 +50,19 @@ describe('estimate()', () => {
     assert.equal(half.ms, 0.5 + 2 * (9 * 1 + 9 * 2));
     assert.deepEqual(half.perLayer.map((l) => l.from).slice(0, 4), ['table', 'table', 'fallback', 'fallback']);
     assert.ok(half.uncertaintyPct > full.uncertaintyPct, 'fallback units widen the uncertainty');
+  });
+
+  test('the whole-model correction weighs the looked-up units and every unit\'s fallback (fitScale)', () => {
+    const e = model('mnasnet-a1.mnas');
+    // Half the units in the table (1 ms), fallback 2 ms for every unit.
+    const p = compile(profileFor(e, (u) => typeof u.block !== 'number' || u.block % 2 === 0, { overhead: { ms: 0.5, scale: 0.5, fitScale: 0.25 } }));
+    const sums = unitSums(p, e.arch, e.cost);
+    assert.deepEqual(sums, { units: 9 * 1 + 9 * 2, fallback: 18 * 2 });
+    const r = estimate(p, e.arch, e.cost);
+    assert.ok(Math.abs(r.ms - (0.5 + 0.5 * 27 + 0.25 * 36)) < 1e-9, `${r.ms}`);
+    // A table unit: 0.5 x 1 ms + 0.25 x its 2 ms fallback; the blocks and overhead still add up to the total.
+    assert.equal(r.stemMs, 0.5 + 0.5);
+    assert.ok(Math.abs(r.overheadMs + r.stemMs + r.headMs + r.perBlock.reduce((a, b) => a + b, 0) - r.ms) < 1e-9);
   });
 
   test('the per-kind fit is used over the default when present', () => {

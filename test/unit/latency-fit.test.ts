@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitLinear, solve } from '../../server/src/cost/latency/fit';
+import { fitLinear, fitWholeModel, solve, WHOLE_MODEL_MIN_ROWS } from '../../server/src/cost/latency/fit';
 import { trimmedMean } from '../../server/src/util/timing';
-import { accuracyOf, fitFallback, fitOverhead } from '../../server/src/latency/calibration';
+import { accuracyOf, fitFallback } from '../../server/src/latency/calibration';
 import { FEATURES, type Unit } from '../../server/src/cost/latency/keys';
 import { Rng } from '../../server/src/util/rng';
 
@@ -55,11 +55,26 @@ describe('least squares for the fallback', () => {
     assert.equal(fb.default.n, 120);
   });
 
-  test('fitOverhead recovers offset and scale; accuracyOf counts the within-5/10% shares', () => {
-    const sums = [10, 20, 30, 40, 50];
-    const o = fitOverhead(sums, sums.map((s) => 1.5 + 0.8 * s));
-    assert.ok(Math.abs(o.ms - 1.5) < 1e-3 && Math.abs(o.scale - 0.8) < 1e-4, JSON.stringify(o));
-    assert.deepEqual(fitOverhead([10], [12]), { ms: 2, scale: 1 });
+  test('fitWholeModel recovers the offset and the weights of the two sums, and with few children fits one scale', () => {
+    const rng = new Rng(9);
+    // Children whose table sum carries per-unit noise the fallback sum does not.
+    const rows = Array.from({ length: 60 }, () => {
+      const fallback = 10 + 60 * rng.next();
+      const units = fallback * (0.8 + 0.4 * rng.next());
+      return { units, fallback, measured: 1.5 + 0.3 * units + 0.6 * fallback };
+    });
+    const f = fitWholeModel(rows);
+    assert.ok(Math.abs(f.ms - 1.5) < 1e-2 && Math.abs(f.scale - 0.3) < 1e-3 && Math.abs(f.fitScale - 0.6) < 1e-3, JSON.stringify(f));
+    // Below WHOLE_MODEL_MIN_ROWS children: offset and one scale, no fallback weight.
+    const few = rows.slice(0, WHOLE_MODEL_MIN_ROWS - 1).map((r) => ({ ...r, measured: 2 + 0.9 * r.units }));
+    const g = fitWholeModel(few);
+    assert.equal(g.fitScale, 0);
+    assert.ok(Math.abs(g.ms - 2) < 1e-2 && Math.abs(g.scale - 0.9) < 1e-3, JSON.stringify(g));
+    assert.deepEqual(fitWholeModel([{ units: 10, fallback: 9, measured: 12 }]), { ms: 2, scale: 1, fitScale: 0 });
+    // Both sums useless (the children do not grow with them): the plain sum is kept, not a zero model.
+    const flat = fitWholeModel(rows.map((r) => ({ ...r, measured: 5 })));
+    assert.equal(flat.scale, 1);
+    assert.equal(flat.fitScale, 0);
     const acc = accuracyOf([1, -4, 7, 12].map((e, i) => ({ name: `m${i}`, measuredMs: 1, predictedMs: 1, errorPct: e })));
     assert.equal(acc.within5, 0.5);
     assert.equal(acc.within10, 0.75);

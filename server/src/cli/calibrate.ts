@@ -4,7 +4,7 @@
 // measurements go to PROFILE.json.journal and a re-run reuses them.
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { calibrate, type CalibrationResult, journalOf, spaceUnits, atResolution } from '../latency/calibration';
+import { calibrate, type CalibrationResult, DEFAULT_SAMPLES, journalOf, spaceUnits, atResolution } from '../latency/calibration';
 import { userProfileDir } from '../cost/latency/store';
 import type { SpaceEntry } from '../analysis/analysis';
 import type { ResolvedSpace } from '../language/space';
@@ -70,11 +70,11 @@ export async function calibrateCommand(opts: CalibrateCliOptions, log: (s: strin
   const units = spaceUnits(atResolution(space, resolution)).length;
   const repeats = int(opts.repeats, '--repeats', 15);
   const source = await openCalibrationSource(opts.device, opts.backend, { python: opts.python, warmup: 3, repeats });
-  log(`calibrating ${space.name} on ${source.name}: ${units} distinct units + ${int(opts.samples, '--samples', 20)} whole children; journal ${journalOf(out)}`);
+  log(`calibrating ${space.name} on ${source.name}: ${units} distinct units + ${int(opts.samples, '--samples', DEFAULT_SAMPLES)} whole children; journal ${journalOf(out)}`);
   let last = 0;
   try {
     const r = await calibrate({
-      space, source, out, resolution, samples: int(opts.samples, '--samples', 20), seed: int(opts.seed, '--seed', 1),
+      space, source, out, resolution, samples: int(opts.samples, '--samples', DEFAULT_SAMPLES), seed: int(opts.seed, '--seed', 1),
       name: path.basename(out).replace(/\.json$/, ''),
       onProgress: (p) => {
         if (Date.now() - last < 2000) return;
@@ -84,7 +84,7 @@ export async function calibrateCommand(opts: CalibrateCliOptions, log: (s: strin
     });
     if (r.profile) {
       const a = r.profile.accuracy;
-      log(`wrote ${out}: ${Object.keys(r.profile.table).length} table entries, overhead ${r.profile.overhead.ms.toFixed(3)} ms x ${r.profile.overhead.scale}; whole children (${a.models >= 4 ? 'leave-one-out' : 'in-sample'}): ${(100 * a.within10).toFixed(0)}% within ±10%, RMSE ${a.rmsePct}%; ${r.measured} measured, ${r.reused} reused, ${r.seconds.toFixed(0)} s`);
+      log(`wrote ${out}: ${Object.keys(r.profile.table).length} table entries, overhead ${r.profile.overhead.ms.toFixed(3)} ms + ${r.profile.overhead.scale} x units + ${r.profile.overhead.fitScale ?? 0} x fallback; re-measured ${r.rechecked.units} units and ${r.rechecked.models} children that looked inflated (${r.rechecked.lowered} came out lower); whole children (${a.models >= 4 ? 'leave-one-out' : 'in-sample'}): ${(100 * a.within10).toFixed(0)}% within ±10%, RMSE ${a.rmsePct}%; ${r.measured} measured, ${r.reused} reused, ${r.seconds.toFixed(0)} s`);
     }
     return r;
   } finally {
@@ -94,12 +94,12 @@ export async function calibrateCommand(opts: CalibrateCliOptions, log: (s: strin
 
 export function register(program: Command): void {
   program.command('calibrate')
-    .description('Build a device latency profile for a search space: time every distinct layer alone and a sample of whole children, fit the fallback and overhead (resumable).')
+    .description('Build a device latency profile for a search space: time every distinct layer alone and a sample of whole children, re-measure what looks inflated, fit the fallback and the whole-model correction (resumable).')
     .requiredOption('--device <local|SERIAL>', '`local` (this machine) or an adb serial from `mnas devices`')
     .requiredOption('--space <file>', 'a .mnas file declaring the space')
     .option('--name <space>', 'which space of the file (default: the first)')
     .option('--out <profile.json>', 'output profile (default: ~/.config/mnas-studio/profiles/DEVICE.json)')
-    .option('--samples <n>', 'whole children to measure for the overhead fit and accuracy check', '20')
+    .option('--samples <n>', 'whole children to measure for the whole-model fit and accuracy check', String(DEFAULT_SAMPLES))
     .option('--resolution <n>', 'calibrate the skeleton at this input resolution')
     .option('--backend <auto|torch|tflite>', 'local backend: TFLite runtime when available (auto), or the PyTorch worker', 'auto')
     .option('--repeats <n>', 'local TFLite: rounds of ~5 ms at least, more until they agree within 1% (the figure is the CPU-time minimum); torch: timed runs', '15')

@@ -34,15 +34,28 @@ export interface LatencyEstimate {
   uncertaintyPct: number;
 }
 
+type UnitLike = PlacedUnit | { kind: PlacedUnit['kind']; key: string; x: number[] };
+
+/** The fallback fit's (unscaled) milliseconds for a unit, whether or not the table has it. */
+export const fallbackMs = (p: CompiledProfile, u: UnitLike): number => Math.max(0, dot(p.coef[u.kind], u.x));
+
 /** Raw (unscaled) milliseconds of one unit and where they came from. */
-export function unitMs(p: CompiledProfile, u: PlacedUnit | { kind: PlacedUnit['kind']; key: string; x: number[] }): { ms: number; from: 'table' | 'fallback'; spread: number; n: number } {
+export function unitMs(p: CompiledProfile, u: UnitLike): { ms: number; from: 'table' | 'fallback'; spread: number; n: number } {
   const t = p.table.get(u.key);
   if (t) return { ms: t.ms, from: 'table', spread: t.spread, n: t.n };
-  return { ms: Math.max(0, dot(p.coef[u.kind], u.x)), from: 'fallback', spread: 0, n: 0 };
+  return { ms: fallbackMs(p, u), from: 'fallback', spread: 0, n: 0 };
+}
+
+/** The two sums the whole-model correction weighs (fit.ts, fitWholeModel): units as looked up, and every unit's fallback. */
+export function unitSums(p: CompiledProfile, arch: Arch, cost: ModelCost = costOf(arch)): { units: number; fallback: number } {
+  let units = 0;
+  let fallback = 0;
+  for (const u of unitsOf(arch, cost)) { units += unitMs(p, u).ms; fallback += fallbackMs(p, u); }
+  return { units, fallback };
 }
 
 export function estimate(p: CompiledProfile, arch: Arch, cost: ModelCost = costOf(arch)): LatencyEstimate {
-  const { scale, ms: overheadMs } = p.profile.overhead;
+  const { scale, ms: overheadMs, fitScale = 0 } = p.profile.overhead;
   const units = unitsOf(arch, cost);
   const perBlock = new Array<number>(arch.blocks.length).fill(0);
   const perLayer: LayerEstimate[] = [];
@@ -53,7 +66,7 @@ export function estimate(p: CompiledProfile, arch: Arch, cost: ModelCost = costO
   let noiseVar = 0;
   for (const u of units) {
     const r = unitMs(p, u);
-    const ms = scale * r.ms;
+    const ms = scale * r.ms + (fitScale ? fitScale * fallbackMs(p, u) : 0);
     if (r.from === 'table') {
       hits++;
       // Standard error of a trimmed mean, from the p10-p90 spread (about 2.56 sigma).

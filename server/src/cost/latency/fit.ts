@@ -1,6 +1,7 @@
-// Least squares for the fallback model: weighted, lightly ridge-regularised, with
-// non-negative coefficients (a feature that "saves" time would extrapolate badly to unseen
-// layers). Normal equations solved by Gaussian elimination: the systems are at most 6x6.
+// Least squares for the predictor: the fallback model (per unit kind) and the whole-model
+// correction (on whole children). Weighted, lightly ridge-regularised, with non-negative
+// coefficients (a feature that "saves" time would extrapolate badly to unseen layers). Normal
+// equations solved by Gaussian elimination: the systems are at most 6x6.
 
 export interface LinearFit {
   coef: number[];
@@ -71,6 +72,36 @@ export function fitLinear(X: number[][], y: number[], opts: FitOptions = {}): Li
   const rel = X.map((row, i) => (dot(coef, row) - y[i]) / y[i]);
   const rmsePct = y.length ? 100 * Math.sqrt(rel.reduce((a, r) => a + r * r, 0) / y.length) : 0;
   return { coef, n: y.length, rmsePct };
+}
+
+/**
+ * The whole-model correction: measured ≈ ms + scale · Σ units + fitScale · Σ fallback, where Σ
+ * units adds each unit's table figure (its fallback where it has none) and Σ fallback adds every
+ * unit's fallback prediction. The fallback is a least-squares smoothing of the whole table, so it
+ * averages out what one unit's measurement got wrong (a slow stretch of the machine, a
+ * neighbour's cache); the whole children decide how much weight each sum gets. Fitted by
+ * non-negative least squares on relative error (weights 1 / y²). Fewer than
+ * WHOLE_MODEL_MIN_ROWS children fit only the offset and one scale (fitScale 0), fewer than 3 the
+ * offset alone.
+ */
+export interface WholeModelFit { ms: number; scale: number; fitScale: number }
+export interface WholeModelRow { units: number; fallback: number; measured: number }
+export const WHOLE_MODEL_MIN_ROWS = 30;
+
+const offsetOnly = (rows: readonly WholeModelRow[]): WholeModelFit => ({ ms: rows.reduce((a, r) => a + r.measured - r.units, 0) / rows.length, scale: 1, fitScale: 0 });
+
+export function fitWholeModel(rows: readonly WholeModelRow[]): WholeModelFit {
+  if (rows.length === 0) return { ms: 0, scale: 1, fitScale: 0 };
+  if (rows.length < 3) return offsetOnly(rows);
+  const both = rows.length >= WHOLE_MODEL_MIN_ROWS;
+  const X = rows.map((r) => (both ? [1, r.units, r.fallback] : [1, r.units]));
+  const fit = fitLinear(X, rows.map((r) => r.measured), { weights: rows.map((r) => 1 / (r.measured * r.measured)), ridge: 1e-6 });
+  const [ms, scale, fitScale = 0] = fit.coef;
+  // The sums explain under 1% of the time (degenerate data): keep the plain sum, fit the offset alone.
+  const mean = (f: (r: WholeModelRow) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
+  if (!(scale * mean((r) => r.units) + fitScale * mean((r) => r.fallback) > 0.01 * mean((r) => r.measured))) return offsetOnly(rows);
+  // The profile format wants scale > 0: a table the children give no weight keeps a trace of it.
+  return { ms, scale: Math.max(scale, 1e-6), fitScale };
 }
 
 export function dot(a: readonly number[], b: readonly number[]): number {

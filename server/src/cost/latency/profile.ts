@@ -46,8 +46,11 @@ export interface DeviceProfile {
   };
   table: Record<string, TableEntry>;
   fallback: { features: string[]; kinds: Partial<Record<UnitKind, KindFit>>; default: KindFit };
-  /** Whole-model correction: total = overhead.ms + overhead.scale * sum(units). */
-  overhead: { ms: number; scale: number };
+  /**
+   * Whole-model correction (fit.ts, fitWholeModel): total = overhead.ms + overhead.scale * sum(units)
+   * + overhead.fitScale * sum(every unit's fallback); fitScale absent = 0 (profiles before it).
+   */
+  overhead: { ms: number; scale: number; fitScale?: number };
   /** Accuracy on whole models (held-out samples of the calibration, or the fitted figures). */
   accuracy: { models: number; rmsePct: number; within5: number; within10: number; maxErrorPct: number; checks?: ModelCheck[] };
 }
@@ -99,7 +102,7 @@ export const PROFILE_SCHEMA = {
         default: kindFit,
       },
     },
-    overhead: { type: 'object', required: ['ms', 'scale'], additionalProperties: false, properties: { ms: num, scale: { type: 'number', exclusiveMinimum: 0 } } },
+    overhead: { type: 'object', required: ['ms', 'scale'], additionalProperties: false, properties: { ms: num, scale: { type: 'number', exclusiveMinimum: 0 }, fitScale: nonneg } },
     accuracy: {
       type: 'object', required: ['models', 'rmsePct', 'within5', 'within10', 'maxErrorPct'],
       properties: {
