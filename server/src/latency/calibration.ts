@@ -159,21 +159,22 @@ export async function calibrate(opts: CalibrationOptions): Promise<CalibrationRe
   };
   let base: BaseRecord | undefined;
   let priorSeconds = 0;
-  for (const r of previous) {
-    if (r.type === 'unit') keep(unitDone, r.key, r);
-    else if (r.type === 'model') keep(modelDone, `model:${r.name}`, r, modelDone.get(`model:${r.name}`)?.actions.join(',') === r.actions.join(','));
-    else if (r.type === 'base') base = r;
-    else if (r.type === 'meta' && 'seconds' in r) priorSeconds += Number((r as { seconds?: number }).seconds) || 0;
-  }
   const rechecked = { units: 0, models: 0, lowered: 0 };
   const plans = new Map<number, string[]>();
   const redone = new Set<string>();
   for (const r of previous) {
-    if (r.type === 'recheck') plans.set(r.pass, r.ids);
-    else if ((r.type === 'unit' || r.type === 'model') && r.recheck) {
-      if (r.type === 'unit') rechecked.units++; else rechecked.models++;
-      redone.add(`${r.recheck}:${r.type === 'unit' ? r.key : `model:${r.name}`}`);
-    }
+    if (r.type === 'unit' || r.type === 'model') {
+      const id = r.type === 'unit' ? r.key : `model:${r.name}`;
+      const map = (r.type === 'unit' ? unitDone : modelDone) as Map<string, UnitRecord | ModelRecord>;
+      if (r.recheck) {
+        if (r.type === 'unit') rechecked.units++; else rechecked.models++;
+        if (map.has(id) && r.ms < map.get(id)!.ms) rechecked.lowered++;
+        redone.add(`${r.recheck}:${id}`);
+      }
+      keep(map, id, r, r.type === 'unit' || modelDone.get(id)?.actions.join(',') === r.actions.join(','));
+    } else if (r.type === 'recheck') plans.set(r.pass, r.ids);
+    else if (r.type === 'base') base = r;
+    else if (r.type === 'meta' && 'seconds' in r) priorSeconds += Number((r as { seconds?: number }).seconds) || 0;
   }
   const journal = new Journal(journalFile);
   let measured = 0;
