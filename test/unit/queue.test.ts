@@ -468,6 +468,14 @@ describe('cli: workerOptions', () => {
     assert.throws(() => workerOptions({ ...base, threads: '0' }), (e: Error) => e instanceof CliError && /--threads/.test(e.message));
   });
 
+  test('--stand-in-training takes the mean child time in seconds; off unless given', () => {
+    assert.equal(workerOptions({ ...base, standInTraining: '1.5' }).standInSeconds, 1.5);
+    assert.equal('standInSeconds' in workerOptions({ ...base }), false);
+    for (const bad of ['0', '-2', 'fast', '100000']) {
+      assert.throws(() => workerOptions({ ...base, standInTraining: bad }), (e: Error) => e instanceof CliError && /--stand-in-training/.test(e.message) && e.message.includes(bad), bad);
+    }
+  });
+
   test('--lock-seconds becomes lockMs', () => {
     assert.equal(workerOptions({ ...base, lockSeconds: '30' }).lockMs, 30_000);
     assert.equal(workerOptions({ ...base, lockSeconds: '5' }).lockMs, 5000);

@@ -36,6 +36,7 @@ export function redisSettings(url: string | undefined, o: RedisCliOptions): Redi
 interface WorkerCliOptions extends RedisCliOptions {
   redis?: string; concurrency?: string; threads?: string; backend?: string; python?: string; devices?: string[];
   localLatency?: boolean; rescanSeconds?: string; adb?: string; binary?: string; warmup?: string; repeats?: string; rounds?: string; cooldown?: string; work?: string; data?: string[]; lockSeconds?: string; id?: string;
+  standInTraining?: string;
 }
 
 function count(v: string | undefined, name: string, min: number): number | undefined {
@@ -54,6 +55,8 @@ export function workerOptions(o: WorkerCliOptions): QueueWorkerOptions {
   else if (devices.includes('all') || devices.includes('none')) throw new CliError('--devices takes all, none, or serials (not a mix).');
   else devs = devices;
   const lock = count(o.lockSeconds, 'lock-seconds', 1);
+  const standIn = o.standInTraining === undefined ? undefined : Number(o.standInTraining);
+  if (standIn !== undefined && !(standIn > 0 && standIn <= 86_400)) throw new CliError(`--stand-in-training takes the mean child time in seconds (> 0, at most 86400), got '${o.standInTraining}'.`);
   const bench = {
     warmup: count(o.warmup, 'warmup', 0), repeats: count(o.repeats, 'repeats', 1), rounds: count(o.rounds, 'rounds', 1), cooldownMs: count(o.cooldown, 'cooldown', 0),
   };
@@ -62,6 +65,7 @@ export function workerOptions(o: WorkerCliOptions): QueueWorkerOptions {
     backend: o.backend as TrainerBackend | undefined, python: o.python, localLatency: o.localLatency !== false, devices: devs,
     rescanMs: count(o.rescanSeconds, 'rescan-seconds', 1) !== undefined ? count(o.rescanSeconds, 'rescan-seconds', 1)! * 1000 : undefined,
     adb: o.adb, binary: o.binary, bench, workDir: o.work, dataRoots: o.data, lockMs: lock !== undefined ? lock * 1000 : undefined, id: o.id,
+    ...(standIn !== undefined ? { standInSeconds: standIn } : {}),
   };
 }
 
@@ -145,7 +149,8 @@ export function register(program: Command): void {
     .option('--work <dir>', 'where trained weights go (default: the user cache)')
     .option('--data <dirs...>', 'folders that folder/cifar10/idx datasets named by jobs may be read from')
     .option('--lock-seconds <n>', 'job lock: a killed worker\'s job is taken over by another after about this long', '30')
-    .option('--id <name>', 'worker id (default HOST-PID)'))
+    .option('--id <name>', 'worker id (default HOST-PID)')
+    .option('--stand-in-training <seconds>', 'FOR SCALE TESTS ONLY, trains nothing: each training job waits a seeded time around SECONDS (5% stragglers at 3-5x) and returns an accuracy computed from the architecture (the queue-scale benchmark)'))
     .action(async (opts: WorkerCliOptions) => {
       await runWorker(opts);
     });

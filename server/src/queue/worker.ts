@@ -58,6 +58,12 @@ export interface QueueWorkerOptions extends RedisSettings {
   lockMs?: number;
   id?: string;
   log?: (line: string) => void;
+  /**
+   * Scale measurements only (the queue-scale bench): no training; each training job waits a
+   * seeded time around this many seconds and returns an accuracy computed from the architecture
+   * (train/standInTrainer.ts). Everything else (Redis, BullMQ, payload checks, latency) is real.
+   */
+  standInSeconds?: number;
 }
 
 const VERSION = '0.1.0';
@@ -94,7 +100,9 @@ export class QueueWorker {
     let pool: TrainerPool | undefined;
     let phones: WorkerDevice[] = [];
     try {
-      pool = opts.concurrency === 0 ? undefined : await TrainerPool.start({ size: opts.concurrency, threads: opts.threads, backend: opts.backend, python: opts.python, onWarning: opts.log });
+      pool = opts.concurrency === 0 ? undefined : await TrainerPool.start({
+        size: opts.concurrency, threads: opts.threads, backend: opts.backend, python: opts.python, onWarning: opts.log, standInSeconds: opts.standInSeconds,
+      });
       phones = await findPhones(opts);
     } catch (e) {
       await pool?.close();

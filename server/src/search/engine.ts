@@ -49,7 +49,18 @@ export interface SearchResult {
   failed: FailedRecord[];
   /** Milliseconds spent in controller sampling, PPO updates and journal writes. */
   overheadMs: { sample: number; update: number; journal: number };
+  /**
+   * CPU milliseconds of this process in the same steps, plus the summaries rewritten after each
+   * update (results.csv, pareto.json, best/): what one controller can sustain (queue-scale bench).
+   */
+  cpuMs: { sample: number; update: number; journal: number; summaries: number };
   evaluationMs: number;
+}
+
+/** CPU time of this process so far, ms (user + system). */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** Same architecture, same key: a child sampled twice is trained once. */
@@ -179,6 +190,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
   begin();
 
   const overheadMs = { sample: 0, update: 0, journal: 0 };
+  const cpuMs = { sample: 0, update: 0, journal: 0, summaries: 0 };
   let evaluationMs = 0;
   const byKey = new Map<string, ChildRecord>();
   /** Evaluations under way, so a duplicate within a batch waits for the first instead of training again. */
@@ -187,8 +199,15 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
   const best = () => [...children.values()].reduce<ChildRecord | null>((a, c) => (!a || c.reward > a.reward ? c : a), null);
   const log = (entry: JournalEntry) => {
     const t0 = performance.now();
+    const c0 = cpuNow();
     journal.append(entry);
     overheadMs.journal += performance.now() - t0;
+    cpuMs.journal += cpuNow() - c0;
+  };
+  const summarise = () => {
+    const c0 = cpuNow();
+    writeSummaries(dir, [...children.values()], [...failed.values()]);
+    cpuMs.summaries += cpuNow() - c0;
   };
 
   emit({ event: 'start', run: dir, search: info.search, strategy: info.strategy, total: info.children, done: doneCount(), resumed, backend: info.backend, target: { ms: config.targetMs, ...(info.target ? { relative: info.target } : {}) } });
@@ -204,6 +223,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
       if (!batch) {
         const n = Math.min(config.controller.batch, info.children - startedCount());
         const t0 = performance.now();
+        const c0 = cpuNow();
         const firstId = batches.length ? Math.max(...batches.flatMap((b) => b.samples.map((s) => s.id))) + 1 : 0;
         const drawn = controller
           ? controller.sample(n, rng)
@@ -212,6 +232,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
             return { actions, logProb: -decisions.reduce((a, d) => a + Math.log(d.options), 0) };
           });
         overheadMs.sample += performance.now() - t0;
+        cpuMs.sample += cpuNow() - c0;
         batch = { type: 'batch', step: step + 1, rng: rng.state, samples: drawn.map((s, i) => ({ id: firstId + i, actions: s.actions, logProb: s.logProb })) };
         log(batch);
         batches.push(batch);
@@ -241,19 +262,23 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
       if (controller) {
         if (items.length > 0) {
           const u0 = performance.now();
+          const c0 = cpuNow();
           stats = { ...controller.update(items) } as unknown as Record<string, number>;
           overheadMs.update += performance.now() - u0;
+          cpuMs.update += cpuNow() - c0;
         } else {
           stats = { skipped: 1 }; // every child failed: nothing to learn from
         }
         const j0 = performance.now();
+        const c0 = cpuNow();
         writeAtomic(p.controller, JSON.stringify({ step: batch.step, rng: rng.state, controller: controller.toJSON() }));
         overheadMs.journal += performance.now() - j0;
+        cpuMs.journal += cpuNow() - c0;
       }
       step = batch.step;
       log({ type: 'update', step, stats } satisfies UpdateRecord);
       emit({ event: 'update', step, stats });
-      writeSummaries(dir, [...children.values()], [...failed.values()]);
+      summarise();
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
@@ -266,7 +291,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
   const b = best();
   const resume = status === 'stopped' ? resumePlan(batches, children, failed, trained, info.children) : undefined;
   emit({ event: 'done', run: dir, status, children: children.size, failed: failed.size, best: b && { id: b.id, name: b.name, reward: b.reward, accuracy: b.accuracy, latencyMs: b.latencyMs }, seconds: (Date.now() - started) / 1000, ...(resume ? { resume } : {}) });
-  return { dir, status, children: [...children.values()].sort((x, y) => x.id - y.id), failed: [...failed.values()], overheadMs, evaluationMs };
+  return { dir, status, children: [...children.values()].sort((x, y) => x.id - y.id), failed: [...failed.values()], overheadMs, cpuMs, evaluationMs };
 
   async function evaluateChild(s: BatchRecord['samples'][number], batchStep: number): Promise<ChildRecord | FailedRecord | undefined> {
     const name = `${info.search}_c${String(s.id).padStart(4, '0')}`;

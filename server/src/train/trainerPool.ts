@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import PQueue from 'p-queue';
 import { registerTrainer, watchTrainers } from '../platform/hostLock';
 import { createTrainer, type TrainerBackend } from './createTrainer';
+import { StandInTrainer } from './standInTrainer';
 import type { FullTrainEvent, FullTrainRequest, FullTrainResult, Trainer, TrainProgress, TrainRequest, TrainResult } from './trainer';
 
 export class TrainerDiedError extends Error {}
@@ -20,6 +21,8 @@ export interface TrainerPoolOptions {
   backend?: TrainerBackend;
   python?: string;
   onWarning?: (message: string) => void;
+  /** Scale measurements only: trainers that train nothing and wait ~this many seconds (standInTrainer.ts). */
+  standInSeconds?: number;
 }
 
 export class TrainerPool {
@@ -65,6 +68,7 @@ export class TrainerPool {
   }
 
   private static newTrainer(opts: TrainerPoolOptions): Promise<Trainer> {
+    if (opts.standInSeconds !== undefined) return Promise.resolve(new StandInTrainer(opts.standInSeconds));
     return createTrainer({ backend: opts.backend ?? 'auto', python: opts.python, threads: opts.threads, onWarning: opts.onWarning });
   }
 

@@ -1,0 +1,288 @@
+// How far one controller scales: the real search engine (LSTM controller, PPO, journal) on the
+// real Redis queue (redis-server, BullMQ) with 1 to 64 real `mnas worker` processes, where only
+// the training is replaced: each worker runs with --stand-in-training, which waits a seeded time
+// (lognormal around the child time, 5% stragglers at 3-5x) and returns an accuracy computed from
+// the architecture. Latency comes from the pixel1-published device profile (computed in the
+// controller, as `latency profile` always is). Time is scaled down (2 s children); what one
+// controller costs per child (CPU, Redis commands) is measured and extrapolated to 60 s children.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Redis } from 'ioredis';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { queueEvaluator } from '../server/src/queue/queueEvaluator';
+import { runSearch, type SearchResult } from '../server/src/search/engine';
+import { STAND_IN } from '../server/src/train/standInTrainer';
+import { redisMissing, startRedis, startWorker, type RedisHandle, type WorkerProcess } from '../test/fixtures/queue/harness';
+import { type BenchResult, type Metric, report, round } from './lib/result';
+import { LoadSampler, loadavg, mean, ROOT, runsDir, useBenchCache } from './lib/search';
+import { IMG } from './lib/searchQuality';
+
+const BENCH = 'queue-scale';
+/** Mean child time of the stand-in (scaled down from the paper's minutes). */
+const CHILD_SECONDS = Number(process.env.MNAS_SCALE_CHILD_SECONDS ?? 2);
+/** What the extrapolation is for: 60 s children. */
+const TARGET_CHILD_SECONDS = 60;
+const WORKERS = (process.env.MNAS_SCALE_WORKERS ?? '1,2,4,8,16,32,64').split(',').map(Number);
+/** Controller batch: at least the workers (docs/architecture.md: fewer leaves workers idle by construction). */
+const batchOf = (n: number) => Math.max(8, n);
+/** Children per run: 4 batches at 8+ workers. */
+const childrenOf = (n: number) => Math.max(16, 4 * n);
+type Mode = 'sync';
+const MODES: Mode[] = ['sync'];
+const SEED = 1;
+
+interface RedisCounters { calls: Record<string, number>; cpuS: number; total: number }
+
+async function redisCounters(r: Redis): Promise<RedisCounters> {
+  const stats = await r.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]] = Number(m[2]);
+  const cpu = await r.info('cpu');
+  const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
+  return { calls, cpuS: get('used_cpu_user') + get('used_cpu_sys'), total: Object.values(calls).reduce((a, b) => a + b, 0) };
+}
+
+function diff(a: RedisCounters, b: RedisCounters): RedisCounters {
+  const calls: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b.calls)) if (v - (a.calls[k] ?? 0) > 0) calls[k] = v - (a.calls[k] ?? 0);
+  // INFO itself is not the run's.
+  delete calls.info;
+  return { calls, cpuS: b.cpuS - a.cpuS, total: Object.values(calls).reduce((x, y) => x + y, 0) };
+}
+
+/** The paper's space on the MobileNetV2 skeleton, the paper's target, a published-latency profile. */
+function searchFile(dir: string, n: number, mode: Mode): string {
+  const file = path.join(dir, `scale-${mode}-${n}.mnas`);
+  const space = path.relative(dir, path.join(ROOT, 'examples', 'mnas-space.mnas')).split(path.sep).join('/');
+  fs.writeFileSync(file, `// Written by bench/queue-scale.bench.ts
+import "${space}"
+
+search Scale {
+  space MnasSpace
+  target 75ms
+  reward soft
+  latency profile pixel1-published
+  dataset mnist { train 500  test 100 }
+  budget { children ${childrenOf(n)}  epochs 1  batch 64 }
+  controller { batch ${batchOf(n)}  seed ${SEED} }
+}
+`);
+  return file;
+}
+
+interface Measured {
+  mode: Mode;
+  workers: number;
+  batch: number;
+  wallS: number;
+  trained: number;
+  cached: number;
+  failed: number;
+  /** Stand-in waits of the trained children, s. */
+  childSeconds: number[];
+  /** This process (the controller) over the run, CPU ms. */
+  cpuMs: number;
+  split: SearchResult['cpuMs'];
+  evaluationMs: number;
+  redis: RedisCounters;
+  /** Redis commands per second with the workers idle (heartbeats, blocking pops, stalled checks), before the run. */
+  idleCallsPerS: number;
+  load1: number;
+}
+
+const perHour = (m: Measured) => (3600 * m.trained) / m.wallS;
+const idealPerHour = (m: Measured) => (3600 * m.workers) / mean(m.childSeconds);
+/** Share of worker-slot time not spent on a child. */
+const idleShare = (m: Measured) => 1 - m.childSeconds.reduce((a, b) => a + b, 0) / (m.workers * m.wallS);
+const cpuPerChild = (m: Measured) => m.cpuMs / m.trained;
+const redisPerChild = (m: Measured) => m.redis.total / m.trained;
+const redisNetPerChild = (m: Measured) => Math.max(0, m.redis.total - m.idleCallsPerS * m.wallS) / m.trained;
+const redisCpuPerChild = (m: Measured) => (1000 * m.redis.cpuS) / m.trained;
+
+/**
+ * EXTRAPOLATION to children k times longer (k = 60 s / the measured mean): the time spent waiting
+ * for evaluations scales with k (conservative: the queue's own latency in it is scaled too), the
+ * controller's time outside them does not. Fraction of the ideal at 60 s children.
+ */
+function extrapolated(m: Measured): number {
+  const k = TARGET_CHILD_SECONDS / mean(m.childSeconds);
+  const wall = k * (m.evaluationMs / 1000) + (m.wallS - m.evaluationMs / 1000);
+  const ideal = (m.workers * wall) / (k * mean(m.childSeconds));
+  return m.trained / ideal;
+}
+
+async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: string, cacheDir: string): Promise<Measured> {
+  const file = searchFile(dir, n, mode);
+  // Idle background: what n idle workers cost Redis per second.
+  const i0 = await redisCounters(redis);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 5000));
+  const idle = diff(i0, await redisCounters(redis));
+  const idleCallsPerS = idle.total / ((performance.now() - t0) / 1000);
+
+  const load1 = loadavg()[0];
+  const r0 = await redisCounters(redis);
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  const res = await runSearch({ file, out: path.join(dir, `${mode}-${n}`), cacheDir, seed: SEED, evaluator: queueEvaluator({ url }) });
+  const wallS = (performance.now() - w0) / 1000;
+  const c = process.cpuUsage(c0);
+  const r1 = await redisCounters(redis);
+  const trained = res.children.filter((x) => x.cachedFrom === undefined);
+  const m: Measured = {
+    mode, workers: n, batch: batchOf(n), wallS, trained: trained.length, cached: res.children.length - trained.length, failed: res.failed.length,
+    childSeconds: trained.map((x) => x.trainSeconds), cpuMs: (c.user + c.system) / 1000, split: res.cpuMs, evaluationMs: res.evaluationMs,
+    redis: diff(r0, r1), idleCallsPerS, load1,
+  };
+  console.log(`  ${mode} ${n} workers: ${m.trained} children (${m.cached} cached, ${m.failed} failed) in ${wallS.toFixed(1)} s = ${perHour(m).toFixed(0)}/h, ` +
+    `ideal ${idealPerHour(m).toFixed(0)}/h (${(100 * perHour(m) / idealPerHour(m)).toFixed(1)}%), idle ${(100 * idleShare(m)).toFixed(1)}%, ` +
+    `controller ${cpuPerChild(m).toFixed(1)} ms CPU/child, redis ${redisPerChild(m).toFixed(1)} cmds/child (net ${redisNetPerChild(m).toFixed(1)}), load ${load1}`);
+  return m;
+}
+
+async function plot(runs: Measured[]): Promise<void> {
+  const values = runs.flatMap((m) => [
+    { workers: m.workers, series: `measured, ${m.mode} batches (${CHILD_SECONDS} s children)`, perHour: perHour(m), pct: 100 * extrapolated(m), kind: 'measured' },
+    { workers: m.workers, series: `ideal (workers / child time)`, perHour: idealPerHour(m), kind: 'ideal' },
+  ]).filter((v, i, all) => all.findIndex((w) => w.series === v.series && w.workers === v.workers) === i);
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    data: { values },
+    hconcat: [
+      {
+        title: `Children per hour, ${CHILD_SECONDS} s stand-in children (real controller, Redis, workers)`,
+        width: 360, height: 260,
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'workers', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: WORKERS }, title: 'workers (mnas worker processes)' },
+          y: { field: 'perHour', type: 'quantitative', scale: { type: 'log' }, title: 'children per hour' },
+          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical' } },
+          strokeDash: { field: 'kind', type: 'nominal', legend: null },
+        },
+      },
+      {
+        title: `EXTRAPOLATED to ${TARGET_CHILD_SECONDS} s children: share of the ideal`,
+        width: 300, height: 260,
+        transform: [{ filter: "datum.kind === 'measured'" }],
+        layer: [
+          { mark: { type: 'line', point: true }, encoding: {
+            x: { field: 'workers', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: WORKERS }, title: 'workers' },
+            y: { field: 'pct', type: 'quantitative', scale: { domain: [0, 100] }, title: '% of ideal' },
+            color: { field: 'series', type: 'nominal', legend: null },
+          } },
+          { mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { y: { datum: 90 } } },
+        ],
+      },
+    ],
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  fs.mkdirSync(IMG, { recursive: true });
+  fs.writeFileSync(path.join(IMG, 'queue-scale.svg'), await view.toSVG());
+  view.finalize();
+}
+
+export async function run(): Promise<BenchResult> {
+  const missing = redisMissing();
+  if (missing) return { benchmark: BENCH, skipped: missing };
+  const cacheDir = useBenchCache();
+  const dir = runsDir(BENCH);
+  const load0 = loadavg();
+  const sampler = new LoadSampler();
+  const t0 = performance.now();
+  let redisProc: RedisHandle | undefined;
+  let client: Redis | undefined;
+  const workers: WorkerProcess[] = [];
+  const runs: Measured[] = [];
+  const startS: Record<number, number> = {};
+  try {
+    redisProc = await startRedis();
+    client = new Redis(redisProc.url, { maxRetriesPerRequest: null });
+    const env = { ...process.env, MNAS_CACHE: path.dirname(cacheDir) };
+    for (const n of WORKERS) {
+      // Workers are added, never restarted: n processes of one stand-in slot each.
+      const s0 = performance.now();
+      for (let i = workers.length; i < n; i += 8) {
+        const ids = Array.from({ length: Math.min(8, n - i) }, (_, j) => `scale-w${i + j + 1}`);
+        const started = await Promise.allSettled(ids.map((id) => startWorker(redisProc!.url, id, [
+          '--concurrency', '1', '--devices', 'none', '--no-local-latency', '--stand-in-training', String(CHILD_SECONDS), '--work', path.join(dir, 'work'),
+        ], env)));
+        for (const st of started) if (st.status === 'fulfilled') workers.push(st.value);
+        const bad = started.find((st) => st.status === 'rejected');
+        if (bad) throw (bad as PromiseRejectedResult).reason;
+      }
+      startS[n] = (performance.now() - s0) / 1000;
+      for (const mode of MODES) runs.push(await measure(mode, n, redisProc.url, client, dir, cacheDir));
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.stop().catch(() => w.kill9())));
+    client?.disconnect();
+    await redisProc?.stop();
+  }
+  const load = sampler.stop();
+  const wallS = (performance.now() - t0) / 1000;
+  await plot(runs);
+
+  const metrics: Metric[] = [];
+  const of = (mode: Mode, n: number) => runs.find((m) => m.mode === mode && m.workers === n)!;
+  for (const m of runs) {
+    const p = `${m.mode}_${m.workers}w`;
+    metrics.push(
+      report(`${p}_children_per_hour`, perHour(m), 'children/h'),
+      report(`${p}_ideal_children_per_hour`, idealPerHour(m), 'children/h'),
+      report(`${p}_pct_of_ideal`, 100 * perHour(m) / idealPerHour(m), '%'),
+      report(`${p}_worker_idle_share`, 100 * idleShare(m), '%'),
+      report(`${p}_controller_cpu_per_child`, cpuPerChild(m), 'ms'),
+      report(`${p}_redis_commands_per_child`, redisPerChild(m), 'count'),
+      report(`${p}_pct_of_ideal_at_60s_extrapolated`, 100 * extrapolated(m), '%'),
+    );
+  }
+  const top = Math.max(...WORKERS);
+  const big = of('sync', top);
+  const cpuS = cpuPerChild(big) / 1000;
+  const ctrlCeiling = TARGET_CHILD_SECONDS / cpuS;
+  const redisCeiling = TARGET_CHILD_SECONDS / (redisCpuPerChild(big) / 1000);
+  const goal = 100 * extrapolated(big);
+  metrics.push(
+    { name: `sync_${top}w_pct_of_ideal_at_60s_extrapolated_goal`, value: round(goal), unit: '%', goal: '>= 90', met: goal >= 90 },
+    report('controller_cpu_per_child_sample', big.split.sample / big.trained, 'ms'),
+    report('controller_cpu_per_child_ppo_update', big.split.update / big.trained, 'ms'),
+    report('controller_cpu_per_child_journal', big.split.journal / big.trained, 'ms'),
+    report('controller_cpu_per_child_summaries', big.split.summaries / big.trained, 'ms'),
+    report('controller_cpu_per_child_other', (big.cpuMs - big.split.sample - big.split.update - big.split.journal - big.split.summaries) / big.trained, 'ms'),
+    report('redis_commands_per_child_net_of_idle', redisNetPerChild(big), 'count'),
+    report('redis_cpu_per_child', redisCpuPerChild(big), 'ms'),
+    report('ceiling_workers_controller_at_60s_extrapolated', ctrlCeiling, 'workers'),
+    report('ceiling_workers_redis_at_60s_extrapolated', redisCeiling, 'workers'),
+    report('child_seconds_over_controller_cpu_per_child', mean(big.childSeconds) / cpuS, 'ratio'),
+  );
+  const topCmds = Object.entries(big.redis.calls).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${(v / big.trained).toFixed(1)}`).join(', ');
+  const rows = runs.map((m) => `${m.mode} ${m.workers}w (batch ${m.batch}, ${m.trained} children${m.cached ? `, ${m.cached} cached` : ''}${m.failed ? `, ${m.failed} FAILED` : ''}): ` +
+    `${perHour(m).toFixed(0)}/h of ${idealPerHour(m).toFixed(0)} ideal, wall ${m.wallS.toFixed(1)} s, controller CPU ${cpuPerChild(m).toFixed(1)} ms/child ` +
+    `(sample ${(m.split.sample / m.trained).toFixed(1)}, update ${(m.split.update / m.trained).toFixed(1)}, journal ${(m.split.journal / m.trained).toFixed(1)}, summaries ${(m.split.summaries / m.trained).toFixed(1)}), ` +
+    `controller busy ${(100 * m.cpuMs / 1000 / m.wallS).toFixed(0)}% of one core, redis ${redisPerChild(m).toFixed(1)} cmds/child (idle background ${m.idleCallsPerS.toFixed(0)}/s), load ${m.load1}`).join('; ');
+  return {
+    benchmark: BENCH,
+    metrics: metrics.map((m) => ({ ...m, value: round(m.value, m.unit === 'children/h' ? 0 : 2) })),
+    machine: { load_start: load0.join(' '), load1_during: `${load.min}-${load.max} (median ${load.median})`, cores: os.cpus().length },
+    notes: `SIMULATION of scale: the real search engine in this process (LSTM controller on tfjs, PPO, journal, run folder, QueueEvaluator), one local redis-server, ` +
+      `BullMQ, and N real \`mnas worker\` processes (1 slot each: --concurrency 1; processes, not slots of one process, so every worker has its own Redis connections), ` +
+      `all on this ${os.cpus().length}-core machine. Only training is replaced: \`mnas worker --stand-in-training ${CHILD_SECONDS}\` waits a seeded time (lognormal, sigma ` +
+      `${STAND_IN.sigma}, mean ${CHILD_SECONDS} s; ${100 * STAND_IN.stragglerShare}% stragglers at ${STAND_IN.stragglerMin}-${STAND_IN.stragglerMax}x) and returns an accuracy computed from the ` +
+      `architecture's mult-adds plus a fixed per-architecture term; no weights are written, so no trained files cross Redis (a real child adds its weights.pt, ` +
+      `4 bytes a parameter of the proxy network, to Redis once). Search: the paper's MnasSpace (examples/mnas-space.mnas), target 75 ms, soft reward, latency ` +
+      `from the pixel1-published profile (computed in the controller: no latency jobs; a phone or \`latency local\` adds a second job per child), RL, seed ${SEED}, ` +
+      `controller batch max(8, workers), children max(16, 4 x workers) per run. Workers are added between runs (1, 2, 4, ... processes), started in ` +
+      `${Object.entries(startS).map(([n, s]) => `${n}: ${s.toFixed(0)} s`).join(', ')} (not timed). Per run: ${rows}. ` +
+      `ideal = workers / mean stand-in time of the run's children; % of ideal = 1 - idle share (the same figure seen from the workers). Controller CPU = ` +
+      `process.cpuUsage of the controller's process over the run, split by the engine (SearchResult.cpuMs: sampling, PPO update, journal appends + controller ` +
+      `checkpoint, summaries rewritten after each update); other = the queue client, events, rewards, costs, the profile latency. Redis commands = INFO ` +
+      `commandstats before/after (all clients: controller and workers); net of idle = minus the rate measured over 5 s with the same workers idle before the ` +
+      `run; at ${top} workers per child: ${topCmds}. EXTRAPOLATED (not measured) to ${TARGET_CHILD_SECONDS} s children: the run's time waiting for evaluations ` +
+      `scaled by ${TARGET_CHILD_SECONDS}/${CHILD_SECONDS}, the controller's time outside them kept; ceilings = ${TARGET_CHILD_SECONDS} s / CPU per child of the ${top}-worker run ` +
+      `(controller: one thread; Redis: one thread), i.e. the worker count at which that one thread would be busy all the time. ` +
+      `Whole benchmark ${wallS.toFixed(0)} s; 1-min load average ${load.min}-${load.max} on ${os.cpus().length} cores shared with other work.`,
+  };
+}
+
