@@ -23,6 +23,13 @@ export interface ControllerConfig {
   batch: number;
   /** PPO optimisation epochs over each batch. */
   epochs: number;
+  /**
+   * Keep every worker busy (`overlap on`): sample new children while others are evaluated and
+   * update on each group of `batch` finished children, PPO's ratios taken against the policy that
+   * sampled each child. `off`: sample a batch, wait for all of it, update (MnasNet's synchronous
+   * loop). A run started before this setting existed has none: it resumes synchronous.
+   */
+  overlap: boolean;
 }
 
 /**
@@ -53,7 +60,7 @@ export interface SearchConfig {
 }
 
 export const CONTROLLER_DEFAULTS: ControllerConfig = {
-  hidden: 100, lr: 0.03, clip: 0.2, entropy: 1e-3, baselineDecay: 0.95, batch: 4, epochs: 4,
+  hidden: 100, lr: 0.03, clip: 0.2, entropy: 1e-3, baselineDecay: 0.95, batch: 4, epochs: 4, overlap: false,
 };
 export const BUDGET_DEFAULTS = { children: 24, epochs: 1, batch: 64 };
 export interface DatasetInfo {
@@ -115,6 +122,7 @@ export const BLOCK_KEYS: Record<string, Record<string, string>> = {
     hidden: 'LSTM hidden units (default 100).', lr: 'Adam learning rate (default 0.03, for searches of tens to hundreds of children; NASNet used 0.00035 over ~1000 updates).', clip: 'PPO clip epsilon (default 0.2).',
     entropy: 'Entropy bonus weight (default 0.001).', 'baseline-decay': 'EMA decay of the reward baseline (default 0.95).',
     batch: 'Children per controller update (default 4).', epochs: 'PPO epochs per update (default 4).', seed: 'Same as the search-level `seed`.',
+    overlap: '`on`: keep every worker busy: sample new children while others are evaluated, update on each group of `batch` finished children (PPO ratios against the policy that sampled each). `off` (default): sample a batch, wait for all of it, update.',
   },
 };
 
@@ -208,6 +216,7 @@ export function resolveSearch(node: SearchNode): SearchResolution {
         c.baselineDecay = fraction(opts['baseline-decay'], problems) ?? c.baselineDecay;
         c.batch = int(opts.batch, problems) ?? c.batch;
         c.epochs = int(opts.epochs, problems) ?? c.epochs;
+        c.overlap = onOff(opts.overlap, problems) ?? c.overlap;
         cfg.controller = c;
         if (opts.seed) cfg.seed ??= int(opts.seed, problems);
         break;
@@ -374,6 +383,12 @@ function num(v: SettingValue | undefined, problems: Problem[], ok: (n: number) =
     return undefined;
   }
   return n;
+}
+function onOff(v: SettingValue | undefined, problems: Problem[]): boolean | undefined {
+  if (!v) return undefined;
+  if (v.type === 'word' && (v.value === 'on' || v.value === 'off')) return v.value === 'on';
+  problems.push(error('bad-value', v.span, `Expected \`on\` or \`off\`, got \`${v.raw}\`.`));
+  return undefined;
 }
 const int = (v: SettingValue | undefined, p: Problem[], min = 1) => num(v, p, (n) => Number.isInteger(n) && n >= min, `a whole number >= ${min}`);
 const positive = (v: SettingValue | undefined, p: Problem[]) => num(v, p, (n) => n > 0, 'a number > 0');

@@ -61,6 +61,9 @@ export class QueueEvaluator implements Evaluator {
   private target?: Promise<LatencyTarget>;
   private closed = false;
   private readonly warned = new Set<string>();
+  /** Training slots of the live workers, as last read from their ads (capacity()). */
+  private trainSlots = 0;
+  private lastSlotsRead = 0;
 
   private constructor(
     private readonly opts: QueueEvaluatorOptions,
@@ -85,11 +88,29 @@ export class QueueEvaluator implements Evaluator {
       : 'Redis is back; the run continues.'));
     await ev.queueFor(TRAIN_QUEUE);
     const ws = await ev.workers();
+    ev.countSlots(ws);
     if (!ws.some((w) => w.backend)) {
       opts.onWarning?.(`no worker trains children on ${redactUrl(resolveUrl(opts))} yet${ws.length ? ` (${ws.length} latency-only)` : ''}: ` +
         'start `mnas worker --redis URL` on a machine with PyTorch; jobs wait in the queue until then.');
     }
     return ev;
+  }
+
+  /**
+   * Training slots of the live workers (their ads' concurrency), read again at most every 5 s
+   * (the ads' heartbeat): workers that join or leave change what `overlap on` keeps busy.
+   */
+  capacity(): number {
+    if (!this.closed && Date.now() - this.lastSlotsRead > 5000) {
+      this.lastSlotsRead = Date.now();
+      this.workers().then((ws) => this.countSlots(ws), () => undefined);
+    }
+    return this.trainSlots;
+  }
+
+  private countSlots(ws: WorkerAd[]): void {
+    this.lastSlotsRead = Date.now();
+    this.trainSlots = ws.filter((w) => w.backend).reduce((a, w) => a + w.concurrency, 0);
   }
 
   /** Live workers as they advertise themselves. */

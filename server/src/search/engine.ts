@@ -73,17 +73,17 @@ function archKey(spec: ModelSpec): string {
  * random baseline; tf only loads for RL. `checkpointStep` is the journal step the checkpoint
  * was written at (a batch whose children all failed has no update).
  */
-async function openController(info: RunInfo, checkpoint: string): Promise<{ controller?: Controller; checkpointStep: number; backend: string }> {
+async function openController(info: RunInfo, checkpoint: string): Promise<{ controller?: Controller; checkpointStep: number; checkpointChildren?: number[]; backend: string }> {
   if (info.strategy !== 'rl') return { checkpointStep: 0, backend: 'none (random search)' };
   const { tf, backend } = await loadTf();
   if (fs.existsSync(checkpoint)) {
-    let ckpt: { step: number; controller: Parameters<typeof Controller.fromJSON>[1] };
+    let ckpt: { step: number; children?: number[]; controller: Parameters<typeof Controller.fromJSON>[1] };
     try {
       ckpt = JSON.parse(fs.readFileSync(checkpoint, 'utf8'));
     } catch (e) {
       throw new SearchInputError(`${checkpoint}: not valid JSON (${(e as Error).message}); the checkpoint is damaged. Start a new run.`);
     }
-    return { controller: Controller.fromJSON(tf, ckpt.controller), checkpointStep: ckpt.step, backend };
+    return { controller: Controller.fromJSON(tf, ckpt.controller), checkpointStep: ckpt.step, checkpointChildren: ckpt.children, backend };
   }
   const decisions = spaceDecisions(info.space).map((d) => ({ key: d.key, options: d.options }));
   return { controller: new Controller(tf, decisions, { seed: info.seed, ...hyperOf(info.config.controller) }), checkpointStep: 0, backend };
@@ -134,15 +134,26 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
   }
   const recipe = info.recipe as unknown as TrainRecipe;
 
-  const { controller, checkpointStep, backend: controllerBackend } = await openController(info, p.controller);
+  const { controller, checkpointStep, checkpointChildren, backend: controllerBackend } = await openController(info, p.controller);
+  // A run from before the setting existed has none: it resumes synchronous.
+  const overlap = config.controller.overlap === true;
 
   // Rebuild the state from the journal.
-  const { children, failed, trained, batches, updated } = replayJournal(p.journal);
+  const { children, failed, trained, batches, updated, used } = replayJournal(p.journal);
   const rng = batches.length ? Rng.fromState(batches[batches.length - 1].rng) : new Rng(info.seed);
-  let pending = batches.length && !updated.has(batches[batches.length - 1].step) ? batches[batches.length - 1] : undefined;
+  let pending = !overlap && batches.length && !updated.has(batches[batches.length - 1].step) ? batches[batches.length - 1] : undefined;
   let step = updated.size;
   let recovered: UpdateRecord | undefined;
-  if (controller) {
+  if (controller && overlap) {
+    if (checkpointStep === step + 1 && checkpointChildren) {
+      // Killed between the checkpoint and its journal line: the update, and which children it used, are in the checkpoint.
+      recovered = { type: 'update', step: checkpointStep, stats: { recovered: 1 }, children: checkpointChildren };
+      for (const id of checkpointChildren) used.add(id);
+      step = checkpointStep;
+    } else if (checkpointStep !== step) {
+      throw new SearchInputError(`${p.controller} is at step ${checkpointStep} but the journal has ${step} updates; the run folder is inconsistent. Start a new run.`);
+    }
+  } else if (controller) {
     if (pending && checkpointStep === pending.step) {
       // Killed between the checkpoint and its journal line: the update is already applied.
       recovered = { type: 'update', step: pending.step, stats: { recovered: 1 } };
@@ -154,7 +165,12 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
   }
   const startedCount = () => batches.reduce((a, b) => a + b.samples.length, 0);
   const doneCount = () => children.size + failed.size;
-  if (resumed && opts.budget !== undefined) checkBudget(opts.budget, info, doneCount(), startedCount(), pending);
+  /** Sampled children without a result yet (an overlap run resubmits them all). */
+  const openSamples = () => batches.flatMap((b) => b.samples.map((x) => ({ sample: x, step: b.step }))).filter(({ sample: x }) => !children.has(x.id) && !failed.has(x.id));
+  if (resumed && opts.budget !== undefined) {
+    const open = openSamples();
+    checkBudget(opts.budget, info, doneCount(), startedCount(), overlap && open.length ? { type: 'batch', step: step + 1, rng: rng.state, samples: open.map((o) => o.sample) } : pending);
+  }
 
   const onWarning = (message: string) => emit({ event: 'warning', message });
   const owned = typeof opts.evaluator === 'function';
@@ -216,69 +232,129 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
     emit({ event: 'warning', message: `this run already has its ${opts.budget} children: nothing to do (--budget counts the run's children in all; give more than ${opts.budget} to add some).` });
   }
   let status: 'done' | 'stopped' = 'done';
+  /** Draws n children (the controller, or uniform for random search) and journals them as one batch record. */
+  const draw = (n: number): BatchRecord => {
+    const t0 = performance.now();
+    const c0 = cpuNow();
+    const firstId = batches.length ? Math.max(...batches.flatMap((b) => b.samples.map((s) => s.id))) + 1 : 0;
+    const drawn = controller
+      ? controller.sample(n, rng)
+      : Array.from({ length: n }, () => {
+        const actions = decisions.map((d) => rng.int(d.options));
+        return { actions, logProb: -decisions.reduce((a, d) => a + Math.log(d.options), 0) };
+      });
+    overheadMs.sample += performance.now() - t0;
+    cpuMs.sample += cpuNow() - c0;
+    const batch: BatchRecord = { type: 'batch', step: step + 1, rng: rng.state, samples: drawn.map((s, i) => ({ id: firstId + i, actions: s.actions, logProb: s.logProb })) };
+    log(batch);
+    batches.push(batch);
+    return batch;
+  };
+  /** One PPO update on these finished children (each with the log-prob its sampling policy gave it), checkpoint, journal line, summaries. */
+  const updateOn = (ids: number[], sampled: Map<number, { actions: number[]; logProb: number }>, nextStep: number, named: boolean) => {
+    const items = ids.filter((id) => children.has(id)).map((id) => ({ actions: sampled.get(id)!.actions, logProbOld: sampled.get(id)!.logProb, reward: children.get(id)!.reward }));
+    let stats: Record<string, number> = { children: items.length };
+    if (controller) {
+      if (items.length > 0) {
+        const u0 = performance.now();
+        const c0 = cpuNow();
+        stats = { ...controller.update(items) } as unknown as Record<string, number>;
+        overheadMs.update += performance.now() - u0;
+        cpuMs.update += cpuNow() - c0;
+      } else {
+        stats = { skipped: 1 }; // every child failed: nothing to learn from
+      }
+      const j0 = performance.now();
+      const c0 = cpuNow();
+      writeAtomic(p.controller, JSON.stringify({ step: nextStep, rng: rng.state, ...(named ? { children: ids } : {}), controller: controller.toJSON() }));
+      overheadMs.journal += performance.now() - j0;
+      cpuMs.journal += cpuNow() - c0;
+    }
+    step = nextStep;
+    log({ type: 'update', step, stats, ...(named ? { children: ids } : {}) } satisfies UpdateRecord);
+    emit({ event: 'update', step, stats });
+    summarise();
+  };
+  const record = (r: ChildRecord | FailedRecord) => {
+    if (r.type === 'child') {
+      children.set(r.id, r);
+      const b = best()!;
+      emit({ event: 'child', id: r.id, step: r.step, name: r.name, accuracy: r.accuracy, latencyMs: r.latencyMs, reward: r.reward, params: r.params, multAdds: r.multAdds, cached: r.cachedFrom !== undefined, done: doneCount(), total: info.children, best: b.reward, seconds: r.trainSeconds });
+    } else {
+      failed.set(r.id, r);
+      emit({ event: 'failed', id: r.id, step: r.step, error: r.error, done: doneCount(), total: info.children });
+    }
+  };
+  /**
+   * `overlap on`: as many children out as the evaluator can train at once; each
+   * one that finishes is replaced by a fresh sample from the current policy, and every `batch`
+   * finished children make one update. Each child's log-prob under the policy that sampled it is
+   * journaled with its batch record, so PPO's ratios after a resume are the ones it would have used.
+   */
+  const overlapLoop = async (): Promise<'done' | 'stopped'> => {
+    const B = config.controller.batch;
+    const sampled = new Map<number, { actions: number[]; logProb: number }>();
+    for (const b of batches) for (const x of b.samples) sampled.set(x.id, x);
+    // Finished children no update has used yet, in the order they finished (the journal's).
+    const ready = [...children.keys()].filter((id) => !used.has(id));
+    const running = new Map<number, Promise<void>>();
+    let fatal: unknown;
+    const submit = (x: BatchRecord['samples'][number], batchStep: number) => {
+      sampled.set(x.id, x);
+      running.set(x.id, evaluateChild(x, batchStep).then((r) => {
+        if (!r) return;
+        record(r);
+        if (r.type === 'child') ready.push(r.id);
+      }, (e) => { fatal ??= e; }).finally(() => running.delete(x.id)));
+    };
+    for (const o of openSamples()) submit(o.sample, o.step);
+    // As many out as can run at once: samples drawn later come from a fresher policy. A batch while the capacity is unknown (no worker yet).
+    const window = () => {
+      const c = evaluator.capacity?.() ?? 0;
+      return c > 0 ? c : B;
+    };
+    for (;;) {
+      if (fatal) throw fatal;
+      if (opts.signal?.aborted) break;
+      while (ready.length >= B && !opts.signal?.aborted) updateOn(ready.splice(0, B), sampled, step + 1, true);
+      if (opts.signal?.aborted) break;
+      const room = Math.min(window() - running.size, info.children - startedCount());
+      if (room > 0) {
+        const batch = draw(room);
+        for (const x of batch.samples) submit(x, batch.step);
+        continue;
+      }
+      if (running.size === 0) {
+        if (ready.length) updateOn(ready.splice(0), sampled, step + 1, true);
+        return 'done';
+      }
+      const w0 = performance.now();
+      await Promise.race(running.values());
+      evaluationMs += performance.now() - w0;
+    }
+    // Stopped: what is in flight ends now ('stopped'); what finished is journaled.
+    await Promise.allSettled([...running.values()]);
+    return 'stopped';
+  };
   try {
-    while (pending || startedCount() < info.children) {
+    if (overlap) status = await overlapLoop();
+    else while (pending || startedCount() < info.children) {
       if (opts.signal?.aborted) { status = 'stopped'; break; }
       let batch = pending;
-      if (!batch) {
-        const n = Math.min(config.controller.batch, info.children - startedCount());
-        const t0 = performance.now();
-        const c0 = cpuNow();
-        const firstId = batches.length ? Math.max(...batches.flatMap((b) => b.samples.map((s) => s.id))) + 1 : 0;
-        const drawn = controller
-          ? controller.sample(n, rng)
-          : Array.from({ length: n }, () => {
-            const actions = decisions.map((d) => rng.int(d.options));
-            return { actions, logProb: -decisions.reduce((a, d) => a + Math.log(d.options), 0) };
-          });
-        overheadMs.sample += performance.now() - t0;
-        cpuMs.sample += cpuNow() - c0;
-        batch = { type: 'batch', step: step + 1, rng: rng.state, samples: drawn.map((s, i) => ({ id: firstId + i, actions: s.actions, logProb: s.logProb })) };
-        log(batch);
-        batches.push(batch);
-      }
+      if (!batch) batch = draw(Math.min(config.controller.batch, info.children - startedCount()));
       pending = undefined;
       const todo = batch.samples.filter((s) => !children.has(s.id) && !failed.has(s.id));
       const t0 = performance.now();
       await Promise.all(todo.map(async (s) => {
         if (opts.signal?.aborted) return;
-        const record = await evaluateChild(s, batch!.step);
-        if (!record) return;
-        if (record.type === 'child') {
-          children.set(record.id, record);
-          const b = best()!;
-          emit({ event: 'child', id: record.id, step: record.step, name: record.name, accuracy: record.accuracy, latencyMs: record.latencyMs, reward: record.reward, params: record.params, multAdds: record.multAdds, cached: record.cachedFrom !== undefined, done: doneCount(), total: info.children, best: b.reward, seconds: record.trainSeconds });
-        } else {
-          failed.set(record.id, record);
-          emit({ event: 'failed', id: record.id, step: record.step, error: record.error, done: doneCount(), total: info.children });
-        }
+        const r = await evaluateChild(s, batch!.step);
+        if (r) record(r);
       }));
       evaluationMs += performance.now() - t0;
       if (opts.signal?.aborted || batch.samples.some((s) => !children.has(s.id) && !failed.has(s.id))) { status = 'stopped'; break; }
 
       // PPO on the batch's successful children; then checkpoint, then the journal line.
-      const items = batch.samples.filter((s) => children.has(s.id)).map((s) => ({ actions: s.actions, logProbOld: s.logProb, reward: children.get(s.id)!.reward }));
-      let stats: Record<string, number> = { children: items.length };
-      if (controller) {
-        if (items.length > 0) {
-          const u0 = performance.now();
-          const c0 = cpuNow();
-          stats = { ...controller.update(items) } as unknown as Record<string, number>;
-          overheadMs.update += performance.now() - u0;
-          cpuMs.update += cpuNow() - c0;
-        } else {
-          stats = { skipped: 1 }; // every child failed: nothing to learn from
-        }
-        const j0 = performance.now();
-        const c0 = cpuNow();
-        writeAtomic(p.controller, JSON.stringify({ step: batch.step, rng: rng.state, controller: controller.toJSON() }));
-        overheadMs.journal += performance.now() - j0;
-        cpuMs.journal += cpuNow() - c0;
-      }
-      step = batch.step;
-      log({ type: 'update', step, stats } satisfies UpdateRecord);
-      emit({ event: 'update', step, stats });
-      summarise();
+      updateOn(batch.samples.map((x) => x.id), new Map(batch.samples.map((x) => [x.id, x])), batch.step, false);
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

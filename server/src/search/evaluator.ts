@@ -52,6 +52,8 @@ export interface Evaluator {
   evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void, onTrained?: (t: TrainedChild) => void): Promise<ChildEvaluation>;
   /** Latency alone, on the same source as the children's (a relative target's reference model). */
   measureLatency(arch: Arch): Promise<LatencyMeasurement>;
+  /** Children it can train at once now (the pool's trainers, the queue's live training slots): what `overlap on` keeps busy. */
+  capacity?(): number;
   /**
    * The search was stopped: end the children in flight now; they fail with 'stopped' and are not
    * journaled (what finished before is). The local pool kills its training workers and drops the
@@ -123,6 +125,10 @@ export class LocalEvaluator implements Evaluator {
 
   get backend(): string {
     return this.pool.backend;
+  }
+
+  capacity(): number {
+    return this.pool.size;
   }
 
   /** Training worker pids (tests kill them to check the retry). */

@@ -67,7 +67,8 @@ export interface ChildRecord {
 
 export interface FailedRecord { type: 'failed'; id: number; step: number; actions: number[]; name: string; error: string; time: string }
 export interface BatchRecord { type: 'batch'; step: number; rng: [number, number, number, number]; samples: { id: number; actions: number[]; logProb: number }[] }
-export interface UpdateRecord { type: 'update'; step: number; stats?: Record<string, number> }
+/** A controller update; `children` (overlap runs) names the finished children it learned from, each used once. */
+export interface UpdateRecord { type: 'update'; step: number; stats?: Record<string, number>; children?: number[] }
 /**
  * A child's training, journaled as soon as it is in and before its latency: a stop or a kill
  * keeps it, and --resume only measures the child's latency (its weights are in children/ID).

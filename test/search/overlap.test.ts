@@ -1,0 +1,216 @@
+// `controller { overlap on }`: the engine keeps every worker busy (samples while others are
+// evaluated, updates on each group of `batch` finished children) and its journal stays exact:
+// a run stopped with children out, or killed between a checkpoint and its journal line, resumes
+// to the same children, the same updates and the same controller as a run never interrupted.
+//
+// The evaluator is a discrete-event simulation in virtual time: each child takes a seeded time
+// (a 5% straggler tail), and whenever the engine has nothing left to do (it waits for a result)
+// the child that finishes first in virtual time finishes. So the order of results is a function
+// of the children alone, and two runs can be compared line by line.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runSearch, type SearchResult } from '../../server/src/search/engine';
+import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../../server/src/search/evaluator';
+import type { SearchEvent } from '../../server/src/search/events';
+import type { Arch } from '../../server/src/language/arch';
+import { costOf } from '../../server/src/cost/model';
+import { standInAccuracy, standInSeconds } from '../../server/src/train/standInTrainer';
+import { readJournal } from '../../server/src/util/journal';
+import type { LatencyMeasurement } from '../../server/src/util/timing';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-overlap-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const cacheDir = path.join(tmp, 'cache');
+
+function searchFile(name: string, o: { children: number; batch: number; overlap: boolean; strategy?: string }): string {
+  const dir = fs.mkdtempSync(path.join(tmp, `${name}-`));
+  const file = path.join(dir, 'overlap.mnas');
+  fs.writeFileSync(file, `import "${path.resolve('examples', 'mnas-space.mnas').split(path.sep).join('/')}"
+search Overlap {
+  space MnasSpace
+  target 75ms
+  latency profile pixel1-published
+  dataset mnist { train 100  test 50 }
+  budget { children ${o.children}  epochs 1  batch 32 }
+  controller { batch ${o.batch}  hidden 16  overlap ${o.overlap ? 'on' : 'off'} }
+  ${o.strategy ? `strategy ${o.strategy}` : ''}
+}
+`);
+  return file;
+}
+
+/** Children finish in virtual time; the one due first finishes whenever the engine waits. */
+class VirtualEvaluator implements Evaluator {
+  readonly backend = 'virtual time (test)';
+  now = 0;
+  /** Virtual finish time per child id, kept across a stop: a child resubmitted after a resume finishes when it would have. */
+  readonly due = new Map<number, number>();
+  private readonly took = new Map<number, number>();
+  private readonly pending = new Map<number, { job: ChildJob; resolve: (e: ChildEvaluation) => void; reject: (e: Error) => void }>();
+  private scheduled = false;
+  /** Children out at each moment a result was handed back (how busy the workers were). */
+  readonly outAtResult: number[] = [];
+  /** Virtual time slots were busy, summed over children. */
+  busy = 0;
+
+  constructor(private readonly slots: number) {}
+
+  capacity(): number { return this.slots; }
+
+  evaluate(job: ChildJob): Promise<ChildEvaluation> {
+    if (!this.due.has(job.id)) {
+      const t = standInSeconds(job.seed, 1);
+      this.due.set(job.id, this.now + t);
+      this.took.set(job.id, t);
+      this.busy += t;
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.set(job.id, { job, resolve, reject });
+      this.wake();
+    });
+  }
+
+  /** After the engine has done everything it can (every microtask and the immediates it queued), finish the child due first. */
+  private wake(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => setImmediate(() => {
+      this.scheduled = false;
+      if (this.pending.size === 0) return;
+      const [id, p] = [...this.pending].sort(([a], [b]) => this.due.get(a)! - this.due.get(b)! || a - b)[0];
+      this.outAtResult.push(this.pending.size);
+      this.pending.delete(id);
+      this.now = Math.max(this.now, this.due.get(id)!);
+      const cost = costOf(p.job.full);
+      p.resolve({
+        accuracy: standInAccuracy(p.job.proxy), attempts: 1, latency: this.latencyOf(p.job.full),
+        train: { trainSeconds: this.took.get(id)!, evalSeconds: 0, imagesPerSecond: 0, params: cost.params, weightsPath: '', loss: [], diverged: false, threads: 0 },
+      });
+      if (this.pending.size) this.wake();
+    }));
+  }
+
+  private latencyOf(arch: Arch): LatencyMeasurement {
+    const ms = costOf(arch).multAdds / 4e6;
+    return { ms, median: ms, min: ms, max: ms, spread: 0, repeats: 1, source: 'virtual' };
+  }
+
+  measureLatency(arch: Arch): Promise<LatencyMeasurement> { return Promise.resolve(this.latencyOf(arch)); }
+
+  abandon(): void {
+    for (const p of this.pending.values()) p.reject(new ChildFailedError('stopped'));
+    this.pending.clear();
+  }
+
+  close(): Promise<void> { return Promise.resolve(); }
+}
+
+type Line = Record<string, unknown> & { type: string };
+/** The journal without wall-clock times. */
+function journal(dir: string): Line[] {
+  return readJournal<Line>(path.join(dir, 'journal.jsonl')).entries.map((e) => {
+    const { time: _t, ...rest } = e;
+    return rest as Line;
+  });
+}
+const weights = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as { step: number; children?: number[]; controller: { weights: unknown; adamM: unknown; step: number } };
+
+async function search(file: string, out: string, ev: VirtualEvaluator, extra: { resume?: string; stopWhen?: (e: SearchEvent) => boolean } = {}): Promise<SearchResult> {
+  const stop = new AbortController();
+  return runSearch({
+    ...(extra.resume ? { resume: extra.resume } : { file, out }), cacheDir, evaluator: ev, signal: stop.signal,
+    onEvent: (e) => { if (extra.stopWhen?.(e)) stop.abort(); },
+  });
+}
+
+describe('overlap on: every worker busy, the journal exact', () => {
+  test('a setting of the search: on or off, a clear error otherwise', async () => {
+    const bad = searchFile('bad', { children: 4, batch: 2, overlap: true }).replace(/overlap\.mnas$/, 'bad.mnas');
+    fs.writeFileSync(bad, fs.readFileSync(bad.replace(/bad\.mnas$/, 'overlap.mnas'), 'utf8').replace('overlap on', 'overlap sometimes'));
+    await assert.rejects(runSearch({ file: bad, out: path.dirname(bad), cacheDir, evaluator: new VirtualEvaluator(2) }), /Expected `on` or `off`, got `sometimes`/);
+  });
+
+  test('the window stays full and the run takes the work divided by the slots; synchronous batches wait for their slowest child', { timeout: 300_000 }, async () => {
+    const slots = 8;
+    const on = new VirtualEvaluator(slots);
+    const rOn = await search(searchFile('on', { children: 48, batch: 8, overlap: true }), tmp, on);
+    const off = new VirtualEvaluator(slots);
+    const rOff = await search(searchFile('off', { children: 48, batch: 8, overlap: false }), tmp, off);
+    for (const r of [rOn, rOff]) {
+      assert.equal(r.status, 'done');
+      assert.equal(r.children.length, 48);
+    }
+    // Overlap: every result handed back while all 8 slots were busy, until the budget ran out.
+    assert.deepEqual(on.outAtResult.slice(0, 48 - slots + 1), Array(48 - slots + 1).fill(slots));
+    const idleOn = 1 - on.busy / (slots * on.now);
+    const idleOff = 1 - off.busy / (slots * off.now);
+    assert.ok(idleOff > 0.3, `synchronous: workers idle ${(100 * idleOff).toFixed(0)}% waiting for stragglers`);
+    assert.ok(idleOn < idleOff / 2, `overlap idle ${(100 * idleOn).toFixed(0)}% vs synchronous ${(100 * idleOff).toFixed(0)}%`);
+    // Every finished child is in exactly one update; the updates name them, groups of 8 (the last may be smaller).
+    const updates = journal(rOn.dir).filter((e) => e.type === 'update');
+    const used = updates.flatMap((u) => u.children as number[]);
+    assert.deepEqual([...used].sort((a, b) => a - b), rOn.children.map((c) => c.id));
+    assert.ok(updates.every((u) => (u.children as number[]).length === 8));
+    assert.equal(weights(rOn.dir).controller.step, updates.length);
+    // Later updates learn from children an older policy sampled: the journal keeps each one's step (the policy + 1).
+    const batches = journal(rOn.dir).filter((e) => e.type === 'batch');
+    const stepOf = new Map(batches.flatMap((b) => (b.samples as { id: number }[]).map((x) => [x.id, b.step as number])));
+    assert.ok(updates.some((u, i) => (u.children as number[]).some((id) => stepOf.get(id)! < i + 1)), 'some update used children sampled before the previous update');
+  });
+
+  test('stopped with children out, then resumed: the same journal, children and controller as a run never stopped', { timeout: 300_000 }, async () => {
+    const o = { children: 40, batch: 4, overlap: true };
+    const whole = await search(searchFile('whole', o), tmp, new VirtualEvaluator(6));
+    const ev = new VirtualEvaluator(6);
+    let seen = 0;
+    const first = await search(searchFile('stopped', o), tmp, ev, { stopWhen: (e) => e.event === 'child' && ++seen === 17 });
+    assert.equal(first.status, 'stopped');
+    const open = journal(first.dir).filter((e) => e.type === 'batch').flatMap((b) => (b.samples as { id: number }[]).map((x) => x.id)).filter((id) => !first.children.some((c) => c.id === id));
+    assert.ok(open.length >= 5, `children were out at the stop (${open.length})`);
+    const second = await search('', '', ev, { resume: first.dir });
+    assert.equal(second.status, 'done');
+    assert.deepEqual(journal(second.dir), journal(whole.dir));
+    assert.deepEqual(weights(second.dir), weights(whole.dir));
+  });
+
+  test('killed between a checkpoint and its journal line: the update and the children it used come back from the checkpoint', { timeout: 300_000 }, async () => {
+    const o = { children: 32, batch: 4, overlap: true };
+    const whole = await search(searchFile('whole2', o), tmp, new VirtualEvaluator(6));
+    const ev = new VirtualEvaluator(6);
+    let updates = 0;
+    const first = await search(searchFile('killed', o), tmp, ev, { stopWhen: (e) => e.event === 'update' && ++updates === 3 });
+    assert.equal(first.status, 'stopped');
+    // What a kill -9 right after the checkpoint write leaves: the journal without its last line (update 3).
+    const file = path.join(first.dir, 'journal.jsonl');
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    assert.equal(JSON.parse(lines[lines.length - 1]).type, 'update');
+    fs.writeFileSync(file, lines.slice(0, -1).join('\n') + '\n');
+    assert.equal(weights(first.dir).step, 3);
+    assert.equal(weights(first.dir).children?.length, 4);
+    const second = await search('', '', ev, { resume: first.dir });
+    assert.equal(second.status, 'done');
+    const a = journal(whole.dir);
+    const b = journal(second.dir);
+    assert.equal(b.length, a.length);
+    b.forEach((line, i) => {
+      if (line.type === 'update' && line.step === 3) {
+        assert.deepEqual(line.stats, { recovered: 1 });
+        assert.deepEqual(line.children, a[i].children);
+      } else {
+        assert.deepEqual(line, a[i], `journal line ${i + 1}`);
+      }
+    });
+    assert.deepEqual(weights(second.dir), weights(whole.dir));
+  });
+
+  test('random search overlaps too (no controller), every child once', { timeout: 120_000 }, async () => {
+    const ev = new VirtualEvaluator(4);
+    const r = await search(searchFile('random', { children: 12, batch: 2, overlap: true, strategy: 'random' }), tmp, ev);
+    assert.equal(r.status, 'done');
+    assert.deepEqual(r.children.map((c) => c.id), [...Array(12).keys()]);
+    assert.deepEqual(ev.outAtResult.slice(0, 9), Array(9).fill(4));
+  });
+});
