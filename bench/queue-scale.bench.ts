@@ -14,7 +14,8 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { queueEvaluator } from '../server/src/queue/queueEvaluator';
 import { runSearch, type SearchResult } from '../server/src/search/engine';
 import { STAND_IN } from '../server/src/train/standInTrainer';
-import { redisMissing, startRedis, startWorker, type RedisHandle, type WorkerProcess } from '../test/fixtures/queue/harness';
+import { redisMissing, startRedis, startWorker, type RedisHandle, WIDE_SPACE, type WorkerProcess, writeSearch } from '../test/fixtures/queue/harness';
+import { phoneOf, startPhoneFarm } from '../test/fixtures/queue/phoneFarm';
 import { type BenchResult, type Metric, report, round } from './lib/result';
 import { LoadSampler, loadavg, mean, ROOT, runsDir, useBenchCache } from './lib/search';
 import { IMG } from './lib/searchQuality';
@@ -159,6 +160,39 @@ async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: st
   return m;
 }
 
+const FARM = { hosts: 4, phonesPerHost: 2, inferenceMs: 20, children: 64, vanishOn: 4 };
+
+interface FarmRun { wallS: number; children: number; failed: number; perPhone: number[][]; vanished: string; vanishedJobs: number; requeued: boolean }
+
+/**
+ * Phones at scale: 8 loopback phones of one model (real adb protocol, fixed timing) on 4 hosts (an
+ * adb server and a `mnas worker` each, 2 stand-in training slots), one of them vanishing when its
+ * 4th benchmark starts; a search of 64 children with `latency adb "Loopback 8"`.
+ */
+async function phoneFarm(url: string, dir: string, cacheDir: string): Promise<FarmRun> {
+  const env = { ...process.env, MNAS_CACHE: path.dirname(cacheDir) };
+  const farm = await startPhoneFarm(url, {
+    hosts: FARM.hosts, phonesPerHost: FARM.phonesPerHost, inferenceMs: FARM.inferenceMs, vanish: { host: 1, phone: 0, onBenchmark: FARM.vanishOn }, trainSlots: 2, standInSeconds: 1, env,
+  });
+  try {
+    const runDir = path.join(dir, 'phones');
+    fs.mkdirSync(runDir, { recursive: true });
+    const file = writeSearch(runDir, { children: FARM.children, batch: 8, latency: 'adb "Loopback 8"', space: WIDE_SPACE, overlap: true, train: 300 });
+    const w0 = performance.now();
+    const res = await runSearch({ file, out: runDir, cacheDir, evaluator: queueEvaluator({ url }) });
+    const wallS = (performance.now() - w0) / 1000;
+    const timed = res.children.filter((c) => c.cachedFrom === undefined);
+    const perPhone = farm.hosts.map((h) => h.phones.map((p) => timed.filter((c) => phoneOf(c.latencySource) === p.serial).length));
+    const vanished = farm.hosts[1].phones[0].serial;
+    const lines = farm.hosts[1].worker.lines.join('\n');
+    const r: FarmRun = { wallS, children: res.children.length, failed: res.failed.length, perPhone, vanished, vanishedJobs: perPhone[1][0], requeued: lines.includes(`requeue (${vanished}`) };
+    console.log(`  phones: ${r.children} children, ${r.failed} failed in ${wallS.toFixed(1)} s; per phone ${JSON.stringify(perPhone)}; ${vanished} vanished, requeued ${r.requeued}`);
+    return r;
+  } finally {
+    await farm.stop();
+  }
+}
+
 async function plot(runs: Measured[]): Promise<void> {
   const values = runs.flatMap((m) => [
     { workers: m.workers, series: `measured, ${m.mode} batches (${CHILD_SECONDS} s children)`, perHour: perHour(m), pct: 100 * extrapolated(m), kind: 'measured' },
@@ -213,6 +247,7 @@ export async function run(): Promise<BenchResult> {
   const workers: WorkerProcess[] = [];
   const runs: Measured[] = [];
   const startS: Record<number, number> = {};
+  let farm: FarmRun | undefined;
   try {
     redisProc = await startRedis();
     client = new Redis(redisProc.url, { maxRetriesPerRequest: null });
@@ -232,6 +267,8 @@ export async function run(): Promise<BenchResult> {
       startS[n] = (performance.now() - s0) / 1000;
       for (const mode of MODES) runs.push(await measure(mode, n, redisProc.url, client, dir, cacheDir));
     }
+    await Promise.all(workers.splice(0).map((w) => w.stop().catch(() => w.kill9())));
+    if (process.env.MNAS_SCALE_PHONES !== '0') farm = await phoneFarm(redisProc.url, dir, cacheDir);
   } finally {
     await Promise.all(workers.map((w) => w.stop().catch(() => w.kill9())));
     client?.disconnect();
@@ -278,6 +315,18 @@ export async function run(): Promise<BenchResult> {
       report(`${mode}_child_seconds_over_controller_cpu_per_child`, mean(big.childSeconds) / cpuS, 'ratio'),
     );
   }
+  if (farm) {
+    const live = farm.perPhone.flat().filter((_, i) => i !== FARM.phonesPerHost); // all but host b's first phone
+    const hostJobs = farm.perPhone.map((xs) => xs.reduce((a, b) => a + b, 0));
+    const cv = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / xs.length) / mean(xs);
+    metrics.push(
+      report('phones_children_lost', FARM.children - farm.children + farm.failed, 'count'),
+      report('phones_jobs_per_host_cv', 100 * cv(hostJobs), '%'),
+      report('phones_jobs_per_phone_min', Math.min(...live), 'count'),
+      report('phones_jobs_per_phone_max', Math.max(...live), 'count'),
+      report('phones_children_per_hour', (3600 * farm.children) / farm.wallS, 'children/h'),
+    );
+  }
   const big = of(MODES[MODES.length - 1], top)!;
   const topCmds = Object.entries(big.redis.calls).sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, v]) => `${k} ${(v / big.trained).toFixed(1)}`).join(', ');
   const rows = runs.map((m) => `${m.mode} ${m.workers}w (batch ${m.batch}, ${m.trained} children${m.cached ? `, ${m.cached} cached` : ''}${m.failed ? `, ${m.failed} FAILED` : ''}): ` +
@@ -310,6 +359,12 @@ export async function run(): Promise<BenchResult> {
       `scaled too; the gap was measured with the controller busier than at ${TARGET_CHILD_SECONDS} s). Ceilings at ${TARGET_CHILD_SECONDS} s = ${TARGET_CHILD_SECONDS} s / CPU per child ` +
       `of the ${top}-worker run (controller: one thread; Redis: one thread): the worker count at which that thread would be busy all the time; measured ceiling = ` +
       `the fewest workers whose run kept the controller 90% busy at ${CHILD_SECONDS} s children (x ${TARGET_CHILD_SECONDS}/${CHILD_SECONDS} at ${TARGET_CHILD_SECONDS} s). ` +
+      (farm ? `PHONES: ${FARM.hosts} hosts (an adb server and a \`mnas worker --concurrency 2 --stand-in-training 1\` each) x ${FARM.phonesPerHost} loopback phones of one model ` +
+        `(test/fixtures/loopback-device: the real adb protocol; a fixed ${FARM.inferenceMs} ms per inference, benchmark_model --warmup 1 --repeats 5 --rounds 1), each child exported ` +
+        `to TFLite by its host's PyTorch worker and pushed over adb; a search of ${FARM.children} children of a 144-architecture space (test/fixtures/queue/harness.ts WIDE_SPACE), ` +
+        `\`latency adb "Loopback 8"\`, overlap on, batch 8; phone ${farm.vanished} (host b) vanished when its ${FARM.vanishOn}th benchmark started (the device process killed, no goodbye). ` +
+        `Result: ${farm.children} children, ${farm.failed} failed, in ${farm.wallS.toFixed(1)} s; latency jobs per phone by host ${JSON.stringify(farm.perPhone)} (the vanished phone ` +
+        `${farm.vanishedJobs}); the job on the vanished phone was ${farm.requeued ? 'requeued on the other phone of its host (pool log)' : 'NOT seen requeued in the pool log'}. ` : '') +
       `Whole benchmark ${wallS.toFixed(0)} s; 1-min load average ${load.min}-${load.max} on ${os.cpus().length} cores shared with other work.`,
   };
 }

@@ -163,7 +163,10 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
       throw new SearchInputError(`${p.controller} is at step ${checkpointStep} but the journal has ${step} updates; the run folder is inconsistent. Start a new run.`);
     }
   }
-  const startedCount = () => batches.reduce((a, b) => a + b.samples.length, 0);
+  // Counted once here and kept up by draw(): an overlap run journals a batch line per child or so.
+  let sampledCount = batches.reduce((a, b) => a + b.samples.length, 0);
+  let nextId = batches.length ? Math.max(...batches.flatMap((b) => b.samples.map((s) => s.id))) + 1 : 0;
+  const startedCount = () => sampledCount;
   const doneCount = () => children.size + failed.size;
   /** Sampled children without a result yet (an overlap run resubmits them all). */
   const openSamples = () => batches.flatMap((b) => b.samples.map((x) => ({ sample: x, step: b.step }))).filter(({ sample: x }) => !children.has(x.id) && !failed.has(x.id));
@@ -236,7 +239,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
   const draw = (n: number): BatchRecord => {
     const t0 = performance.now();
     const c0 = cpuNow();
-    const firstId = batches.length ? Math.max(...batches.flatMap((b) => b.samples.map((s) => s.id))) + 1 : 0;
+    const firstId = nextId;
     const drawn = controller
       ? controller.sample(n, rng)
       : Array.from({ length: n }, () => {
@@ -248,6 +251,8 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
     const batch: BatchRecord = { type: 'batch', step: step + 1, rng: rng.state, samples: drawn.map((s, i) => ({ id: firstId + i, actions: s.actions, logProb: s.logProb })) };
     log(batch);
     batches.push(batch);
+    nextId += n;
+    sampledCount += n;
     return batch;
   };
   /** One PPO update on these finished children (each with the log-prob its sampling policy gave it), checkpoint, journal line, summaries. */
