@@ -13,7 +13,10 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { queueEvaluator } from '../server/src/queue/queueEvaluator';
 import { runSearch, type SearchResult } from '../server/src/search/engine';
-import { STAND_IN } from '../server/src/train/standInTrainer';
+import type { ChildEvaluation, ChildJob, Evaluator } from '../server/src/search/evaluator';
+import type { Arch } from '../server/src/language/arch';
+import type { LatencyMeasurement } from '../server/src/util/timing';
+import { STAND_IN, standInAccuracy } from '../server/src/train/standInTrainer';
 import { redisMissing, startRedis, startWorker, type RedisHandle, WIDE_SPACE, type WorkerProcess, writeSearch } from '../test/fixtures/queue/harness';
 import { phoneOf, startPhoneFarm } from '../test/fixtures/queue/phoneFarm';
 import { type BenchResult, type Metric, report, round } from './lib/result';
@@ -136,7 +139,7 @@ async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: st
   // Idle background: what n idle workers cost Redis per second.
   const i0 = await redisCounters(redis);
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, 5000));
+  await new Promise((r) => setTimeout(r, 3000));
   const idle = diff(i0, await redisCounters(redis));
   const idleCallsPerS = idle.total / ((performance.now() - t0) / 1000);
 
@@ -158,6 +161,21 @@ async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: st
     `ideal ${idealPerHour(m).toFixed(0)}/h (${(100 * perHour(m) / idealPerHour(m)).toFixed(1)}%), idle ${(100 * idleShare(m)).toFixed(1)}%, ` +
     `controller ${cpuPerChild(m).toFixed(1)} ms CPU/child, redis ${redisPerChild(m).toFixed(1)} cmds/child (net ${redisNetPerChild(m).toFixed(1)}), load ${load1}`);
   return m;
+}
+
+/** Answers at once, in this process: the warm-up search that pays tfjs's one-off kernel set-up before anything is timed. */
+class InstantEvaluator implements Evaluator {
+  readonly backend = 'instant (warm-up)';
+  async evaluate(job: ChildJob): Promise<ChildEvaluation> {
+    return {
+      accuracy: standInAccuracy(job.proxy), attempts: 1, latency: await this.measureLatency(job.full),
+      train: { trainSeconds: 0, evalSeconds: 0, imagesPerSecond: 0, params: 0, weightsPath: '', loss: [], diverged: false, threads: 0 },
+    };
+  }
+  measureLatency(_arch: Arch): Promise<LatencyMeasurement> {
+    return Promise.resolve({ ms: 70, median: 70, min: 70, max: 70, spread: 0, repeats: 1, source: 'warm-up' });
+  }
+  close(): Promise<void> { return Promise.resolve(); }
 }
 
 const FARM = { hosts: 4, phonesPerHost: 2, inferenceMs: 20, children: 64, vanishOn: 4 };
@@ -249,6 +267,7 @@ export async function run(): Promise<BenchResult> {
   const startS: Record<number, number> = {};
   let farm: FarmRun | undefined;
   try {
+    await runSearch({ file: searchFile(dir, 8, 'sync'), out: path.join(dir, 'warm-up'), cacheDir, seed: SEED, evaluator: new InstantEvaluator() });
     redisProc = await startRedis();
     client = new Redis(redisProc.url, { maxRetriesPerRequest: null });
     const env = { ...process.env, MNAS_CACHE: path.dirname(cacheDir) };
@@ -352,7 +371,7 @@ export async function run(): Promise<BenchResult> {
       `time per child spent on no child. Controller CPU = ` +
       `process.cpuUsage of the controller's process over the run, split by the engine (SearchResult.cpuMs: sampling, PPO update, journal appends + controller ` +
       `checkpoint, summaries rewritten after each update); other = the queue client, events, rewards, costs, the profile latency. Redis commands = INFO ` +
-      `commandstats before/after (all clients: controller and workers); net of idle = minus the rate measured over 5 s with the same workers idle before the ` +
+      `commandstats before/after (all clients: controller and workers); net of idle = minus the rate measured over 3 s with the same workers idle before the ` +
       `run; ${big.mode} at ${top} workers per child: ${topCmds}. EXTRAPOLATED (not measured) to ${TARGET_CHILD_SECONDS} s children: sync = the run's time waiting for ` +
       `batches scaled by ${TARGET_CHILD_SECONDS} s / its mean child time, the controller's compute between batches kept; overlap = the measured slot gap per child ` +
       `added to a ${TARGET_CHILD_SECONDS} s child, capped by ${TARGET_CHILD_SECONDS} s / (workers x controller CPU per child); both conservative (the queue latency is ` +

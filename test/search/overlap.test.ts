@@ -42,17 +42,17 @@ search Overlap {
   return file;
 }
 
-/** Children finish in virtual time; the one due first finishes whenever the engine waits. */
+/** `slots` workers in virtual time: a child starts when a slot is free (in the order submitted), and whenever the engine waits, the running child due first finishes. */
 class VirtualEvaluator implements Evaluator {
   readonly backend = 'virtual time (test)';
   now = 0;
-  /** Virtual finish time per child id, kept across a stop: a child resubmitted after a resume finishes when it would have. */
+  /** Virtual finish time per child id once it started, kept across a stop: a child resubmitted after a resume finishes when it would have. */
   readonly due = new Map<number, number>();
   private readonly took = new Map<number, number>();
   private readonly pending = new Map<number, { job: ChildJob; resolve: (e: ChildEvaluation) => void; reject: (e: Error) => void }>();
   private scheduled = false;
-  /** Children out at each moment a result was handed back (how busy the workers were). */
-  readonly outAtResult: number[] = [];
+  /** Workers busy at each moment a result was handed back. */
+  readonly busyAtResult: number[] = [];
   /** Virtual time slots were busy, summed over children. */
   busy = 0;
 
@@ -61,27 +61,39 @@ class VirtualEvaluator implements Evaluator {
   capacity(): number { return this.slots; }
 
   evaluate(job: ChildJob): Promise<ChildEvaluation> {
-    if (!this.due.has(job.id)) {
-      const t = standInSeconds(job.seed, 1);
-      this.due.set(job.id, this.now + t);
-      this.took.set(job.id, t);
-      this.busy += t;
-    }
     return new Promise((resolve, reject) => {
       this.pending.set(job.id, { job, resolve, reject });
       this.wake();
     });
   }
 
-  /** After the engine has done everything it can (every microtask and the immediates it queued), finish the child due first. */
+  private running(): number[] {
+    return [...this.pending.keys()].filter((id) => this.due.has(id));
+  }
+
+  /** Free slots take the waiting children in the order they came. */
+  private start(): void {
+    const free = this.slots - this.running().length;
+    for (const [id, p] of [...this.pending].filter(([i]) => !this.due.has(i)).slice(0, Math.max(0, free))) {
+      const t = standInSeconds(p.job.seed, 1);
+      this.due.set(id, this.now + t);
+      this.took.set(id, t);
+      this.busy += t;
+    }
+  }
+
+  /** After the engine has done everything it can (every microtask and the immediates it queued), finish the running child due first. */
   private wake(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => setImmediate(() => {
       this.scheduled = false;
-      if (this.pending.size === 0) return;
-      const [id, p] = [...this.pending].sort(([a], [b]) => this.due.get(a)! - this.due.get(b)! || a - b)[0];
-      this.outAtResult.push(this.pending.size);
+      this.start();
+      const run = this.running().sort((a, b) => this.due.get(a)! - this.due.get(b)! || a - b);
+      if (run.length === 0) return;
+      const id = run[0];
+      const p = this.pending.get(id)!;
+      this.busyAtResult.push(run.length);
       this.pending.delete(id);
       this.now = Math.max(this.now, this.due.get(id)!);
       const cost = costOf(p.job.full);
@@ -144,7 +156,7 @@ describe('overlap on: every worker busy, the journal exact', () => {
       assert.equal(r.children.length, 48);
     }
     // Overlap: every result handed back while all 8 slots were busy, until the budget ran out.
-    assert.deepEqual(on.outAtResult.slice(0, 48 - slots + 1), Array(48 - slots + 1).fill(slots));
+    assert.deepEqual(on.busyAtResult.slice(0, 48 - slots + 1), Array(48 - slots + 1).fill(slots));
     const idleOn = 1 - on.busy / (slots * on.now);
     const idleOff = 1 - off.busy / (slots * off.now);
     assert.ok(idleOff > 0.3, `synchronous: workers idle ${(100 * idleOff).toFixed(0)}% waiting for stragglers`);
@@ -211,6 +223,6 @@ describe('overlap on: every worker busy, the journal exact', () => {
     const r = await search(searchFile('random', { children: 12, batch: 2, overlap: true, strategy: 'random' }), tmp, ev);
     assert.equal(r.status, 'done');
     assert.deepEqual(r.children.map((c) => c.id), [...Array(12).keys()]);
-    assert.deepEqual(ev.outAtResult.slice(0, 9), Array(9).fill(4));
+    assert.deepEqual(ev.busyAtResult.slice(0, 9), Array(9).fill(4));
   });
 });

@@ -291,7 +291,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
     }
   };
   /**
-   * `overlap on`: as many children out as the evaluator can train at once; each
+   * `overlap on`: as many children out as the evaluator can train at once, plus a batch; each
    * one that finishes is replaced by a fresh sample from the current policy, and every `batch`
    * finished children make one update. Each child's log-prob under the policy that sampled it is
    * journaled with its batch record, so PPO's ratios after a resume are the ones it would have used.
@@ -313,10 +313,12 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
       }, (e) => { fatal ??= e; }).finally(() => running.delete(x.id)));
     };
     for (const o of openSamples()) submit(o.sample, o.step);
-    // As many out as can run at once: samples drawn later come from a fresher policy. A batch while the capacity is unknown (no worker yet).
+    // What can run at once plus a batch waiting in the queue: workers that finish while the
+    // controller updates take a waiting child instead of waiting for it. A batch while the
+    // capacity is unknown (no worker yet).
     const window = () => {
       const c = evaluator.capacity?.() ?? 0;
-      return c > 0 ? c : B;
+      return c > 0 ? c + B : B;
     };
     for (;;) {
       if (fatal) throw fatal;
