@@ -29,6 +29,9 @@ const CHILD_SECONDS = Number(process.env.MNAS_SCALE_CHILD_SECONDS ?? 2);
 /** What the extrapolation is for: 60 s children. */
 const TARGET_CHILD_SECONDS = 60;
 const WORKERS = (process.env.MNAS_SCALE_WORKERS ?? '1,2,4,8,16,32,64').split(',').map(Number);
+/** A direct check closer to the target: overlap at the most workers with children this long (0: skip). */
+const LONG_SECONDS = Number(process.env.MNAS_SCALE_LONG_SECONDS ?? 20);
+const LONG_CHILDREN = 2 * Math.max(...WORKERS);
 type Mode = 'sync' | 'overlap';
 const MODES: Mode[] = ['sync', 'overlap'];
 /**
@@ -61,8 +64,8 @@ function diff(a: RedisCounters, b: RedisCounters): RedisCounters {
 }
 
 /** The paper's space on the MobileNetV2 skeleton, the paper's target, a published-latency profile. */
-function searchFile(dir: string, n: number, mode: Mode): string {
-  const file = path.join(dir, `scale-${mode}-${n}.mnas`);
+function searchFile(dir: string, n: number, mode: Mode, children = childrenOf(n)): string {
+  const file = path.join(dir, `scale-${mode}-${n}-${children}.mnas`);
   const space = path.relative(dir, path.join(ROOT, 'examples', 'mnas-space.mnas')).split(path.sep).join('/');
   fs.writeFileSync(file, `// Written by bench/queue-scale.bench.ts
 import "${space}"
@@ -73,7 +76,7 @@ search Scale {
   reward soft
   latency profile pixel1-published
   dataset mnist { train 500  test 100 }
-  budget { children ${childrenOf(n)}  epochs 1  batch 64 }
+  budget { children ${children}  epochs 1  batch 64 }
   controller { batch ${batchOf(mode, n)}  seed ${SEED}  overlap ${mode === 'overlap' ? 'on' : 'off'} }
 }
 `);
@@ -90,6 +93,10 @@ interface Measured {
   failed: number;
   /** Stand-in waits of the trained children, s. */
   childSeconds: number[];
+  /** When each child's result came in, s from the run's start. */
+  doneAt: number[];
+  /** Mean stand-in child time the workers were started with. */
+  childMean: number;
   /** This process (the controller) over the run, CPU ms. */
   cpuMs: number;
   split: SearchResult['cpuMs'];
@@ -109,6 +116,19 @@ const redisPerChild = (m: Measured) => m.redis.total / m.trained;
 const redisNetPerChild = (m: Measured) => Math.max(0, m.redis.total - m.idleCallsPerS * m.wallS) / m.trained;
 const redisCpuPerChild = (m: Measured) => (1000 * m.redis.cpuS) / m.trained;
 
+/**
+ * Steady state, without the ramp-up and the drain at the end of a finite run (the last children
+ * finishing while fewer than `workers` are left): results per second between the first result and
+ * the one after which fewer than `workers` children remain, as a fraction of the ideal.
+ */
+function steady(m: Measured): { share: number; gapS: number } {
+  const last = m.doneAt.length - m.workers;
+  if (last < 2) return { share: NaN, gapS: NaN };
+  const rate = (last - 1) / (m.doneAt[last - 1] - m.doneAt[0]);
+  const t = mean(m.childSeconds);
+  return { share: (rate * t) / m.workers, gapS: m.workers / rate - t };
+}
+
 /** Share of one core the controller's process used over the run. */
 const controllerBusy = (m: Measured) => m.cpuMs / 1000 / m.wallS;
 /** Worker-slot time per child spent on no child, s: the queue's turnaround plus any wait for the controller. */
@@ -123,7 +143,7 @@ const slotGap = (m: Measured) => (m.workers * m.wallS - m.childSeconds.reduce((a
  * is busier at 2 s children than it would be at 60 s: conservative), capped by what one controller
  * thread can serve (60 s / CPU per child, over the workers).
  */
-function extrapolated(m: Measured): number {
+function extrapolated(m: Measured, gapS = Number.isFinite(steady(m).gapS) ? steady(m).gapS : slotGap(m)): number {
   const t = mean(m.childSeconds);
   const k = TARGET_CHILD_SECONDS / t;
   if (m.mode === 'sync') {
@@ -131,11 +151,23 @@ function extrapolated(m: Measured): number {
     return (m.trained * k * t) / (m.workers * wall);
   }
   const perChildCpuS = cpuPerChild(m) / 1000;
-  return Math.min((k * t) / (k * t + slotGap(m)), (k * t) / (m.workers * perChildCpuS));
+  return Math.min((k * t) / (k * t + gapS), (k * t) / (m.workers * perChildCpuS));
 }
 
-async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: string, cacheDir: string): Promise<Measured> {
-  const file = searchFile(dir, n, mode);
+/**
+ * Overlap at `target` workers with 60 s children, EXTRAPOLATED from the run whose controller load
+ * (workers x CPU per child / child time) is closest to that: its steady-state slot gap per child.
+ */
+function matchedLoad(runs: Measured[], target: Measured): { pct: number; from: Measured } {
+  const want = (target.workers * cpuPerChild(target)) / 1000 / TARGET_CHILD_SECONDS;
+  const load = (m: Measured) => (m.workers * cpuPerChild(m)) / 1000 / mean(m.childSeconds);
+  const from = runs.filter((m) => m.mode === 'overlap' && m.childMean === CHILD_SECONDS && Number.isFinite(steady(m).gapS))
+    .sort((a, b) => Math.abs(Math.log(load(a) / want)) - Math.abs(Math.log(load(b) / want)))[0];
+  return { pct: 100 * extrapolated(target, Math.max(0, steady(from).gapS)), from };
+}
+
+async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: string, cacheDir: string, childMean = CHILD_SECONDS, children?: number): Promise<Measured> {
+  const file = searchFile(dir, n, mode, children);
   // Idle background: what n idle workers cost Redis per second.
   const i0 = await redisCounters(redis);
   const t0 = performance.now();
@@ -147,14 +179,18 @@ async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: st
   const r0 = await redisCounters(redis);
   const c0 = process.cpuUsage();
   const w0 = performance.now();
-  const res = await runSearch({ file, out: path.join(dir, `${mode}-${n}`), cacheDir, seed: SEED, evaluator: queueEvaluator({ url }) });
+  const doneAt: number[] = [];
+  const res = await runSearch({
+    file, out: path.join(dir, `${mode}-${n}-${childMean}s`), cacheDir, seed: SEED, evaluator: queueEvaluator({ url }),
+    onEvent: (e) => { if (e.event === 'child' && !e.cached) doneAt.push((performance.now() - w0) / 1000); },
+  });
   const wallS = (performance.now() - w0) / 1000;
   const c = process.cpuUsage(c0);
   const r1 = await redisCounters(redis);
   const trained = res.children.filter((x) => x.cachedFrom === undefined);
   const m: Measured = {
     mode, workers: n, batch: batchOf(mode, n), wallS, trained: trained.length, cached: res.children.length - trained.length, failed: res.failed.length,
-    childSeconds: trained.map((x) => x.trainSeconds), cpuMs: (c.user + c.system) / 1000, split: res.cpuMs, evaluationMs: res.evaluationMs,
+    childSeconds: trained.map((x) => x.trainSeconds), doneAt, childMean, cpuMs: (c.user + c.system) / 1000, split: res.cpuMs, evaluationMs: res.evaluationMs,
     redis: diff(r0, r1), idleCallsPerS, load1,
   };
   console.log(`  ${mode} ${n} workers: ${m.trained} children (${m.cached} cached, ${m.failed} failed) in ${wallS.toFixed(1)} s = ${perHour(m).toFixed(0)}/h, ` +
@@ -266,25 +302,34 @@ export async function run(): Promise<BenchResult> {
   const runs: Measured[] = [];
   const startS: Record<number, number> = {};
   let farm: FarmRun | undefined;
+  let long: Measured | undefined;
   try {
     await runSearch({ file: searchFile(dir, 8, 'sync'), out: path.join(dir, 'warm-up'), cacheDir, seed: SEED, evaluator: new InstantEvaluator() });
     redisProc = await startRedis();
     client = new Redis(redisProc.url, { maxRetriesPerRequest: null });
     const env = { ...process.env, MNAS_CACHE: path.dirname(cacheDir) };
-    for (const n of WORKERS) {
-      // Workers are added, never restarted: n processes of one stand-in slot each.
-      const s0 = performance.now();
+    const add = async (n: number, seconds: number) => {
       for (let i = workers.length; i < n; i += 8) {
-        const ids = Array.from({ length: Math.min(8, n - i) }, (_, j) => `scale-w${i + j + 1}`);
+        const ids = Array.from({ length: Math.min(8, n - i) }, (_, j) => `scale-${seconds}s-w${i + j + 1}`);
         const started = await Promise.allSettled(ids.map((id) => startWorker(redisProc!.url, id, [
-          '--concurrency', '1', '--devices', 'none', '--no-local-latency', '--stand-in-training', String(CHILD_SECONDS), '--work', path.join(dir, 'work'),
+          '--concurrency', '1', '--devices', 'none', '--no-local-latency', '--stand-in-training', String(seconds), '--work', path.join(dir, 'work'),
         ], env)));
         for (const st of started) if (st.status === 'fulfilled') workers.push(st.value);
         const bad = started.find((st) => st.status === 'rejected');
         if (bad) throw (bad as PromiseRejectedResult).reason;
       }
+    };
+    for (const n of WORKERS) {
+      // Workers are added, never restarted: n processes of one stand-in slot each.
+      const s0 = performance.now();
+      await add(n, CHILD_SECONDS);
       startS[n] = (performance.now() - s0) / 1000;
       for (const mode of MODES) runs.push(await measure(mode, n, redisProc.url, client, dir, cacheDir));
+    }
+    if (LONG_SECONDS > 0) {
+      await Promise.all(workers.splice(0).map((w) => w.stop().catch(() => w.kill9())));
+      await add(Math.max(...WORKERS), LONG_SECONDS);
+      long = await measure('overlap', Math.max(...WORKERS), redisProc.url, client, dir, cacheDir, LONG_SECONDS, LONG_CHILDREN);
     }
     await Promise.all(workers.splice(0).map((w) => w.stop().catch(() => w.kill9())));
     if (process.env.MNAS_SCALE_PHONES !== '0') farm = await phoneFarm(redisProc.url, dir, cacheDir);
@@ -306,6 +351,7 @@ export async function run(): Promise<BenchResult> {
       metrics.push(
         report(`${m.mode}_${n}w_children_per_hour`, perHour(m), 'children/h'),
         report(`${m.mode}_${n}w_worker_idle_share`, 100 * idleShare(m), '%'),
+        report(`${m.mode}_${n}w_pct_of_ideal_steady`, 100 * steady(m).share, '%'),
         report(`${m.mode}_${n}w_pct_of_ideal_at_60s_extrapolated`, 100 * extrapolated(m), '%'),
       );
     }
@@ -314,10 +360,9 @@ export async function run(): Promise<BenchResult> {
   for (const mode of MODES) {
     const big = of(mode, top);
     if (!big) continue;
-    const goal = 100 * extrapolated(big);
+    // The goal from the run closest to 60 s children: the long one when it ran.
+    const goal = 100 * extrapolated(mode === 'overlap' && long ? long : big);
     const cpuS = cpuPerChild(big) / 1000;
-    // The measured ceiling: the fewest workers whose run kept the controller's thread 90% busy.
-    const saturated = runs.filter((m) => m.mode === mode && controllerBusy(m) >= 0.9).sort((x, y) => x.workers - y.workers)[0];
     metrics.push(
       { name: `${mode}_${top}w_pct_of_ideal_at_60s_extrapolated_goal`, value: round(goal), unit: '%', goal: '>= 90', met: goal >= 90 },
       report(`${mode}_${top}w_controller_cpu_per_child`, cpuPerChild(big), 'ms'),
@@ -328,10 +373,26 @@ export async function run(): Promise<BenchResult> {
       report(`${mode}_${top}w_redis_commands_per_child`, redisPerChild(big), 'count'),
       report(`${mode}_${top}w_redis_commands_per_child_net_of_idle`, redisNetPerChild(big), 'count'),
       report(`${mode}_${top}w_redis_cpu_per_child`, redisCpuPerChild(big), 'ms'),
-      report(`${mode}_ceiling_workers_controller_saturated_at_${CHILD_SECONDS}s_measured`, saturated ? saturated.workers : NaN, 'workers'),
       report(`${mode}_ceiling_workers_controller_at_60s_extrapolated`, TARGET_CHILD_SECONDS / cpuS, 'workers'),
       report(`${mode}_ceiling_workers_redis_at_60s_extrapolated`, TARGET_CHILD_SECONDS / (redisCpuPerChild(big) / 1000), 'workers'),
       report(`${mode}_child_seconds_over_controller_cpu_per_child`, mean(big.childSeconds) / cpuS, 'ratio'),
+    );
+  }
+  const over = of('overlap', top);
+  if (over) {
+    const ml = matchedLoad(runs, over);
+    metrics.push(report(`overlap_${top}w_pct_of_ideal_at_60s_matched_load_extrapolated`, ml.pct, '%'));
+    const peak = Math.max(...runs.filter((m) => m.mode === 'overlap').map(perHour));
+    metrics.push(report('overlap_peak_children_per_hour_measured', peak, 'children/h'), report('ceiling_workers_at_60s_from_measured_peak_rate', (peak / 3600) * TARGET_CHILD_SECONDS, 'workers'));
+  }
+  if (long) {
+    metrics.push(
+      report(`overlap_${top}w_${LONG_SECONDS}s_children_per_hour`, perHour(long), 'children/h'),
+      report(`overlap_${top}w_${LONG_SECONDS}s_ideal_children_per_hour`, idealPerHour(long), 'children/h'),
+      report(`overlap_${top}w_${LONG_SECONDS}s_pct_of_ideal_steady`, 100 * steady(long).share, '%'),
+      report(`overlap_${top}w_${LONG_SECONDS}s_worker_idle_share`, 100 * idleShare(long), '%'),
+      report(`overlap_${top}w_${LONG_SECONDS}s_controller_busy`, 100 * controllerBusy(long), '%'),
+      report(`overlap_${top}w_pct_of_ideal_at_60s_extrapolated_from_${LONG_SECONDS}s`, 100 * extrapolated(long), '%'),
     );
   }
   if (farm) {
@@ -348,8 +409,8 @@ export async function run(): Promise<BenchResult> {
   }
   const big = of(MODES[MODES.length - 1], top)!;
   const topCmds = Object.entries(big.redis.calls).sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, v]) => `${k} ${(v / big.trained).toFixed(1)}`).join(', ');
-  const rows = runs.map((m) => `${m.mode} ${m.workers}w (batch ${m.batch}, ${m.trained} children${m.cached ? `, ${m.cached} cached` : ''}${m.failed ? `, ${m.failed} FAILED` : ''}): ` +
-    `${perHour(m).toFixed(0)}/h of ${idealPerHour(m).toFixed(0)} ideal (${(100 * perHour(m) / idealPerHour(m)).toFixed(1)}%), wall ${m.wallS.toFixed(1)} s, slot gap ${slotGap(m).toFixed(2)} s/child, ` +
+  const rows = [...runs, ...(long ? [long] : [])].map((m) => `${m.mode} ${m.workers}w${m.childMean !== CHILD_SECONDS ? ` with ${m.childMean} s children` : ''} (batch ${m.batch}, ${m.trained} children${m.cached ? `, ${m.cached} cached` : ''}${m.failed ? `, ${m.failed} FAILED` : ''}): ` +
+    `${perHour(m).toFixed(0)}/h of ${idealPerHour(m).toFixed(0)} ideal (${(100 * perHour(m) / idealPerHour(m)).toFixed(1)}%, steady state ${(100 * steady(m).share).toFixed(1)}%), wall ${m.wallS.toFixed(1)} s, slot gap ${slotGap(m).toFixed(2)} s/child, ` +
     `controller CPU ${cpuPerChild(m).toFixed(1)} ms/child (sample ${(m.split.sample / m.trained).toFixed(1)}, update ${(m.split.update / m.trained).toFixed(1)}, ` +
     `journal ${(m.split.journal / m.trained).toFixed(1)}, summaries ${(m.split.summaries / m.trained).toFixed(1)}), controller busy ${(100 * controllerBusy(m)).toFixed(0)}% of one core, ` +
     `redis ${redisPerChild(m).toFixed(1)} cmds/child (net ${redisNetPerChild(m).toFixed(1)}; idle background ${m.idleCallsPerS.toFixed(0)}/s), redis CPU ${redisCpuPerChild(m).toFixed(2)} ms/child, load ${m.load1}`).join('; ');
@@ -377,7 +438,12 @@ export async function run(): Promise<BenchResult> {
       `added to a ${TARGET_CHILD_SECONDS} s child, capped by ${TARGET_CHILD_SECONDS} s / (workers x controller CPU per child); both conservative (the queue latency is ` +
       `scaled too; the gap was measured with the controller busier than at ${TARGET_CHILD_SECONDS} s). Ceilings at ${TARGET_CHILD_SECONDS} s = ${TARGET_CHILD_SECONDS} s / CPU per child ` +
       `of the ${top}-worker run (controller: one thread; Redis: one thread): the worker count at which that thread would be busy all the time; measured ceiling = ` +
-      `the fewest workers whose run kept the controller 90% busy at ${CHILD_SECONDS} s children (x ${TARGET_CHILD_SECONDS}/${CHILD_SECONDS} at ${TARGET_CHILD_SECONDS} s). ` +
+      `the peak rate any overlap run reached (the controller's limit on this machine once it plateaus) x ${TARGET_CHILD_SECONDS} s. Steady state = results per second ` +
+      `between the first result and the one after which fewer children than workers remain (no ramp-up, no final drain), over the ideal; the overlap extrapolations use ` +
+      `its slot gap (workers / steady rate - mean child time). Matched load = the overlap run at ${CHILD_SECONDS} s whose controller load (workers x CPU per child / child ` +
+      `time) is closest to ${top} workers' at ${TARGET_CHILD_SECONDS} s, its steady gap added to a ${TARGET_CHILD_SECONDS} s child. ` +
+      (long ? `LONG: ${top} fresh workers with --stand-in-training ${LONG_SECONDS}, overlap, ${LONG_CHILDREN} children, measured directly; the goal row uses its extrapolation ` +
+        `(k = ${TARGET_CHILD_SECONDS}/${LONG_SECONDS}) for overlap. ` : '') +
       (farm ? `PHONES: ${FARM.hosts} hosts (an adb server and a \`mnas worker --concurrency 2 --stand-in-training 1\` each) x ${FARM.phonesPerHost} loopback phones of one model ` +
         `(test/fixtures/loopback-device: the real adb protocol; a fixed ${FARM.inferenceMs} ms per inference, benchmark_model --warmup 1 --repeats 5 --rounds 1), each child exported ` +
         `to TFLite by its host's PyTorch worker and pushed over adb; a search of ${FARM.children} children of a 144-architecture space (test/fixtures/queue/harness.ts WIDE_SPACE), ` +
