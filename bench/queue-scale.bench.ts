@@ -263,7 +263,7 @@ async function plot(runs: Measured[]): Promise<void> {
         encoding: {
           x: { field: 'workers', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: WORKERS }, title: 'workers (mnas worker processes)' },
           y: { field: 'perHour', type: 'quantitative', scale: { type: 'log' }, title: 'children per hour' },
-          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical' } },
+          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 500 } },
           strokeDash: { field: 'kind', type: 'nominal', legend: null },
         },
       },
