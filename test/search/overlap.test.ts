@@ -130,10 +130,11 @@ function journal(dir: string): Line[] {
 }
 const weights = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as { step: number; children?: number[]; controller: { weights: unknown; adamM: unknown; step: number } };
 
-async function search(file: string, out: string, ev: VirtualEvaluator, extra: { resume?: string; stopWhen?: (e: SearchEvent) => boolean } = {}): Promise<SearchResult> {
+/** A search of `file` into its own folder (two runs started within a second would otherwise share a run folder name). */
+async function search(file: string, ev: VirtualEvaluator, extra: { resume?: string; stopWhen?: (e: SearchEvent) => boolean } = {}): Promise<SearchResult> {
   const stop = new AbortController();
   return runSearch({
-    ...(extra.resume ? { resume: extra.resume } : { file, out }), cacheDir, evaluator: ev, signal: stop.signal,
+    ...(extra.resume ? { resume: extra.resume } : { file, out: path.dirname(file) }), cacheDir, evaluator: ev, signal: stop.signal,
     onEvent: (e) => { if (extra.stopWhen?.(e)) stop.abort(); },
   });
 }
@@ -148,9 +149,9 @@ describe('overlap on: every worker busy, the journal exact', () => {
   test('the window stays full and the run takes the work divided by the slots; synchronous batches wait for their slowest child', { timeout: 300_000 }, async () => {
     const slots = 8;
     const on = new VirtualEvaluator(slots);
-    const rOn = await search(searchFile('on', { children: 48, batch: 8, overlap: true }), tmp, on);
+    const rOn = await search(searchFile('on', { children: 48, batch: 8, overlap: true }), on);
     const off = new VirtualEvaluator(slots);
-    const rOff = await search(searchFile('off', { children: 48, batch: 8, overlap: false }), tmp, off);
+    const rOff = await search(searchFile('off', { children: 48, batch: 8, overlap: false }), off);
     for (const r of [rOn, rOff]) {
       assert.equal(r.status, 'done');
       assert.equal(r.children.length, 48);
@@ -175,14 +176,14 @@ describe('overlap on: every worker busy, the journal exact', () => {
 
   test('stopped with children out, then resumed: the same journal, children and controller as a run never stopped', { timeout: 300_000 }, async () => {
     const o = { children: 40, batch: 4, overlap: true };
-    const whole = await search(searchFile('whole', o), tmp, new VirtualEvaluator(6));
+    const whole = await search(searchFile('whole', o), new VirtualEvaluator(6));
     const ev = new VirtualEvaluator(6);
     let seen = 0;
-    const first = await search(searchFile('stopped', o), tmp, ev, { stopWhen: (e) => e.event === 'child' && ++seen === 17 });
+    const first = await search(searchFile('stopped', o), ev, { stopWhen: (e) => e.event === 'child' && ++seen === 17 });
     assert.equal(first.status, 'stopped');
     const open = journal(first.dir).filter((e) => e.type === 'batch').flatMap((b) => (b.samples as { id: number }[]).map((x) => x.id)).filter((id) => !first.children.some((c) => c.id === id));
     assert.ok(open.length >= 5, `children were out at the stop (${open.length})`);
-    const second = await search('', '', ev, { resume: first.dir });
+    const second = await search('', ev, { resume: first.dir });
     assert.equal(second.status, 'done');
     assert.deepEqual(journal(second.dir), journal(whole.dir));
     assert.deepEqual(weights(second.dir), weights(whole.dir));
@@ -190,10 +191,10 @@ describe('overlap on: every worker busy, the journal exact', () => {
 
   test('killed between a checkpoint and its journal line: the update and the children it used come back from the checkpoint', { timeout: 300_000 }, async () => {
     const o = { children: 32, batch: 4, overlap: true };
-    const whole = await search(searchFile('whole2', o), tmp, new VirtualEvaluator(6));
+    const whole = await search(searchFile('whole2', o), new VirtualEvaluator(6));
     const ev = new VirtualEvaluator(6);
     let updates = 0;
-    const first = await search(searchFile('killed', o), tmp, ev, { stopWhen: (e) => e.event === 'update' && ++updates === 3 });
+    const first = await search(searchFile('killed', o), ev, { stopWhen: (e) => e.event === 'update' && ++updates === 3 });
     assert.equal(first.status, 'stopped');
     // What a kill -9 right after the checkpoint write leaves: the journal without its last line (update 3).
     const file = path.join(first.dir, 'journal.jsonl');
@@ -202,7 +203,7 @@ describe('overlap on: every worker busy, the journal exact', () => {
     fs.writeFileSync(file, lines.slice(0, -1).join('\n') + '\n');
     assert.equal(weights(first.dir).step, 3);
     assert.equal(weights(first.dir).children?.length, 4);
-    const second = await search('', '', ev, { resume: first.dir });
+    const second = await search('', ev, { resume: first.dir });
     assert.equal(second.status, 'done');
     const a = journal(whole.dir);
     const b = journal(second.dir);
@@ -220,7 +221,7 @@ describe('overlap on: every worker busy, the journal exact', () => {
 
   test('random search overlaps too (no controller), every child once', { timeout: 120_000 }, async () => {
     const ev = new VirtualEvaluator(4);
-    const r = await search(searchFile('random', { children: 12, batch: 2, overlap: true, strategy: 'random' }), tmp, ev);
+    const r = await search(searchFile('random', { children: 12, batch: 2, overlap: true, strategy: 'random' }), ev);
     assert.equal(r.status, 'done');
     assert.deepEqual(r.children.map((c) => c.id), [...Array(12).keys()]);
     assert.deepEqual(ev.busyAtResult.slice(0, 9), Array(9).fill(4));
