@@ -1,5 +1,5 @@
 // The timing statistic and the adaptive repeat rule (server/src/latency/statistic.ts, timeLoop.ts).
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quantile, splitHalfPct, statisticOf, stopState, summarizeSamples, trimmedMean } from '../../server/src/util/timing';
 import { timeInvocations } from '../../server/src/latency/timeLoop';
@@ -89,4 +89,11 @@ describe('adaptive timing loop (real clocks)', () => {
     await assert.rejects(timeInvocations(() => undefined, { stop: { minRounds: 1 } }), /minRounds must be an integer >= 2/);
     await assert.rejects(timeInvocations(() => undefined, { stop: { boundPct: 0 } }), /bound must be > 0/);
   });
+});
+
+test('the minimum of more samples than a call can take as arguments (a microsecond unit timed for 10 s)', () => {
+  const samples = Array.from({ length: 1_000_000 }, (_, i) => 1 + ((i * 7919) % 1000) / 1000);
+  samples[654_321] = 0.25;
+  assert.equal(statisticOf(samples, 'min'), 0.25);
+  assert.equal(summarizeSamples(samples).ms, 0.25);
 });
