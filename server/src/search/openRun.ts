@@ -81,8 +81,11 @@ export function openRun(opts: RunOptions): OpenedRun {
     ref = reference;
     const seed = opts.seed ?? config.seed;
     const strategy = opts.strategy ?? config.strategy;
-    dir = path.resolve(opts.out ?? 'mnas-runs', `${config.name}-${strategy}-${stamp()}`);
-    created = !fs.existsSync(dir);
+    // Runs started within the same second into one folder get a suffix: the second would otherwise replay the first's journal as its own.
+    const base = path.resolve(opts.out ?? 'mnas-runs', `${config.name}-${strategy}-${stamp()}`);
+    dir = base;
+    for (let i = 2; fs.existsSync(dir); i++) dir = `${base}-${i}`;
+    created = true;
     ensureWritable(dir);
     info = {
       format: RUN_FORMAT, version: 1, file: path.resolve(opts.file), search: config.name, config: { ...config, seed, strategy, targetMs: absoluteTargetMs(config.target) ?? 0 },
