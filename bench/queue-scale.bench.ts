@@ -93,8 +93,6 @@ interface Measured {
   failed: number;
   /** Stand-in waits of the trained children, s. */
   childSeconds: number[];
-  /** When each child's result came in, s from the run's start. */
-  doneAt: number[];
   /** Mean stand-in child time the workers were started with. */
   childMean: number;
   /** This process (the controller) over the run, CPU ms. */
@@ -116,19 +114,6 @@ const redisPerChild = (m: Measured) => m.redis.total / m.trained;
 const redisNetPerChild = (m: Measured) => Math.max(0, m.redis.total - m.idleCallsPerS * m.wallS) / m.trained;
 const redisCpuPerChild = (m: Measured) => (1000 * m.redis.cpuS) / m.trained;
 
-/**
- * Steady state, without the ramp-up and the drain at the end of a finite run (the last children
- * finishing while fewer than `workers` are left): results per second between the first result and
- * the one after which fewer than `workers` children remain, as a fraction of the ideal.
- */
-function steady(m: Measured): { share: number; gapS: number } {
-  const last = m.doneAt.length - m.workers;
-  if (last < 2) return { share: NaN, gapS: NaN };
-  const rate = (last - 1) / (m.doneAt[last - 1] - m.doneAt[0]);
-  const t = mean(m.childSeconds);
-  return { share: (rate * t) / m.workers, gapS: m.workers / rate - t };
-}
-
 /** Share of one core the controller's process used over the run. */
 const controllerBusy = (m: Measured) => m.cpuMs / 1000 / m.wallS;
 /** Worker-slot time per child spent on no child, s: the queue's turnaround plus any wait for the controller. */
@@ -143,7 +128,7 @@ const slotGap = (m: Measured) => (m.workers * m.wallS - m.childSeconds.reduce((a
  * is busier at 2 s children than it would be at 60 s: conservative), capped by what one controller
  * thread can serve (60 s / CPU per child, over the workers).
  */
-function extrapolated(m: Measured, gapS = Number.isFinite(steady(m).gapS) ? steady(m).gapS : slotGap(m)): number {
+function extrapolated(m: Measured, gapS = slotGap(m)): number {
   const t = mean(m.childSeconds);
   const k = TARGET_CHILD_SECONDS / t;
   if (m.mode === 'sync') {
@@ -156,14 +141,14 @@ function extrapolated(m: Measured, gapS = Number.isFinite(steady(m).gapS) ? stea
 
 /**
  * Overlap at `target` workers with 60 s children, EXTRAPOLATED from the run whose controller load
- * (workers x CPU per child / child time) is closest to that: its steady-state slot gap per child.
+ * (workers x CPU per child / child time) is closest to that: its slot gap per child.
  */
 function matchedLoad(runs: Measured[], target: Measured): { pct: number; from: Measured } {
   const want = (target.workers * cpuPerChild(target)) / 1000 / TARGET_CHILD_SECONDS;
   const load = (m: Measured) => (m.workers * cpuPerChild(m)) / 1000 / mean(m.childSeconds);
-  const from = runs.filter((m) => m.mode === 'overlap' && m.childMean === CHILD_SECONDS && Number.isFinite(steady(m).gapS))
+  const from = runs.filter((m) => m.mode === 'overlap' && m.childMean === CHILD_SECONDS)
     .sort((a, b) => Math.abs(Math.log(load(a) / want)) - Math.abs(Math.log(load(b) / want)))[0];
-  return { pct: 100 * extrapolated(target, Math.max(0, steady(from).gapS)), from };
+  return { pct: 100 * extrapolated(target, slotGap(from)), from };
 }
 
 async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: string, cacheDir: string, childMean = CHILD_SECONDS, children?: number): Promise<Measured> {
@@ -179,18 +164,14 @@ async function measure(mode: Mode, n: number, url: string, redis: Redis, dir: st
   const r0 = await redisCounters(redis);
   const c0 = process.cpuUsage();
   const w0 = performance.now();
-  const doneAt: number[] = [];
-  const res = await runSearch({
-    file, out: path.join(dir, `${mode}-${n}-${childMean}s`), cacheDir, seed: SEED, evaluator: queueEvaluator({ url }),
-    onEvent: (e) => { if (e.event === 'child' && !e.cached) doneAt.push((performance.now() - w0) / 1000); },
-  });
+  const res = await runSearch({ file, out: path.join(dir, `${mode}-${n}-${childMean}s`), cacheDir, seed: SEED, evaluator: queueEvaluator({ url }) });
   const wallS = (performance.now() - w0) / 1000;
   const c = process.cpuUsage(c0);
   const r1 = await redisCounters(redis);
   const trained = res.children.filter((x) => x.cachedFrom === undefined);
   const m: Measured = {
     mode, workers: n, batch: batchOf(mode, n), wallS, trained: trained.length, cached: res.children.length - trained.length, failed: res.failed.length,
-    childSeconds: trained.map((x) => x.trainSeconds), doneAt, childMean, cpuMs: (c.user + c.system) / 1000, split: res.cpuMs, evaluationMs: res.evaluationMs,
+    childSeconds: trained.map((x) => x.trainSeconds), childMean, cpuMs: (c.user + c.system) / 1000, split: res.cpuMs, evaluationMs: res.evaluationMs,
     redis: diff(r0, r1), idleCallsPerS, load1,
   };
   console.log(`  ${mode} ${n} workers: ${m.trained} children (${m.cached} cached, ${m.failed} failed) in ${wallS.toFixed(1)} s = ${perHour(m).toFixed(0)}/h, ` +
@@ -351,7 +332,6 @@ export async function run(): Promise<BenchResult> {
       metrics.push(
         report(`${m.mode}_${n}w_children_per_hour`, perHour(m), 'children/h'),
         report(`${m.mode}_${n}w_worker_idle_share`, 100 * idleShare(m), '%'),
-        report(`${m.mode}_${n}w_pct_of_ideal_steady`, 100 * steady(m).share, '%'),
         report(`${m.mode}_${n}w_pct_of_ideal_at_60s_extrapolated`, 100 * extrapolated(m), '%'),
       );
     }
@@ -360,8 +340,7 @@ export async function run(): Promise<BenchResult> {
   for (const mode of MODES) {
     const big = of(mode, top);
     if (!big) continue;
-    // The goal from the run closest to 60 s children: the long one when it ran.
-    const goal = 100 * extrapolated(mode === 'overlap' && long ? long : big);
+    const goal = 100 * extrapolated(big);
     const cpuS = cpuPerChild(big) / 1000;
     metrics.push(
       { name: `${mode}_${top}w_pct_of_ideal_at_60s_extrapolated_goal`, value: round(goal), unit: '%', goal: '>= 90', met: goal >= 90 },
@@ -389,7 +368,6 @@ export async function run(): Promise<BenchResult> {
     metrics.push(
       report(`overlap_${top}w_${LONG_SECONDS}s_children_per_hour`, perHour(long), 'children/h'),
       report(`overlap_${top}w_${LONG_SECONDS}s_ideal_children_per_hour`, idealPerHour(long), 'children/h'),
-      report(`overlap_${top}w_${LONG_SECONDS}s_pct_of_ideal_steady`, 100 * steady(long).share, '%'),
       report(`overlap_${top}w_${LONG_SECONDS}s_worker_idle_share`, 100 * idleShare(long), '%'),
       report(`overlap_${top}w_${LONG_SECONDS}s_controller_busy`, 100 * controllerBusy(long), '%'),
       report(`overlap_${top}w_pct_of_ideal_at_60s_extrapolated_from_${LONG_SECONDS}s`, 100 * extrapolated(long), '%'),
@@ -410,7 +388,7 @@ export async function run(): Promise<BenchResult> {
   const big = of(MODES[MODES.length - 1], top)!;
   const topCmds = Object.entries(big.redis.calls).sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, v]) => `${k} ${(v / big.trained).toFixed(1)}`).join(', ');
   const rows = [...runs, ...(long ? [long] : [])].map((m) => `${m.mode} ${m.workers}w${m.childMean !== CHILD_SECONDS ? ` with ${m.childMean} s children` : ''} (batch ${m.batch}, ${m.trained} children${m.cached ? `, ${m.cached} cached` : ''}${m.failed ? `, ${m.failed} FAILED` : ''}): ` +
-    `${perHour(m).toFixed(0)}/h of ${idealPerHour(m).toFixed(0)} ideal (${(100 * perHour(m) / idealPerHour(m)).toFixed(1)}%, steady state ${(100 * steady(m).share).toFixed(1)}%), wall ${m.wallS.toFixed(1)} s, slot gap ${slotGap(m).toFixed(2)} s/child, ` +
+    `${perHour(m).toFixed(0)}/h of ${idealPerHour(m).toFixed(0)} ideal (${(100 * perHour(m) / idealPerHour(m)).toFixed(1)}%), wall ${m.wallS.toFixed(1)} s, slot gap ${slotGap(m).toFixed(2)} s/child, ` +
     `controller CPU ${cpuPerChild(m).toFixed(1)} ms/child (sample ${(m.split.sample / m.trained).toFixed(1)}, update ${(m.split.update / m.trained).toFixed(1)}, ` +
     `journal ${(m.split.journal / m.trained).toFixed(1)}, summaries ${(m.split.summaries / m.trained).toFixed(1)}), controller busy ${(100 * controllerBusy(m)).toFixed(0)}% of one core, ` +
     `redis ${redisPerChild(m).toFixed(1)} cmds/child (net ${redisNetPerChild(m).toFixed(1)}; idle background ${m.idleCallsPerS.toFixed(0)}/s), redis CPU ${redisCpuPerChild(m).toFixed(2)} ms/child, load ${m.load1}`).join('; ');
@@ -438,12 +416,12 @@ export async function run(): Promise<BenchResult> {
       `added to a ${TARGET_CHILD_SECONDS} s child, capped by ${TARGET_CHILD_SECONDS} s / (workers x controller CPU per child); both conservative (the queue latency is ` +
       `scaled too; the gap was measured with the controller busier than at ${TARGET_CHILD_SECONDS} s). Ceilings at ${TARGET_CHILD_SECONDS} s = ${TARGET_CHILD_SECONDS} s / CPU per child ` +
       `of the ${top}-worker run (controller: one thread; Redis: one thread): the worker count at which that thread would be busy all the time; measured ceiling = ` +
-      `the peak rate any overlap run reached (the controller's limit on this machine once it plateaus) x ${TARGET_CHILD_SECONDS} s. Steady state = results per second ` +
-      `between the first result and the one after which fewer children than workers remain (no ramp-up, no final drain), over the ideal; the overlap extrapolations use ` +
-      `its slot gap (workers / steady rate - mean child time). Matched load = the overlap run at ${CHILD_SECONDS} s whose controller load (workers x CPU per child / child ` +
-      `time) is closest to ${top} workers' at ${TARGET_CHILD_SECONDS} s, its steady gap added to a ${TARGET_CHILD_SECONDS} s child. ` +
-      (long ? `LONG: ${top} fresh workers with --stand-in-training ${LONG_SECONDS}, overlap, ${LONG_CHILDREN} children, measured directly; the goal row uses its extrapolation ` +
-        `(k = ${TARGET_CHILD_SECONDS}/${LONG_SECONDS}) for overlap. ` : '') +
+      `the peak rate any overlap run reached (the controller's limit on this machine once it plateaus) x ${TARGET_CHILD_SECONDS} s. Slot gaps include the ` +
+      `ramp-up and the drain of these short runs (2-4 children per worker; the last stragglers finish with most workers idle), which a search of thousands ` +
+      `of children spreads thin: conservative. Matched load = the overlap run at ${CHILD_SECONDS} s whose controller load (workers x CPU per child / child ` +
+      `time) is closest to ${top} workers' at ${TARGET_CHILD_SECONDS} s, its slot gap added to a ${TARGET_CHILD_SECONDS} s child. ` +
+      (long ? `LONG: ${top} fresh workers with --stand-in-training ${LONG_SECONDS}, overlap, ${LONG_CHILDREN} children (2 rounds: its drain, the last ` +
+        `stragglers at 3-5x finishing alone, weighs as much as the rounds), measured directly. ` : '') +
       (farm ? `PHONES: ${FARM.hosts} hosts (an adb server and a \`mnas worker --concurrency 2 --stand-in-training 1\` each) x ${FARM.phonesPerHost} loopback phones of one model ` +
         `(test/fixtures/loopback-device: the real adb protocol; a fixed ${FARM.inferenceMs} ms per inference, benchmark_model --warmup 1 --repeats 5 --rounds 1), each child exported ` +
         `to TFLite by its host's PyTorch worker and pushed over adb; a search of ${FARM.children} children of a 144-architecture space (test/fixtures/queue/harness.ts WIDE_SPACE), ` +
