@@ -326,6 +326,28 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     await rows.first().click();
     await frame.locator('table.blocks tbody tr').first().waitFor();
     assert.match(await frame.locator('section.detail h2').innerText(), /params/);
+    // About 500 px wide (beside an editor): the Pareto column and every action of a row stay in view.
+    const full = page.viewportSize()!;
+    const iframe = await page.locator('iframe.webview').last().boundingBox();
+    assert.ok(iframe && iframe.width > 500, `the panel is ${iframe?.width} px wide`);
+    await page.setViewportSize({ width: Math.round(full.width - (iframe.width - 500)), height: full.height });
+    try {
+      const fit = await poll('the panel at about 500 px', 30_000, async () => {
+        // A string, as the other probes here: the test's own types have no DOM.
+        const r = await frame.locator('body').evaluate(`(() => ({
+          w: document.documentElement.clientWidth, pageScroll: document.documentElement.scrollWidth,
+          pareto: document.querySelector('table.top th:nth-last-child(2)')?.textContent === 'Pareto' ? document.querySelector('table.top th:nth-last-child(2)').getBoundingClientRect().right : Infinity,
+          actions: [...document.querySelectorAll('table.top tbody tr:first-child td.actions button')].map((b) => [b.textContent, Math.round(b.getBoundingClientRect().right)]),
+        }))()`) as { w: number; pageScroll: number; pareto: number; actions: [string, number][] };
+        return r.w <= 520 ? r : undefined;
+      });
+      assert.deepEqual(fit.actions.map(([label]) => label).filter((l) => ['Open', 'Export', 'Copy'].includes(l)), ['Open', 'Export', 'Copy'], JSON.stringify(fit));
+      assert.ok(fit.pareto <= fit.w && fit.actions.every(([, right]) => right <= fit.w), `cut off at ${fit.w} px: ${JSON.stringify(fit)}`);
+      assert.ok(fit.pageScroll <= fit.w, `the page scrolls sideways: ${JSON.stringify(fit)}`);
+      assert.equal(await frame.getByRole('button', { name: 'Export' }).first().isVisible(), true);
+    } finally {
+      await page.setViewportSize(full);
+    }
   });
 
   e2e('runs a tiny search from the code lens and sees it finish', async () => {
