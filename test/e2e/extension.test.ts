@@ -2,19 +2,22 @@
 // the packaged .vsix is installed, then the tests open a model (no diagnostics, hover with the
 // block's params and mult-adds), break it (k5 -> k4: the even-kernel error in the Problems panel,
 // gone again on undo), ask for completion in a block body (the op names), open the results panel
-// of a run prepared with the CLI (chart and table two iframes deep), run a tiny search from the
-// code lens and one from the command palette (one scatter point per child, the top-k table),
-// reload the window (the panel is restored by its serializer), and reload it again while a long
-// search runs (no CLI or worker process outlives the window; the run's journal is intact and
-// resumes). Screenshots go to test-results/e2e/.
+// of a run prepared with the CLI (chart and table two iframes deep; at about 500 px the Pareto
+// column and the row actions stay in view), run a tiny search from the code lens and one from the
+// command palette (one scatter point per child, the top-k table), reload the window (the panel is
+// restored by its serializer), stop a search with MNAS: Stop Search after its first child
+// ("stopping" at once, stopped within seconds, every finished child journaled, no process left),
+// and reload the window while a long search runs (no CLI or worker process outlives the window;
+// the run's journal is intact and resumes). Screenshots go to test-results/e2e/.
 // Run with `npm run test:e2e` (separate from the fast suites). MNAS_E2E_RECORD=1 also writes
 // bench/results/extension.json (.vsix size, activation time).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Frame, FrameLocator, Page } from 'playwright-core';
+import type { Browser, Frame, FrameLocator, Locator, Page } from 'playwright-core';
 import {
   type CodeServer, logLines, machine, openBrowser, packageExtension, poll, processCwd, processes, processTree, ROOT, setupCodeServer, startCodeServer,
   tempDir, waitForLogLine,
@@ -88,6 +91,8 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     fs.mkdirSync(ws);
     fs.copyFileSync(path.join(ROOT, 'examples/mnasnet-a1.mnas'), path.join(ws, 'mnasnet-a1.mnas'));
     fs.copyFileSync(path.join(ROOT, 'test/fixtures/tiny-search.mnas'), path.join(ws, 'tiny-search.mnas'));
+    // Children that train for several seconds each: stopped from VS Code mid-batch.
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/stop-search.mnas'), path.join(ws, 'stop-search.mnas'));
     // A search it will not finish during the test (729 architectures, half a minute a child here): stopped by a window reload.
     fs.writeFileSync(path.join(ws, 'long-search.mnas'), LONG_SEARCH);
     fs.rmSync(SHOTS, { recursive: true, force: true });
@@ -131,27 +136,60 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     });
   }
 
-  async function command(title: string): Promise<void> {
-    await page.keyboard.press('F1');
+  /** Where the keyboard focus is, for failure messages. */
+  function focused(): Promise<string> {
+    return page.evaluate<string>(`(() => { const a = document.activeElement; return a ? a.tagName + '.' + String(a.className).slice(0, 80) + ' in ' + String(a.closest('[id]')?.id ?? '?') : 'nothing'; })()`);
+  }
+
+  /**
+   * Presses a workbench shortcut (F1, Ctrl+P) and resolves with its quick input once shown. A
+   * webview holding the focus (after a click in the results panel, or a panel just opened or
+   * restored) passes keys on to the workbench only while its frame is ready, so a key can be lost
+   * there: the focus leaves a webview first, and a lost key is pressed again.
+   */
+  async function quickInput(key: string): Promise<Locator> {
     const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
+    for (let attempt = 1; ; attempt++) {
+      const where = await focused();
+      await page.evaluate(`document.activeElement?.tagName === 'IFRAME' && document.activeElement.blur()`);
+      await page.keyboard.press(key);
+      try {
+        await input.waitFor({ timeout: 10_000 });
+        return input;
+      } catch (e) {
+        if (attempt === 3) throw new Error(`${key} did not open the quick input in ${attempt} tries (focus on ${where}): ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Runs a command from the palette; resolves with the time its row was clicked. */
+  async function command(title: string): Promise<number> {
+    const focusBefore = await focused();
+    const input = await quickInput('F1');
     await input.fill(`>${title}`);
     // Click the command's own row: Enter would run whichever row ranks first (recently used ones do).
     const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    await row.waitFor();
+    await row.waitFor({ timeout: 30_000 }).catch(async (e: Error) => {
+      // Say what the palette offered instead, and where the focus was (a command with a `when` on the editor needs it focused).
+      const offered = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => []);
+      throw new Error(`${e.message}\nthe palette offered for '${title}': ${JSON.stringify(offered.map((t) => t.replace(/\s+/g, ' ')))}; focus was on ${focusBefore}`);
+    });
     await row.click();
+    const clicked = Date.now();
     // The palette closes, or shows the command's own quick pick instead.
     await row.waitFor({ state: 'hidden' });
+    return clicked;
   }
 
   async function openFile(name: string): Promise<void> {
-    await page.keyboard.press('Control+P');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
+    const input = await quickInput('Control+P');
     await input.fill(name);
     await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
     await input.press('Enter');
     await page.locator(`.tab.active[data-resource-name="${name}"]`).waitFor();
+    // The tab shows before its editor takes the focus: a command palette opened in between lacks the
+    // commands whose \`when\` needs a focused .mnas editor (editorLangId), such as MNAS: Run Search.
+    await page.locator('.editor-group-container.active .monaco-editor.focused').waitFor();
   }
 
   function results(): FrameLocator {
@@ -422,6 +460,63 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     assert.match(await final.locator('tbody tr.baseline td').first().innerText(), /\(skeleton\)/);
     assert.match(await final.locator('p.verdict').innerText(), /against the skeleton T|No comparison yet/);
     await shot('full-training.png');
+  });
+
+  e2e('Stop Search after the first child: "stopping" at once in the status bar and the panel, stopped within seconds, every finished child kept, nothing left running', async () => {
+    await command('Notifications: Clear All Notifications');
+    await openFile('stop-search.mnas');
+    const started = logLines(server.userDir, /search Stop \(rl\) ->/).length;
+    // Earlier searches logged their own "[1/4] child" lines: only the lines after this count.
+    const childLine = /\[\d+\/\d+\] child (\d+): acc/;
+    const trainedLine = /child (\d+) trained: acc/;
+    const before = { children: logLines(server.userDir, childLine).length, trained: logLines(server.userDir, trainedLine).length };
+    console.log(`# ${logLines(server.userDir, /\[1\/4\] child/).length} "[1/4] child" lines of earlier searches in the log before this one starts`);
+    await command('MNAS: Run Search');
+    const start = await waitForLogLine(server.userDir, /search Stop \(rl\) ->/, 60_000, started);
+    const run = /-> (\S+);/.exec(start)![1];
+    const clis = processes().filter((p) => p.args.includes('cli.cjs search') && p.args.includes(path.join(ws, 'stop-search.mnas')));
+    assert.equal(clis.length, 1, `one search process for stop-search.mnas: ${JSON.stringify(clis)}`);
+    const cli = clis[0];
+    // The first child of this run journaled; the next one is training (one trainer here: tens of seconds a child).
+    await waitForLogLine(server.userDir, childLine, 10 * 60_000, before.children);
+    const frame = await resultsFrame(run);
+    const group = processes().filter((p) => p.pgid === cli.pid);
+    assert.ok(group.some((p) => /mnas_worker/.test(p.args)), `the search's PyTorch workers run in its process group: ${JSON.stringify(group)}`);
+    // "stopping" may show for under a second (the search ends its training at once): observers note when it first appears.
+    const watch = (selector: string, re: string) => `(() => {
+      window.__mnasStopping = null;
+      const check = () => { if (window.__mnasStopping === null && [...document.querySelectorAll(${JSON.stringify(selector)})].some((e) => ${re}.test(e.textContent))) window.__mnasStopping = Date.now(); };
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+      check();
+      return window.__mnasStopping;
+    })()`;
+    assert.equal(await page.evaluate(watch('.statusbar-item', '/stopping/')), null, 'not stopping before the Stop');
+    assert.equal(await frame.evaluate(watch('header p.meta', '/^stopping: /')), null);
+    const t0 = await command('MNAS: Stop Search');
+    const gone = await poll('the search and its workers to exit', 30_000, () => (processes().some((p) => p.pgid === cli.pid) ? undefined : Date.now()));
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'MNAS search Stop stopped' });
+    await toast.waitFor({ timeout: 30_000 });
+    const shown = { status: await page.evaluate<number | null>('window.__mnasStopping'), panel: await frame.evaluate<number | null>('window.__mnasStopping') };
+    const s = (t: number | null) => (t === null ? 'never' : `${((t - t0) / 1000).toFixed(1)} s`);
+    console.log(`# Stop Search (times from the click): "stopping" in the status bar after ${s(shown.status)}, in the panel after ${s(shown.panel)}; the search and its workers gone after ${s(gone)} (load ${os.loadavg()[0].toFixed(1)})`);
+    assert.ok(shown.status !== null && shown.status - t0 < 5000, `the status bar said "stopping" at once (${s(shown.status)})`);
+    assert.ok(shown.panel !== null && shown.panel - t0 < 5000, `the panel said "stopping" at once (${s(shown.panel)})`);
+    assert.ok(gone - t0 < 10_000, `the search stopped within seconds (${s(gone)})`);
+    assert.ok(!(await page.locator('.statusbar-item', { hasText: 'stopping' }).count()), 'the status bar no longer says stopping');
+    // What resume will redo is said.
+    assert.match(await toast.innerText(), /--resume (trains|measures)/);
+    // Every child the extension saw finish (timed, or trained and waiting for its latency) is in the journal; the batch was not finished.
+    const entries = journal(run) as { type: string; id?: number }[];
+    const ids = (type: string) => new Set(entries.filter((e) => e.type === type).map((e) => e.id));
+    const seen = (re: RegExp, skip: number) => logLines(server.userDir, re).slice(skip).map((l) => Number(re.exec(l)![1]));
+    const finished = seen(childLine, before.children);
+    const trained = seen(trainedLine, before.trained);
+    assert.ok(finished.length >= 1);
+    for (const id of finished) assert.ok(ids('child').has(id), `child ${id}, finished before the stop, is journaled: ${JSON.stringify(entries)}`);
+    for (const id of trained) assert.ok(ids('child').has(id) || ids('trained').has(id), `child ${id}, trained before the stop, is journaled`);
+    assert.ok(ids('child').size < 4, 'stopped mid-batch');
+    assert.equal(ids('failed').size, 0, 'a stopped child is not a failure');
+    console.log(`# journal after the stop: children ${[...ids('child')].join(', ')}; trained, not timed: ${[...ids('trained')].filter((id) => !ids('child').has(id)).join(', ') || 'none'}`);
   });
 
   e2e('reloading the window while a search runs leaves no process behind and a resumable run', async () => {
