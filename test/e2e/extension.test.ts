@@ -561,8 +561,11 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     assert.equal(report.total, 500);
     assert.equal(report.children, children);
     assert.equal(report.failed, failed);
-    // Resume with one more child than journaled: the CLI accepts the run and finishes that budget.
-    const budget = children + failed + 1;
+    // Resume with one more child than journaled, or with the children the run has sampled if more (the
+    // controller's overlap samples ahead of the trainers; --resume finishes those first): the CLI accepts
+    // the run and finishes that budget.
+    const sampled = entries.filter((e) => e.type === 'batch').reduce((n, b) => n + (b as unknown as { samples: unknown[] }).samples.length, 0);
+    const budget = Math.max(children + failed + 1, sampled);
     execFileSync(process.execPath, [CLI, 'search', '--resume', run, '--budget', String(budget)], { cwd: ws, stdio: ['ignore', 'pipe', 'pipe'], timeout: 5 * 60_000 });
     const resumed = JSON.parse(execFileSync(process.execPath, [CLI, 'report', run, '--json'], { encoding: 'utf8' })) as { children: number; failed: number; total: number };
     assert.equal(resumed.total, budget);
