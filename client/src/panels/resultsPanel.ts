@@ -81,8 +81,16 @@ export class ResultsPanel {
 
   /** Live progress from the search events; re-reads the run folder (at most every 300 ms). */
   update(live: LiveProgress | null, running: boolean): void {
+    // "stopping" goes out at once: a stop can end the run within the 300 ms a coalesced refresh
+    // waits, and the last update would then replace it before the panel ever showed it.
+    const stopping = live?.stopping === true && this.live?.stopping !== true;
     this.live = live;
     this.running = running;
+    if (stopping && this.refreshTimer) {
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = undefined;
+    }
+    if (stopping) return this.send();
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
