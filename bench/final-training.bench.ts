@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { finalTable } from '../server/src/final/comparison';
+import { finalTable } from '../server/src/report/finalTable';
 import { fullDataset } from '../server/src/final/dataset';
 import { runFullTraining } from '../server/src/final/fullTraining';
 import { FULL_DEFAULTS, RECIPE_SUMMARY } from '../server/src/final/recipe';
@@ -192,7 +192,7 @@ export async function run(): Promise<BenchResult> {
   const skeleton = rows.find((m) => m.kind === 'skeleton')!;
   const acc = (m: Model) => meanOf(m.full)!;
   const lat = (m: Model) => medianOf(m.latency);
-  // The product's rule (final/comparison.ts): a child is under T on the latency timed with the
+  // The product's rule (report/finalTable.ts): a child is under T on the latency timed with the
   // skeleton in the same session; the best of them by full accuracy (mean of the seeds) is compared.
   const under = rows.filter((m) => m.kind === 'child' && lat(m) !== null && lat(m)! <= T && m.full.some((v) => v !== null));
   const best = [...under].sort((a, b) => acc(b) - acc(a))[0] ?? null;

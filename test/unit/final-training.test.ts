@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { loadRun } from '../../server/src/report/load';
 import { trainOptions } from '../../server/src/cli/train';
 import { CliError } from '../../server/src/cli/load';
-import { finalTable } from '../../server/src/final/comparison';
+import { finalTable } from '../../server/src/report/finalTable';
 import { rankForTraining, trainedSpec } from '../../server/src/final/fullTraining';
 import { augmentationFor, fullRecipe } from '../../server/src/final/recipe';
 import { FULL_FORMAT, type FullRecord, writeFullRecord } from '../../server/src/final/store';

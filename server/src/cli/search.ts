@@ -9,7 +9,7 @@ import { type EvaluatorFactory, localEvaluator } from '../search/evaluator';
 import { readJournal } from '../util/journal';
 import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search/runFolder';
 import { CliError } from './load';
-import { finalTable } from '../final/comparison';
+import { finalTable } from '../report/finalTable';
 import { readFullRecords } from '../final/store';
 import type { FinalTable } from '../report/data';
 import { isTrainerBackend, type TrainerBackend } from '../train/createTrainer';

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { childFileName, type ChildRecord, runPaths } from '../search/runFolder';
-import { finalTable } from '../final/comparison';
+import { finalTable } from './finalTable';
 import { readFullRecords } from '../final/store';
 import { readJournal } from '../util/journal';
 import { prepareReport, type ReportData, type ReportRunInfo, type RunStatus } from './data';

@@ -2,8 +2,8 @@
 // proxy accuracy, full accuracy; and the verdict, the best child under the latency target
 // against the skeleton the space was built from. Pure: `mnas report`, its HTML page and the
 // VS Code panel all show this.
-import type { FinalRow, FinalTable } from '../report/data';
-import type { FullRecord } from './store';
+import type { FinalRow, FinalTable } from './data';
+import type { FullRecord } from '../final/store';
 
 function row(r: FullRecord, targetMs: number): FinalRow {
   return {
