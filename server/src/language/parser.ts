@@ -35,6 +35,11 @@ export interface ParseResult {
 export interface SegmentParse {
   decls: Decl[];
   problems: SyntaxProblem[];
+  /**
+   * Where each declaration parsed here starts (zero-width): moved with the rest, so the
+   * declaration cache, which shares these nodes, knows where they stand now.
+   */
+  starts: Span[];
 }
 
 function span(tok: IToken): Span {
@@ -82,12 +87,13 @@ class MnasParser extends EmbeddedActionsParser {
     return { start, end: Math.max(start, end) };
   }
 
+  private nameAlts?: IOrAlt<IToken>[];
   private name = this.RULE('name', (): Located<string> => {
-    const tok = this.OR([
+    const tok = this.OR(this.nameAlts ??= [
       { ALT: () => this.CONSUME(T.Word) },
       { ALT: () => this.CONSUME(T.Abbrev) },
     ]);
-    return this.ACTION(() => located(tok.image, tok)) as Located<string>;
+    return this.RECORDING_PHASE ? undefined as unknown as Located<string> : located(tok.image, tok);
   });
 
   public declaration = this.RULE('declaration', (): Decl | undefined => {
@@ -151,11 +157,11 @@ class MnasParser extends EmbeddedActionsParser {
         const spec = this.OR3([
           { ALT: () => {
             this.CONSUME2(T.LBrace);
-            const s = this.SUBRULE(this.layerFields, { ARGS: [true] });
+            const s = this.SUBRULE(this.bracedFields);
             this.CONSUME2(T.RBrace);
             return s;
           } },
-          { ALT: () => this.SUBRULE2(this.layerFields) },
+          { ALT: () => this.SUBRULE(this.layerFields) },
         ]);
         this.ACTION(() => {
           const stem = { ...spec, keyword: span(k), span: join(span(k), this.spanFrom(k)) };
@@ -202,15 +208,13 @@ class MnasParser extends EmbeddedActionsParser {
     const kw = this.CONSUME(T.Block);
     const name = this.SUBRULE(this.name);
     this.CONSUME(T.LBrace);
-    const spec = this.SUBRULE(this.layerFields, { ARGS: [true] });
+    const spec = this.SUBRULE(this.bracedFields);
     this.CONSUME(T.RBrace);
     return this.ACTION(() => ({ kind: 'block' as const, name, spec, span: this.spanFrom(kw) })) as BlockNode;
   });
 
-  /** The layer spec being filled by `layerFields` (a field, so the alternatives can be cached). */
+  /** The layer spec being filled by `layerFields` or `bracedFields` (a field, so the alternatives can be cached). */
   private spec: LayerSpecNode = { span: { start: 0, end: 0 }, repeated: [] };
-  /** Inside a block's braces, where a misspelt field is skipped rather than ending the block. */
-  private braced = false;
   /** Problems found by the grammar's own actions (typos inside blocks), per declaration. */
   typos: SyntaxProblem[] = [];
 
@@ -251,7 +255,8 @@ class MnasParser extends EmbeddedActionsParser {
   /**
    * The hottest rule (once per block field), so it follows chevrotain's performance advice:
    * the alternatives are built once, and semantic code is guarded by RECORDING_PHASE
-   * instead of allocating an ACTION closure per field.
+   * instead of allocating an ACTION closure per field. No alternative has a GATE, so the
+   * choice is one table look-up on the next token (a gated OR tests every alternative).
    */
   private layerAlts?: IOrAlt<void>[];
   private layerAlternatives(): IOrAlt<void>[] {
@@ -278,8 +283,18 @@ class MnasParser extends EmbeddedActionsParser {
         const a = this.CONSUME(T.ActKw);
         if (!this.RECORDING_PHASE) this.putField('act', located(a.image as ActName, a), span(a));
       } },
-      // Typos, inside braces only (an unbraced stem ends at the first word it does not know).
-      { GATE: () => this.braced, ALT: () => {
+    ];
+  }
+
+  /**
+   * Inside a block's braces, a misspelt field is skipped rather than ending the block (an
+   * unbraced stem ends at the first word it does not know): the same fields and these.
+   */
+  private bracedAlts?: IOrAlt<void>[];
+  private bracedAlternatives(): IOrAlt<void>[] {
+    return this.bracedAlts ??= [
+      ...this.layerAlternatives(),
+      { ALT: () => {
         // `k 3`: a field's letter apart from its value.
         const k = this.OR2([
           { ALT: () => this.CONSUME(T.KeyE) }, { ALT: () => this.CONSUME(T.KeyK) }, { ALT: () => this.CONSUME(T.KeyS) },
@@ -293,7 +308,7 @@ class MnasParser extends EmbeddedActionsParser {
         this.putField(LAYER_LETTERS[k.image], { value: Number(n.image), span: at }, at);
         this.typos.push({ code: 'field-form', span: at, message: `Write \`${glued}\`: a field's letter and its value go together, without a space.`, fixes: replaceFix(at, glued) });
       } },
-      { GATE: () => this.braced, ALT: () => {
+      { ALT: () => {
         // `op mbconv`: the space's choice syntax in a model's block.
         const k = this.CONSUME(T.Op);
         const t = this.OPTION2(() => this.CONSUME2(T.OpKw));
@@ -303,13 +318,13 @@ class MnasParser extends EmbeddedActionsParser {
         const at: Span = { start: k.startOffset, end: t.startOffset };
         this.typos.push({ code: 'field-form', span: { start: k.startOffset, end: t.startOffset + t.image.length }, message: `In a model's block the op stands alone: write \`${t.image}\`, not \`op ${t.image}\` (\`op [...]\` lists choices in a space).`, fixes: [{ title: "Remove 'op'", edits: [{ span: at, newText: '' }], preferred: true }] });
       } },
-      { GATE: () => this.braced, ALT: () => {
+      { ALT: () => {
         // `mbconvv`, `se0.25` (a word and a number glued), `f-8`.
         const w = this.CONSUME(T.Identifier);
         const n = this.OPTION3({ GATE: () => adjacent(w, this.LA(1)) && tokenMatcher(this.LA(1), T.NumberLit), DEF: () => this.CONSUME3(T.NumberLit) });
         if (!this.RECORDING_PHASE) this.typo(w, isReal(n) ? n : undefined);
       } },
-      { GATE: () => this.braced, ALT: () => {
+      { ALT: () => {
         const n = this.CONSUME4(T.NumberLit);
         if (this.RECORDING_PHASE) return;
         const at = span(n);
@@ -320,17 +335,18 @@ class MnasParser extends EmbeddedActionsParser {
   }
 
   /** `mbconv e6 k3 s2 f24 x2 se 0.25 skip identity relu6`, in any order. */
-  private layerFields = this.RULE('layerFields', (braced?: boolean): LayerSpecNode => {
+  private layerFields = this.RULE('layerFields', (): LayerSpecNode => this.fields(this.layerAlternatives()));
+  /** The same inside braces, where typos are skipped and reported. */
+  private bracedFields = this.RULE('bracedFields', (): LayerSpecNode => this.fields(this.bracedAlternatives()));
+
+  private fields(alts: IOrAlt<void>[]): LayerSpecNode {
     const first = this.LA(1);
     const spec: LayerSpecNode = { span: this.anchor, repeated: [] };
     this.spec = spec;
-    this.braced = braced === true;
-    const alts = this.layerAlternatives();
     this.MANY(() => this.OR(alts));
-    this.braced = false;
     if (!this.RECORDING_PHASE) spec.span = isReal(first) && this.LA(0) !== undefined ? this.spanFrom(first) : this.anchor;
     return spec;
-  });
+  }
 
   /** `head conv f1280 pool avg classes 1000 dropout 0.2` */
   private headDecl = this.RULE('headDecl', (): HeadNode => {
@@ -556,12 +572,14 @@ function problemFromException(e: IRecognitionException, textLength: number): Syn
 
 /**
  * Parsed declarations by their exact source text: editing one declaration of a large file
- * re-parses that declaration only; the others are reused with their spans shifted.
+ * re-parses that declaration only; the others are reused with their spans shifted. An entry
+ * shares the nodes of the segment that parsed them (a cold parse copies nothing); a segment
+ * moves its nodes in place, `start` with them, so a copy made later is shifted from `start`.
  */
 interface ParsedChunk {
   decl: Decl | undefined;
   problems: SyntaxProblem[];
-  base: number;
+  start: Span;
 }
 const chunkCache = new Map<string, ParsedChunk>();
 const CHUNK_CACHE_SIZE = 20_000;
@@ -571,7 +589,7 @@ export function clearParseCache(): void {
   chunkCache.clear();
 }
 
-function parseChunk(tokens: IToken[]): ParsedChunk {
+function parseChunk(tokens: IToken[]): { decl: Decl | undefined; problems: SyntaxProblem[] } {
   const problems: SyntaxProblem[] = [];
   parser.anchor = span(tokens[0]);
   parser.partial = undefined;
@@ -597,7 +615,7 @@ function parseChunk(tokens: IToken[]): ParsedChunk {
   // A declaration whose parts failed to parse still joins the file (hover keeps working on
   // its valid parts); holes left by recovery are filled with empty nodes here, once.
   if (decl) normalize(decl, span(tokens[0]));
-  return { decl, problems, base: tokens[0].startOffset };
+  return { decl, problems };
 }
 
 /** A deep copy of plain syntax data with every span ({start, end}) moved by `delta`. */
@@ -652,6 +670,7 @@ function lexProblems(text: string, errors: { offset: number; length: number; lin
 function parseSegment(text: string, tokens: IToken[]): SegmentParse {
   const decls: Decl[] = [];
   const problems: SyntaxProblem[] = [];
+  const starts: Span[] = [];
   for (const chunk of splitDeclarations(tokens)) {
     let toks = chunk;
     const firstDecl = chunk.findIndex(startsDecl);
@@ -673,19 +692,21 @@ function parseSegment(text: string, tokens: IToken[]): SegmentParse {
     let parsed = chunkCache.get(source);
     if (parsed) {
       chunkCache.delete(source); // refresh its place in the LRU order
+      // A copy: the cached nodes belong to the segment that parsed them (and move with it).
+      const delta = start - parsed.start.start;
+      for (const p of parsed.problems) problems.push(shifted(p, delta));
+      if (parsed.decl) decls.push(shifted(parsed.decl, delta));
     } else {
-      parsed = parseChunk(toks);
-      parsed.base = start;
+      const fresh = parseChunk(toks);
+      parsed = { ...fresh, start: { start, end: start } };
+      starts.push(parsed.start);
+      for (const p of fresh.problems) problems.push(p);
+      if (fresh.decl) decls.push(fresh.decl);
     }
     chunkCache.set(source, parsed);
     if (chunkCache.size > CHUNK_CACHE_SIZE) chunkCache.delete(chunkCache.keys().next().value!);
-    // Always a shifted copy: the cached nodes stay pristine, and the segment owns every span
-    // of its copy (none shared), so a later edit can move them in place.
-    const delta = start - parsed.base;
-    problems.push(...shifted(parsed.problems, delta));
-    if (parsed.decl) decls.push(shifted(parsed.decl, delta));
   }
-  return { decls, problems };
+  return { decls, problems, starts };
 }
 
 /**

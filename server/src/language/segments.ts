@@ -176,24 +176,27 @@ function shiftSegment<P>(seg: Segment<P>, delta: number, lines: number): void {
 }
 
 /**
- * Every span inside plain data: spans are the only objects of the syntax tree and problems
- * with a numeric `start` and `end`. The data must own its spans (no span object reachable
- * twice, as the parser's shifted copies), so that moving each listed span moves each once.
+ * Every span inside plain data, each once: spans are the only objects of the syntax tree and
+ * problems with a numeric `start` and `end`. A fresh parse shares some span objects between
+ * nodes (a field's span and the problem about it), so a span reachable twice is listed once
+ * and moving each listed span moves each once. The data must be the segment's own: no span
+ * shared with another segment's (the declaration cache hands out copies).
  */
-export function spansIn(value: unknown, out: Span[] = []): Span[] {
+export function spansIn(value: unknown, out: Span[] = [], seen = new Set<Span>()): Span[] {
   if (value === null || typeof value !== 'object') return out;
   if (Array.isArray(value)) {
-    for (const v of value) spansIn(v, out);
+    for (const v of value) spansIn(v, out, seen);
     return out;
   }
   const o = value as Record<string, unknown>;
   if (typeof o.start === 'number' && typeof o.end === 'number') {
-    out.push(o as unknown as Span);
+    const sp = o as unknown as Span;
+    if (!seen.has(sp)) { seen.add(sp); out.push(sp); }
     return out;
   }
   for (const key in o) {
     const v = o[key];
-    if (v !== null && typeof v === 'object') spansIn(v, out);
+    if (v !== null && typeof v === 'object') spansIn(v, out, seen);
   }
   return out;
 }
