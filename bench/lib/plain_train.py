@@ -15,26 +15,20 @@ config: {"workerDir", "archs": [arch.json paths], "trainPath", "batch", "epochs"
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 
 def load_train(header_path: str) -> tuple[torch.Tensor, torch.Tensor]:
-    with open(header_path, encoding="utf-8") as f:
-        h = json.load(f)
-    base = os.path.dirname(os.path.abspath(header_path))
-    c, hh, ww = (int(v) for v in h["shape"])
-    n = int(h["count"])
-    images = np.fromfile(os.path.join(base, h["images"]), dtype=np.uint8).reshape(n, c, hh, ww)
-    labels = np.fromfile(os.path.join(base, h["labels"]), dtype=np.uint8).astype(np.int64)
-    x = torch.from_numpy(images).to(torch.float32).div_(float(h.get("scale", 255)))
-    x = x.sub_(float(h["mean"])).div_(float(h["std"]))
-    return x, torch.from_numpy(labels)
+    # The worker's reader (checked header, files only beside it), normalized once up front.
+    from mnas_worker.data import load_split  # noqa: E402
+
+    s = load_split(header_path)
+    x = s.images.to(torch.float32).div_(s.scale).sub_(s.mean).div_(s.std)
+    return x, s.labels
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { findPython, TorchTrainer } from '../../server/src/train/torchTrainer';
+import { hostileDatasets, refusal, smallDataset } from '../helpers/hostileDataset';
 import { tinyArch, writeMaliciousWeights } from './helpers';
 
 let trainer: TorchTrainer;
@@ -45,6 +46,23 @@ test('invalid archs: clear errors, worker keeps serving', { timeout: 60_000 }, a
     recipe: { epochs: 1, batchSize: 8, lr: 0.01, optimizer: 'adam', momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0 },
   }), /cannot read dataset header \/nonexistent\/train\.json/);
   assert.ok((await trainer.count(tinyArch())) > 0);
+});
+
+test('a dataset header naming a file outside its folder is refused, naming the header and the fix', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mnas-header-'));
+  try {
+    const recipe = { epochs: 1, batchSize: 8, lr: 0.01, optimizer: 'adam' as const, momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0 };
+    const ok = await smallDataset(dir, 'valid');
+    const r = await trainer.train({ arch: tinyArch(), seed: 1, outDir: path.join(dir, 'out-valid'), data: ok, recipe });
+    assert.ok(r.accuracy >= 0 && r.accuracy <= 1, 'the untouched dataset trains');
+    for (const { how, spec, want } of await hostileDatasets(dir)) {
+      const outDir = path.join(dir, `out-${path.basename(path.dirname(spec.trainPath))}`);
+      await assert.rejects(trainer.train({ arch: tinyArch(), seed: 1, outDir, data: spec, recipe }), refusal(spec, want), how);
+      assert.equal(existsSync(path.join(outDir, 'weights.pt')), false, `${how}: nothing trained`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a weights.pt whose pickle would run a command is refused and nothing runs (weights_only)', { timeout: 60_000 }, async () => {

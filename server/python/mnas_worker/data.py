@@ -53,6 +53,36 @@ def _channel_stats(h: Mapping[str, object], key: str, channels: int, path: str) 
     return tuple(float(v) for v in raw)
 
 
+def _plain_file_in(folder: str, name: object) -> str:
+    """folder/name when name is a plain file name (no separator, not '.' or '..', not absolute)
+    whose real path stays in folder; else ValueError saying why (server/src/util/plainFile.ts)."""
+    if not isinstance(name, str) or name == "":
+        raise ValueError("is not a file name")
+    if name in (".", "..") or any(ch in name for ch in "/\\\0") or os.path.isabs(name):
+        raise ValueError('is not a plain file name (no "/", "\\" or "..", not absolute)')
+    root = os.path.abspath(folder)
+    path = os.path.abspath(os.path.join(root, name))
+    if os.path.dirname(path) != root:
+        raise ValueError(f"resolves outside {root}")
+    if os.path.exists(path):
+        real = os.path.realpath(path)
+        if os.path.dirname(real) != os.path.realpath(root):
+            raise ValueError(f"leads outside {root} through a symbolic link (to {real})")
+    return path
+
+
+def _data_file(base: str, h: Mapping[str, object], key: str, header_path: str) -> str:
+    # A header comes from another process (datasets/write.ts): it may only name files beside it.
+    name = _field(h, key, header_path)
+    try:
+        return _plain_file_in(base, name)
+    except ValueError as e:
+        example = f"{os.path.splitext(os.path.basename(header_path))[0]}-{key}.u8"
+        raise DataError(f"{header_path}: '{key}' {json.dumps(name)} {e}. A dataset header names only files beside it "
+                        f"(here {json.dumps(example)}); this one is damaged or was written by something else: "
+                        f"delete {base} and run again.") from None
+
+
 def load_split(header_path: str) -> Split:
     try:
         with open(header_path, encoding="utf-8") as f:
@@ -67,8 +97,8 @@ def load_split(header_path: str) -> Split:
     shape = cast(list[int], _field(h, "shape", header_path))
     count = int(cast(int, _field(h, "count", header_path)))
     base = os.path.dirname(os.path.abspath(header_path))
-    images_path = os.path.join(base, str(_field(h, "images", header_path)))
-    labels_path = os.path.join(base, str(_field(h, "labels", header_path)))
+    images_path = _data_file(base, h, "images", header_path)
+    labels_path = _data_file(base, h, "labels", header_path)
     c, hh, ww = (int(v) for v in shape)
     images = np.fromfile(images_path, dtype=np.uint8)
     labels = np.fromfile(labels_path, dtype=np.uint8)

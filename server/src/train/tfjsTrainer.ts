@@ -17,6 +17,7 @@ import type { LayersModel, Optimizer, Scalar, Tensor, Tensor4D, Variable } from 
 import type { Arch } from '../language/arch';
 import { waitWhileTiming } from '../platform/hostLock';
 import { loadTf, quietPlatformNotice, type Tf, type TfRuntime } from '../platform/tfjs';
+import { plainFileIn } from '../util/plainFile';
 import { DATASET_FORMAT } from './datasets/write';
 import { mulberry32 } from './datasets/split';
 import { buildTfjsModel } from './tfjsBuilder';
@@ -113,8 +114,17 @@ export async function loadSplit(headerPath: string): Promise<LoadedSplit> {
   const shape = (need('shape') as number[]).map(Number) as [number, number, number];
   const count = Number(need('count'));
   const base = path.dirname(path.resolve(headerPath));
-  const images = new Uint8Array(await readFile(path.join(base, String(need('images')))));
-  const labels = new Uint8Array(await readFile(path.join(base, String(need('labels')))));
+  const file = (k: 'images' | 'labels') => {
+    const name = need(k);
+    try {
+      return plainFileIn(base, name);
+    } catch (e) {
+      throw new Error(`${headerPath}: '${k}' ${JSON.stringify(name)} ${(e as Error).message}. A dataset header names only files beside it ` +
+        `(here "${path.basename(headerPath, '.json')}-${k}.u8"); this one is damaged or was written by something else: delete ${base} and run again.`);
+    }
+  };
+  const images = new Uint8Array(await readFile(file('images')));
+  const labels = new Uint8Array(await readFile(file('labels')));
   const [c, hh, ww] = shape;
   if (images.length !== count * c * hh * ww || labels.length !== count) {
     throw new Error(`${headerPath}: files hold ${images.length} pixels / ${labels.length} labels, header says ${count} images of ${c}x${hh}x${ww}`);
