@@ -18,7 +18,7 @@ import type { RedisSettings } from '../queue/connection';
 import type { DatasetRequest } from '../train/datasets';
 import { runQueueId } from '../queue/topology';
 import { proxySpec } from '../search/proxy';
-import { readJournal } from '../util/journal';
+import { readRunJournal } from '../search/runJournal';
 import { openLatencySource } from '../latency/open';
 import type { LatencySource } from '../latency/source';
 import type { LatencyMeasurement } from '../util/timing';
@@ -90,7 +90,7 @@ function readRun(run: string): { info: RunInfo; children: ChildRecord[] } {
     throw new FullTrainingError(`${p.info}: not valid JSON (${(e as Error).message}).`);
   }
   const byId = new Map<number, ChildRecord>();
-  for (const e of readJournal<{ type?: string }>(p.journal).entries) if (e.type === 'child') byId.set((e as ChildRecord).id, e as ChildRecord);
+  for (const e of readRunJournal(p.journal)) if (e.type === 'child') byId.set(e.id, e);
   return { info, children: [...byId.values()] };
 }
 
