@@ -5,8 +5,11 @@
 // latency profile is calibrated here for the quickstart space (`mnas calibrate --device local`).
 // Then the real search engine runs RL vs random for thousands of children and several seeds
 // against surrogate accuracy (with seed noise) and predicted latency, plus one RL run with the
-// hard reward and a learning-rate x controller-batch sweep at the real runs' budget. Every figure
-// and plot is labelled SURROGATE. Plots: docs/img/search-quality-surrogate*.svg, soft-vs-hard-latency.svg.
+// hard reward, a learning-rate x controller-batch sweep at the real runs' budget, and RL with
+// `overlap on` at a pool of OVERLAP_SLOTS workers in virtual time (bench/lib/virtualTime.ts:
+// children finish in the order such a pool would finish them, so each update learns from children
+// sampled several updates earlier), against the same seeds' synchronous RL (overlap off: its
+// children do not depend on the pool). Every figure and plot is labelled SURROGATE. Plots: docs/img/search-quality-surrogate*.svg, soft-vs-hard-latency.svg.
 //
 // MNAS_BENCH_SMOKE=1: tiny budgets (checks the harness; results not for committing).
 import { spawnSync } from 'node:child_process';
@@ -16,10 +19,10 @@ import type { TopLevelSpec } from 'vega-lite';
 import { ProfileLatency } from '../server/src/latency/profileLatency';
 import { type BenchResult, type Metric, report, round } from './lib/result';
 import { load as loadFile } from '../server/src/cli/load';
-import { GENERATED, loadavg, LoadSampler, mean, median, QUICKSTART, ROOT, RUNS, spearman, useBenchCache } from './lib/search';
+import { GENERATED, loadavg, LoadSampler, mean, median, QUICKSTART, ROOT, RUNS, spearman, std, useBenchCache } from './lib/search';
 import {
   best, CHILDREN_FILE, derive, entropyPlot, EXTRA_CHILDREN, histogramRows, type Hyper, type Kind, lastQuarter, latencyHistogram,
-  movingAverage, ratios, readChildren, readRun, RL, sameDataset, share, SMOKE, svg, type TrainedChild,
+  movingAverage, ratios, readChildren, readRun, RL, sameDataset, share, SMOKE, staleness, svg, type TrainedChild,
 } from './lib/searchQuality';
 import { archFeatures, archGroup, Surrogate, type SurrogateRow } from './lib/surrogate';
 import { childrenOf, type PlannedRun, runInProcesses } from './lib/surrogateSearch';
@@ -36,6 +39,8 @@ const SWEEP_CHILDREN = SMOKE ? 16 : realBudget() ?? 48;
 const SWEEP_LR = SMOKE ? [0.00035, 0.03] : [0.00035, 0.003, 0.01, 0.03, 0.1];
 const SWEEP_BATCH = SMOKE ? [4] : [2, 4, 8];
 const SWEEP_SEEDS = SMOKE ? [1, 2] : [1, 2, 3, 4];
+/** The pool `overlap on` is measured at (virtual time): 64 workers, as the paper's 64 TPUs. */
+const OVERLAP_SLOTS = SMOKE ? 16 : 64;
 /** Processes the searches are spread over (the machine has 2 cores). */
 const PROCESSES = 3;
 
@@ -111,10 +116,14 @@ export async function run(): Promise<BenchResult> {
   const planned: Planned[] = [];
   const add = (role: Planned['role'], kind: Kind, seed: number, children: number, h: Hyper) => {
     const reward = kind === 'rl-hard' ? 'hard' : 'soft';
-    const file = derive(`search-quality-surrogate-${reward}-${h.lr}-${h.batch}-${children}`, children, h, reward, T);
-    planned.push({ role, kind, seed, children, lr: h.lr, batch: h.batch, file, strategy: kind === 'random' ? 'random' : 'rl', out: path.join(root, `${kind}-${h.lr}-${h.batch}-${children}-s${seed}`) });
+    const overlap = kind === 'rl-overlap';
+    const file = derive(`search-quality-surrogate-${reward}-${h.lr}-${h.batch}-${children}${overlap ? '-overlap' : ''}`, children, { ...h, overlap }, reward, T);
+    planned.push({
+      role, kind, seed, children, lr: h.lr, batch: h.batch, file, strategy: kind === 'random' ? 'random' : 'rl', out: path.join(root, `${kind}-${h.lr}-${h.batch}-${children}-s${seed}`),
+      ...(overlap ? { slots: OVERLAP_SLOTS } : {}),
+    });
   };
-  for (const seed of S_SEEDS) { add('long', 'rl', seed, S_CHILDREN, S_HYPER); add('long', 'random', seed, S_CHILDREN, S_HYPER); }
+  for (const seed of S_SEEDS) { add('long', 'rl', seed, S_CHILDREN, S_HYPER); add('long', 'rl-overlap', seed, S_CHILDREN, S_HYPER); add('long', 'random', seed, S_CHILDREN, S_HYPER); }
   add('long', 'rl-hard', S_SEEDS[0], S_CHILDREN, S_HYPER);
   for (const seed of SWEEP_SEEDS) {
     add('sweep', 'random', seed, SWEEP_CHILDREN, RL);
@@ -127,6 +136,7 @@ export async function run(): Promise<BenchResult> {
   const long = (kind: Kind) => done.filter((d) => d.role === 'long' && d.kind === kind).map((d) => d.run);
   const sRl = long('rl');
   const sRnd = long('random');
+  const sOv = long('rl-overlap');
   const sHard = long('rl-hard')[0];
   const sweep = done.filter((d) => d.role === 'sweep' && d.kind === 'rl').map((d) => ({
     lr: d.lr, batch: d.batch, seed: d.seed,
@@ -137,6 +147,9 @@ export async function run(): Promise<BenchResult> {
 
   const per = S_SEEDS.map((seed, i) => ({ seed, rlLq: lastQuarter(sRl[i]), rndLq: lastQuarter(sRnd[i]), rlBest: best(sRl[i]), rndBest: best(sRnd[i]) }));
   const wins = per.filter((s) => s.rlLq > s.rndLq).length;
+  const ovPer = S_SEEDS.map((seed, i) => ({ seed, lq: lastQuarter(sOv[i]), best: best(sOv[i]), minusRl: lastQuarter(sOv[i]) - per[i].rlLq, minusRnd: lastQuarter(sOv[i]) - per[i].rndLq }));
+  const ovStale = sOv.flatMap((r) => staleness(r.dir));
+  const se = (xs: number[]) => (xs.length > 1 ? std(xs) / Math.sqrt(xs.length) : NaN);
   const table = SWEEP_BATCH.flatMap((batch) => SWEEP_LR.map((lr) => {
     const xs = sweep.filter((s) => s.lr === lr && s.batch === batch);
     return { lr, batch, meanDiff: mean(xs.map((s) => s.diff)), wins: xs.filter((s) => s.diff > 0).length, n: xs.length };
@@ -159,6 +172,15 @@ export async function run(): Promise<BenchResult> {
     report('surrogate_random_last_quarter_reward_mean', mean(per.map((s) => s.rndLq)), 'reward'),
     report('surrogate_rl_best_reward_mean', mean(per.map((s) => s.rlBest)), 'reward'),
     report('surrogate_random_best_reward_mean', mean(per.map((s) => s.rndBest)), 'reward'),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_last_quarter_reward_mean`, mean(ovPer.map((s) => s.lq)), 'reward'),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_best_reward_mean`, mean(ovPer.map((s) => s.best)), 'reward'),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_minus_rl_last_quarter_mean`, mean(ovPer.map((s) => s.minusRl)), 'reward'),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_minus_rl_last_quarter_se`, se(ovPer.map((s) => s.minusRl)), 'reward'),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_above_rl_last_quarter_seeds`, ovPer.filter((s) => s.minusRl > 0).length, `of ${S_SEEDS.length} seeds`),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_above_random_last_quarter_seeds`, ovPer.filter((s) => s.minusRnd > 0).length, `of ${S_SEEDS.length} seeds`),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_staleness_mean`, mean(ovStale), 'updates'),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_staleness_max`, Math.max(...ovStale), 'updates'),
+    report(`surrogate_overlap${OVERLAP_SLOTS}_entropy_end_share`, mean(sOv.map((r) => (r.entropy[r.entropy.length - 1]?.entropy ?? NaN) / r.uniformEntropy)), 'fraction'),
     report('surrogate_rl_entropy_end_share', mean(sRl.map((r) => (r.entropy[r.entropy.length - 1]?.entropy ?? NaN) / r.uniformEntropy)), 'fraction'),
     report('surrogate_soft_share_within_0.8_1_T', share(sS, 0.8, 1), 'fraction'),
     report('surrogate_hard_share_within_0.8_1_T', share(sH, 0.8, 1), 'fraction'),
@@ -170,19 +192,19 @@ export async function run(): Promise<BenchResult> {
   );
 
   // Plots, every one titled SURROGATE.
-  const curve = [...sRl, ...sRnd].flatMap((r) => {
+  const curve = [...sRl, ...sOv, ...sRnd].flatMap((r) => {
     const ma = movingAverage(r.children.map((c) => c.reward), 100);
     return ma.flatMap((v, i) => (i % 10 === 9 ? [{ strategy: r.kind, seed: r.seed, child: i + 1, reward: v }] : []));
   });
   await svg({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: `SURROGATE (not trained): reward, RL vs random, ${S_CHILDREN} children x ${S_SEEDS.length} seeds (moving average of 100)`,
+    title: `SURROGATE (not trained): reward, RL (overlap off; overlap on at ${OVERLAP_SLOTS} virtual workers) vs random, ${S_CHILDREN} children x ${S_SEEDS.length} seeds (moving average of 100)`,
     width: 520, height: 240,
     data: { values: curve },
     mark: { type: 'line', strokeWidth: 1.5, opacity: 0.8 },
     encoding: { x: { field: 'child', type: 'quantitative', title: 'child (sample order)' }, y: { field: 'reward', type: 'quantitative', scale: { zero: false }, title: 'SURROGATE reward' }, color: { field: 'strategy', type: 'nominal' }, detail: { field: 'seed', type: 'nominal' } },
   } as TopLevelSpec, 'search-quality-surrogate.svg');
-  await entropyPlot(sRl, `SURROGATE: controller entropy after each update (lr ${S_HYPER.lr}, batch ${S_HYPER.batch})`, 'search-quality-surrogate-entropy.svg', (r) => `seed ${r.seed}`);
+  await entropyPlot([...sRl, ...sOv], `SURROGATE: controller entropy after each update (lr ${S_HYPER.lr}, batch ${S_HYPER.batch}; overlap off and on at ${OVERLAP_SLOTS} workers)`, 'search-quality-surrogate-entropy.svg', (r) => `${r.kind} seed ${r.seed}`);
   await latencyHistogram(
     [...histogramRows(`SURROGATE RL, soft (${sS.length})`, sS), ...histogramRows(`SURROGATE RL, hard (${sH.length})`, sH), ...histogramRows(`SURROGATE random (${sRnd[0].children.length})`, ratios(sRnd.slice(0, 1)))],
     `SURROGATE: predicted latency of sampled children relative to T (seed ${S_SEEDS[0]}, ${S_CHILDREN} children)`, 'soft-vs-hard-latency.svg',
@@ -209,8 +231,11 @@ export async function run(): Promise<BenchResult> {
       `chosen ${sum.chosen}, refitted on all. Seed noise sd ${sum.noise_sd.toFixed(4)} (pooled over ${sum.pairs} architectures trained more than once) is added to every prediction (seeded), as NAS-Bench-301's noisy surrogate. ` +
       `Latency: a local profile from \`mnas calibrate --device local\` (CPU-time minimum) of the quickstart space (${cal.summary}; ${cal.seconds.toFixed(0)} s); against the real runs' measurements Spearman ${latRho.toFixed(3)}, within ±10% ${(100 * share(latErr, 0, 0.1)).toFixed(0)}%. ` +
       `T = ${T.toFixed(4)} ms = ${T_FACTOR} x Tiny's predicted latency (the real runs' T: ${realT.toFixed(4)} ms measured). ` +
-      `Search: the real engine with an injected evaluator; ${S_CHILDREN} children x seeds ${S_SEEDS.join(', ')} for rl (lr ${S_HYPER.lr}, batch ${S_HYPER.batch}) and random, one rl-hard run (seed ${S_SEEDS[0]}). ` +
-      `Last quarter rl vs random per seed: ${per.map((s) => `${s.rlLq.toFixed(4)} vs ${s.rndLq.toFixed(4)}`).join(', ')}. ` +
+      `Search: the real engine with an injected evaluator; ${S_CHILDREN} children x seeds ${S_SEEDS.join(', ')} for rl (lr ${S_HYPER.lr}, batch ${S_HYPER.batch}, overlap off: the paper's synchronous loop), ` +
+      `rl-overlap (overlap on at a pool of ${OVERLAP_SLOTS} workers in virtual time: ${OVERLAP_SLOTS} + ${S_HYPER.batch} children out, each taking a seeded lognormal time with a 5% tail of 3-5x stragglers, finished in the order such a pool finishes them) and random, one rl-hard run (seed ${S_SEEDS[0]}, overlap off). ` +
+      `rl-overlap's updates learnt from children sampled ${mean(ovStale).toFixed(1)} updates earlier on average (at most ${Math.max(...ovStale)}). ` +
+      `Last quarter rl vs rl-overlap vs random per seed: ${per.map((s, i) => `${s.rlLq.toFixed(4)} vs ${ovPer[i].lq.toFixed(4)} vs ${s.rndLq.toFixed(4)}`).join(', ')}; ` +
+      `rl-overlap minus rl ${mean(ovPer.map((s) => s.minusRl)).toFixed(4)} ± ${se(ovPer.map((s) => s.minusRl)).toFixed(4)} (mean ± standard error over seeds). ` +
       `Sweep at ${SWEEP_CHILDREN} children (seeds ${SWEEP_SEEDS.join(', ')}; mean last-quarter reward rl minus random, seeds won): ` +
       `${table.map((c) => `lr ${c.lr} batch ${c.batch} ${c.meanDiff >= 0 ? '+' : ''}${c.meanDiff.toFixed(4)} (${c.wins}/${c.n})`).join('; ')}. the searches ${searchSeconds.toFixed(0)} s in ${PROCESSES} processes, ${seconds.toFixed(0)} s in all; 1-min load ${load.min}-${load.max}.`,
   };

@@ -6,7 +6,7 @@ import PQueue from 'p-queue';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type ChildEvaluation, ChildFailedError, type ChildJob, type Evaluator } from '../../server/src/search/evaluator';
+import { type ChildEvaluation, ChildFailedError, type ChildJob, type Evaluator, type TrainedChild } from '../../server/src/search/evaluator';
 import type { TrainProgress } from '../../server/src/train/trainer';
 import type { Arch } from '../../server/src/language/arch';
 import type { LatencyMeasurement } from '../../server/src/util/timing';
@@ -167,16 +167,24 @@ export class SharedEvaluator implements Evaluator {
   /**
    * `slots`: evaluations passed on at once (the pool's trainers). Waiting children go in order of
    * their id within their run, so runs advance in step: a run whose controller update took longer
-   * is not starved by runs that resubmit at once.
+   * is not starved by runs that resubmit at once. A child already trained (`job.trained`: only
+   * its latency is left) takes no training slot.
    */
-  constructor(readonly inner: Evaluator, slots = Infinity) {
+  constructor(readonly inner: Evaluator, private readonly size = Infinity) {
     this.stopped = new Promise<never>((_, reject) => { this.stop = reject; });
     this.stopped.catch(() => undefined);
-    this.slots = new PQueue({ concurrency: slots });
+    this.slots = new PQueue({ concurrency: size });
   }
   get backend(): string { return this.inner.backend; }
-  evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
-    const run = this.slots.add(() => this.inner.evaluate(job, onProgress), { priority: -job.id }) as Promise<ChildEvaluation>;
+  /**
+   * The pool's trainers: what each search's `overlap on` keeps busy, as it would on that pool
+   * alone (every run sharing it sees the whole pool, so each keeps slots + batch children out).
+   */
+  capacity(): number { return Number.isFinite(this.size) ? this.size : this.inner.capacity?.() ?? 0; }
+  evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void, onTrained?: (t: TrainedChild) => void): Promise<ChildEvaluation> {
+    const run = job.trained
+      ? this.inner.evaluate(job, onProgress, onTrained)
+      : this.slots.add(() => this.inner.evaluate(job, onProgress, onTrained), { priority: -job.id }) as Promise<ChildEvaluation>;
     return Promise.race([run, this.stopped]);
   }
   measureLatency(arch: Arch): Promise<LatencyMeasurement> {

@@ -18,11 +18,15 @@ export const CHILDREN_FILE = path.join(ROOT, 'bench', 'results', 'search-quality
 /** Children trained by the proxy-rank benchmark: the surrogate uses them too when dataset and budget match. */
 export const EXTRA_CHILDREN = [path.join(ROOT, 'bench', 'results', 'proxy-rank-children.jsonl')];
 
-export interface Hyper { lr: number; batch: number }
+/** Controller settings; `overlap` (default off: the paper's synchronous loop) is written out either way. */
+export interface Hyper { lr: number; batch: number; overlap?: boolean }
 /** The controller settings of the real RL runs: the small-budget defaults under test (docs/search.md). */
 export const RL: Hyper = { lr: 0.03, batch: 4 };
-/** Children per real run (the most; a deadline may stop every run at the same smaller count). */
-export const CHILDREN = SMOKE ? 8 : 64;
+/**
+ * Children per real run: 24, the common budget the first real runs reached in 35 minutes (a
+ * deadline may stop every run at the same smaller count).
+ */
+export const CHILDREN = SMOKE ? 8 : 24;
 
 /**
  * The proxy width the real runs add when the quickstart sets none (its comment promises scaled-down
@@ -30,7 +34,7 @@ export const CHILDREN = SMOKE ? 8 : 64;
  */
 export const PROXY_WIDTH = /dataset[^{]*\{[^}]*\bwidth\b/.test(fs.readFileSync(QUICKSTART, 'utf8')) ? undefined : 0.5;
 
-export type Kind = 'rl' | 'random' | 'rl-hard';
+export type Kind = 'rl' | 'random' | 'rl-hard' | 'rl-overlap';
 export interface Run {
   kind: Kind;
   seed: number;
@@ -49,7 +53,7 @@ export function derive(name: string, children: number, h: Hyper, reward: 'soft' 
   return deriveQuickstart(name, [
     ...(PROXY_WIDTH ? [[/\n(\s*)test (\d+)\n/, `\n$1test $2\n$1width ${PROXY_WIDTH}\n`]] as [RegExp, string][] : []),
     [/children \d+/, `children ${children}`],
-    [/controller \{[^}]*\}/, `controller {\n    seed 1\n    lr ${h.lr}\n    batch ${h.batch}\n  }`],
+    [/controller \{[^}]*\}/, `controller {\n    seed 1\n    lr ${h.lr}\n    batch ${h.batch}\n    overlap ${h.overlap ? 'on' : 'off'}\n  }`],
     [/reward soft/, `reward ${reward}`],
     ...(targetMs !== undefined ? [[/target [^\n]+/, `target ${targetMs.toPrecision(4)}ms`]] as [RegExp, string][] : []),
     // Smoke: a few hundred images per child, so the harness runs in minutes on a loaded machine.
@@ -72,6 +76,24 @@ export function readRun(kind: Kind, seed: number, dir: string, children: ChildRe
   }
   const kept = children.filter((c) => c.id < limit).sort((a, b) => a.id - b.id);
   return { kind, seed, dir, children: kept, targetMs: info.config.targetMs, entropy, uniformEntropy, batch };
+}
+
+/**
+ * How stale each child was when an update used it: the updates made between its sampling and the
+ * update that learnt from it (0 in the synchronous loop; `overlap on` journals which children
+ * each update used, and each child's batch record says which policy sampled it).
+ */
+export function staleness(dir: string, limit = Infinity): number[] {
+  const entries = readJournal(path.join(dir, 'journal.jsonl')).entries as { type: string; step: number; samples?: { id: number }[]; children?: number[] }[];
+  const sampledAt = new Map<number, number>();
+  const out: number[] = [];
+  for (const e of entries) {
+    if (e.type === 'batch') for (const x of e.samples ?? []) sampledAt.set(x.id, e.step);
+    // An update line names its children only under overlap; synchronous updates use their own batch.
+    if (e.type === 'update' && e.children) for (const id of e.children) if (id < limit && sampledAt.has(id)) out.push(e.step - sampledAt.get(id)!);
+    if (e.type === 'update' && !e.children) for (const [id, s] of sampledAt) if (s === e.step && id < limit) out.push(0);
+  }
+  return out;
 }
 
 /** Mean reward of the last quarter of the run's children (sample order). */
@@ -104,6 +126,10 @@ export interface TrainedChild {
   targetMs?: number;
   /** The training's seed (runs derive it as seed * 100003 + child): equal seeds, equal result. */
   trainSeed?: number;
+  /** What search-quality's rows keep of the training (reused trainings report them again). */
+  trainSeconds?: number;
+  imagesPerSecond?: number;
+  proxyParams?: number;
 }
 /** One line per really trained (not cache-reused) child of the runs. */
 export function childRows(runs: Run[]): Record<string, unknown>[] {
@@ -129,10 +155,14 @@ export function readChildren(file: string): TrainedChild[] {
     const c = JSON.parse(l) as {
       accuracy?: number; spec?: ModelSpec; arch?: Arch; dataset?: string | Record<string, unknown>; latencyMs?: number; targetMs?: number; seed: number; child: number;
       train?: number; test?: number; width?: number; resolution?: number; epochs?: number; batch?: number; recipe?: { lr?: number; optimizer?: string; schedule?: string };
+      trainSeconds?: number; imagesPerSecond?: number; proxyParams?: number;
     };
     if (typeof c.accuracy !== 'number') return [];
     if (c.spec && c.dataset && typeof c.dataset === 'object') {
-      return [{ source, arch: toArch(c.spec), dataset: c.dataset, accuracy: c.accuracy, latencyMs: c.latencyMs, targetMs: c.targetMs, trainSeed: c.seed * 100_003 + c.child }];
+      return [{
+        source, arch: toArch(c.spec), dataset: c.dataset, accuracy: c.accuracy, latencyMs: c.latencyMs, targetMs: c.targetMs, trainSeed: c.seed * 100_003 + c.child,
+        trainSeconds: c.trainSeconds, imagesPerSecond: c.imagesPerSecond, proxyParams: c.proxyParams,
+      }];
     }
     if (c.arch && typeof c.dataset === 'string') {
       const r = c.recipe ?? {};

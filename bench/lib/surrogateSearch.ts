@@ -14,8 +14,16 @@ import { runSearch } from '../../server/src/search/engine';
 import type { ChildRecord } from '../../server/src/search/runFolder';
 import { readJournal } from '../../server/src/util/journal';
 import { Surrogate, SurrogateEvaluator, type SurrogateRow } from './surrogate';
+import { VirtualTimeEvaluator } from './virtualTime';
 
-export interface PlannedRun { strategy: 'rl' | 'random'; seed: number; file: string; out: string; children: number; batch: number }
+/** Mean child time of a virtual pool (queue-scale's 60 s children; only the spread and the stragglers matter). */
+export const VIRTUAL_CHILD_SECONDS = 60;
+
+export interface PlannedRun {
+  strategy: 'rl' | 'random'; seed: number; file: string; out: string; children: number; batch: number;
+  /** Workers of a pool in virtual time (bench/lib/virtualTime.ts): what `overlap on` keeps busy, and the order children finish in. */
+  slots?: number;
+}
 export interface SurrogatePlan { rows: SurrogateRow[]; model: string; noiseSd: number; profile: string; cacheDir: string; runs: PlannedRun[] }
 
 /** Children of a finished run folder, in id order. */
@@ -60,7 +68,8 @@ async function main(planFile: string): Promise<void> {
   try {
     const profile = ProfileLatency.open(plan.profile);
     for (const [index, r] of plan.runs.entries()) {
-      const evaluator = new SurrogateEvaluator(surrogate, profile, { noiseSd: plan.noiseSd, seed: r.seed });
+      const answers = new SurrogateEvaluator(surrogate, profile, { noiseSd: plan.noiseSd, seed: r.seed });
+      const evaluator = r.slots ? new VirtualTimeEvaluator(answers, r.slots, VIRTUAL_CHILD_SECONDS) : answers;
       const res = await runSearch({ file: r.file, out: r.out, seed: r.seed, strategy: r.strategy, cacheDir: plan.cacheDir, evaluator });
       if (res.status !== 'done') throw new Error(`${r.out}: the search stopped`);
       console.log(JSON.stringify({ index, dir: res.dir }));

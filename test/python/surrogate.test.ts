@@ -1,13 +1,21 @@
 // The surrogate pipeline of bench/search-quality-surrogate.bench.ts: the architecture encoding,
 // the grouped held-out fit in bench/lib/surrogate.py (python3-sklearn) and the evaluator that
-// answers a search from it; plus SharedEvaluator, which stops concurrent searches at once.
+// answers a search from it; plus SharedEvaluator, which stops concurrent searches at once and
+// tells each one the pool's size, and ReusedTrainings, which trains an earlier training's twin
+// only once.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Arch, BlockArch } from '../../server/src/language/arch';
 import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../../server/src/search/evaluator';
 import { Rng } from '../../server/src/util/rng';
 import { SharedEvaluator } from '../../bench/lib/search';
+import { ReusedTrainings } from '../../bench/lib/reusedTrainings';
+import { datasetKey, type TrainedChild } from '../../bench/lib/searchQuality';
+import type { RunInfo } from '../../server/src/search/runFolder';
 import { archFeatures, archGroup, Surrogate, type SurrogateRow } from '../../bench/lib/surrogate';
 
 const PYTHON = '/usr/bin/python3';
@@ -85,4 +93,79 @@ test('SharedEvaluator: abandon fails every pending evaluation with "stopped" at 
   shared.abandon();
   for (const p of pending) await assert.rejects(p, (e: Error) => e instanceof ChildFailedError && e.message === 'stopped');
   await assert.rejects(shared.evaluate({ id: 4 } as ChildJob), /stopped/);
+});
+
+/** An evaluator that answers when told to and remembers what it was asked. */
+function controlled() {
+  const calls: ChildJob[] = [];
+  const waiting: (() => void)[] = [];
+  const ev: Evaluator = {
+    backend: 'controlled', measureLatency: () => new Promise(() => undefined), close: () => Promise.resolve(),
+    evaluate: (job) => {
+      calls.push(job);
+      const answer = (): ChildEvaluation => ({
+        accuracy: job.trained?.accuracy ?? 0.5 + job.seed / 1000, attempts: 1, latency: { ms: 1, median: 1, min: 1, max: 1, spread: 0, repeats: 1, source: 'test' },
+        train: job.trained?.train ?? { trainSeconds: 1, evalSeconds: 0, imagesPerSecond: 1, params: 1, weightsPath: 'w.pt', loss: [], diverged: false, threads: 1 },
+      });
+      // A child already trained is only timed: no waiting for a trainer.
+      return job.trained ? Promise.resolve(answer()) : new Promise((resolve) => waiting.push(() => resolve(answer())));
+    },
+  };
+  return { ev, calls, release: () => { for (const w of waiting.splice(0)) w(); } };
+}
+
+test('SharedEvaluator: its capacity is its slots; a child already trained takes no training slot', async () => {
+  const c = controlled();
+  const shared = new SharedEvaluator(c.ev, 1);
+  assert.equal(shared.capacity(), 1);
+  const a = { id: 1, seed: 1 } as ChildJob;
+  const trained = { id: 2, seed: 2, trained: { accuracy: 0.9, attempts: 1, train: { trainSeconds: 3, evalSeconds: 0, imagesPerSecond: 1, params: 1, weightsPath: '', loss: [], diverged: false, threads: 1 } } } as unknown as ChildJob;
+  const first = shared.evaluate(a);
+  // The one slot is busy with child 1; child 2 is only timed and comes back anyway.
+  assert.equal((await shared.evaluate(trained)).accuracy, 0.9);
+  c.release();
+  assert.equal((await first).accuracy, 0.501);
+});
+
+test('ReusedTrainings: a training from the children file or from another run is reused (only timed again), a new seed is trained', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-reuse-'));
+  try {
+    const info = { config: { dataset: { name: 'mnist', train: 400, test: 100, width: 0.5 }, budget: { epochs: 1, batch: 64 } }, recipe: { lr: 0.01, optimizer: 'adam', schedule: 'cosine' } } as unknown as RunInfo;
+    const runs = ['a', 'b'].map((r) => { fs.mkdirSync(path.join(dir, r), { recursive: true }); fs.writeFileSync(path.join(dir, r, 'run.json'), JSON.stringify(info)); return path.join(dir, r); });
+    const net = arch(new Rng(9));
+    const other = arch(new Rng(10));
+    const job = (run: string, id: number, a: Arch, seed: number) => ({ id, full: { ...a, name: `${path.basename(run)}_c${id}` }, seed, outDir: path.join(run, 'children', String(id)) }) as ChildJob;
+    const row: TrainedChild = { source: 'earlier', arch: net, dataset: datasetKey(info), accuracy: 0.93, trainSeed: 7, trainSeconds: 4 };
+    // A row of another dataset (no width) matches nothing.
+    const elsewhere: TrainedChild = { ...row, dataset: { ...datasetKey(info), width: 1 }, trainSeed: 8, accuracy: 0.1 };
+    const c = controlled();
+    const reuse = new ReusedTrainings(c.ev, [row, elsewhere]);
+
+    const fromFile = await reuse.evaluate(job(runs[0], 0, net, 7));
+    assert.equal(fromFile.accuracy, 0.93);
+    assert.equal(fromFile.train.trainSeconds, 4);
+    assert.equal(c.calls[0].trained?.accuracy, 0.93, 'passed on as trained: only its latency is measured');
+
+    // Two runs sample the same child with the same training seed at once: one training, the other waits for it.
+    const x = reuse.evaluate(job(runs[0], 1, other, 8));
+    const y = reuse.evaluate(job(runs[1], 1, other, 8));
+    await new Promise((r) => setImmediate(r));
+    c.release();
+    const [rx, ry] = await Promise.all([x, y]);
+    assert.equal(rx.accuracy, 0.508);
+    assert.equal(ry.accuracy, 0.508);
+    assert.equal(c.calls.filter((j) => !j.trained).length, 1);
+    assert.equal(reuse.reused.get(job(runs[1], 1, other, 8).outDir), 'this run');
+    assert.equal(reuse.reused.get(job(runs[0], 0, net, 7).outDir), 'file');
+
+    // The same network with another seed, or the other dataset's row, is a new training.
+    const z = reuse.evaluate(job(runs[1], 2, net, 8));
+    await new Promise((r) => setImmediate(r));
+    c.release();
+    assert.equal((await z).accuracy, 0.508);
+    assert.equal(c.calls.filter((j) => !j.trained).length, 2);
+    assert.equal(reuse.reused.size, 2);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

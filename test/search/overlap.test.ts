@@ -3,23 +3,26 @@
 // a run stopped with children out, or killed between a checkpoint and its journal line, resumes
 // to the same children, the same updates and the same controller as a run never interrupted.
 //
-// The evaluator is a discrete-event simulation in virtual time: each child takes a seeded time
-// (a 5% straggler tail), and whenever the engine has nothing left to do (it waits for a result)
-// the child that finishes first in virtual time finishes. So the order of results is a function
-// of the children alone, and two runs can be compared line by line.
+// The evaluator is a discrete-event simulation in virtual time (bench/lib/virtualTime.ts, also
+// the surrogate benchmark's 64 workers): each child takes a seeded time (a 5% straggler tail), and
+// whenever the engine has nothing left to do (it waits for a result) the child that finishes first
+// in virtual time finishes. So the order of results is a function of the children alone, and two
+// runs can be compared line by line.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runSearch, type SearchResult } from '../../server/src/search/engine';
-import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator } from '../../server/src/search/evaluator';
+import type { ChildEvaluation, ChildJob, Evaluator } from '../../server/src/search/evaluator';
 import type { SearchEvent } from '../../server/src/search/events';
 import type { Arch } from '../../server/src/language/arch';
 import { costOf } from '../../server/src/cost/model';
-import { standInAccuracy, standInSeconds } from '../../server/src/train/standInTrainer';
+import { standInAccuracy } from '../../server/src/train/standInTrainer';
 import { readJournal } from '../../server/src/util/journal';
 import type { LatencyMeasurement } from '../../server/src/util/timing';
+import { VirtualTimeEvaluator } from '../../bench/lib/virtualTime';
+import { staleness } from '../../bench/lib/searchQuality';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mnas-overlap-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -42,83 +45,25 @@ search Overlap {
   return file;
 }
 
-/** `slots` workers in virtual time: a child starts when a slot is free (in the order submitted), and whenever the engine waits, the running child due first finishes. */
-class VirtualEvaluator implements Evaluator {
-  readonly backend = 'virtual time (test)';
-  now = 0;
-  /** Virtual finish time per child id once it started, kept across a stop: a child resubmitted after a resume finishes when it would have. */
-  readonly due = new Map<number, number>();
-  private readonly took = new Map<number, number>();
-  private readonly pending = new Map<number, { job: ChildJob; resolve: (e: ChildEvaluation) => void; reject: (e: Error) => void }>();
-  private scheduled = false;
-  /** Workers busy at each moment a result was handed back. */
-  readonly busyAtResult: number[] = [];
-  /** Virtual time slots were busy, summed over children. */
-  busy = 0;
-
-  constructor(private readonly slots: number) {}
-
-  capacity(): number { return this.slots; }
-
-  evaluate(job: ChildJob): Promise<ChildEvaluation> {
-    return new Promise((resolve, reject) => {
-      this.pending.set(job.id, { job, resolve, reject });
-      this.wake();
+/** The stand-in's results (an accuracy from the architecture, latency from its mult-adds), given at once: the virtual pool decides when. */
+const standIn: Evaluator = {
+  backend: 'stand-in (test)',
+  evaluate: (job: ChildJob): Promise<ChildEvaluation> => {
+    const cost = costOf(job.full);
+    return Promise.resolve({
+      accuracy: standInAccuracy(job.proxy), attempts: 1, latency: latencyOf(job.full),
+      train: { trainSeconds: 0, evalSeconds: 0, imagesPerSecond: 0, params: cost.params, weightsPath: '', loss: [], diverged: false, threads: 0 },
     });
-  }
-
-  private running(): number[] {
-    return [...this.pending.keys()].filter((id) => this.due.has(id));
-  }
-
-  /** Free slots take the waiting children in the order they came. */
-  private start(): void {
-    const free = this.slots - this.running().length;
-    for (const [id, p] of [...this.pending].filter(([i]) => !this.due.has(i)).slice(0, Math.max(0, free))) {
-      const t = standInSeconds(p.job.seed, 1);
-      this.due.set(id, this.now + t);
-      this.took.set(id, t);
-      this.busy += t;
-    }
-  }
-
-  /** After the engine has done everything it can (every microtask and the immediates it queued), finish the running child due first. */
-  private wake(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => setImmediate(() => {
-      this.scheduled = false;
-      this.start();
-      const run = this.running().sort((a, b) => this.due.get(a)! - this.due.get(b)! || a - b);
-      if (run.length === 0) return;
-      const id = run[0];
-      const p = this.pending.get(id)!;
-      this.busyAtResult.push(run.length);
-      this.pending.delete(id);
-      this.now = Math.max(this.now, this.due.get(id)!);
-      const cost = costOf(p.job.full);
-      p.resolve({
-        accuracy: standInAccuracy(p.job.proxy), attempts: 1, latency: this.latencyOf(p.job.full),
-        train: { trainSeconds: this.took.get(id)!, evalSeconds: 0, imagesPerSecond: 0, params: cost.params, weightsPath: '', loss: [], diverged: false, threads: 0 },
-      });
-      if (this.pending.size) this.wake();
-    }));
-  }
-
-  private latencyOf(arch: Arch): LatencyMeasurement {
-    const ms = costOf(arch).multAdds / 4e6;
-    return { ms, median: ms, min: ms, max: ms, spread: 0, repeats: 1, source: 'virtual' };
-  }
-
-  measureLatency(arch: Arch): Promise<LatencyMeasurement> { return Promise.resolve(this.latencyOf(arch)); }
-
-  abandon(): void {
-    for (const p of this.pending.values()) p.reject(new ChildFailedError('stopped'));
-    this.pending.clear();
-  }
-
-  close(): Promise<void> { return Promise.resolve(); }
+  },
+  measureLatency: (arch: Arch) => Promise.resolve(latencyOf(arch)),
+  close: () => Promise.resolve(),
+};
+function latencyOf(arch: Arch): LatencyMeasurement {
+  const ms = costOf(arch).multAdds / 4e6;
+  return { ms, median: ms, min: ms, max: ms, spread: 0, repeats: 1, source: 'virtual' };
 }
+/** `slots` workers in virtual time (bench/lib/virtualTime.ts). */
+const virtual = (slots: number) => new VirtualTimeEvaluator(standIn, slots);
 
 type Line = Record<string, unknown> & { type: string };
 /** The journal without wall-clock times. */
@@ -131,7 +76,7 @@ function journal(dir: string): Line[] {
 const weights = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'controller.json'), 'utf8')) as { step: number; children?: number[]; controller: { weights: unknown; adamM: unknown; step: number } };
 
 /** A search of `file` into its own folder (two runs started within a second would otherwise share a run folder name). */
-async function search(file: string, ev: VirtualEvaluator, extra: { resume?: string; stopWhen?: (e: SearchEvent) => boolean } = {}): Promise<SearchResult> {
+async function search(file: string, ev: VirtualTimeEvaluator, extra: { resume?: string; stopWhen?: (e: SearchEvent) => boolean } = {}): Promise<SearchResult> {
   const stop = new AbortController();
   return runSearch({
     ...(extra.resume ? { resume: extra.resume } : { file, out: path.dirname(file) }), cacheDir, evaluator: ev, signal: stop.signal,
@@ -143,14 +88,14 @@ describe('overlap on: every worker busy, the journal exact', () => {
   test('a setting of the search: on or off, a clear error otherwise', async () => {
     const bad = searchFile('bad', { children: 4, batch: 2, overlap: true }).replace(/overlap\.mnas$/, 'bad.mnas');
     fs.writeFileSync(bad, fs.readFileSync(bad.replace(/bad\.mnas$/, 'overlap.mnas'), 'utf8').replace('overlap on', 'overlap sometimes'));
-    await assert.rejects(runSearch({ file: bad, out: path.dirname(bad), cacheDir, evaluator: new VirtualEvaluator(2) }), /Expected `on` or `off`, got `sometimes`/);
+    await assert.rejects(runSearch({ file: bad, out: path.dirname(bad), cacheDir, evaluator: virtual(2) }), /Expected `on` or `off`, got `sometimes`/);
   });
 
   test('the window stays full and the run takes the work divided by the slots; synchronous batches wait for their slowest child', { timeout: 300_000 }, async () => {
     const slots = 8;
-    const on = new VirtualEvaluator(slots);
+    const on = virtual(slots);
     const rOn = await search(searchFile('on', { children: 48, batch: 8, overlap: true }), on);
-    const off = new VirtualEvaluator(slots);
+    const off = virtual(slots);
     const rOff = await search(searchFile('off', { children: 48, batch: 8, overlap: false }), off);
     for (const r of [rOn, rOff]) {
       assert.equal(r.status, 'done');
@@ -172,12 +117,17 @@ describe('overlap on: every worker busy, the journal exact', () => {
     const batches = journal(rOn.dir).filter((e) => e.type === 'batch');
     const stepOf = new Map(batches.flatMap((b) => (b.samples as { id: number }[]).map((x) => [x.id, b.step as number])));
     assert.ok(updates.some((u, i) => (u.children as number[]).some((id) => stepOf.get(id)! < i + 1)), 'some update used children sampled before the previous update');
+    // staleness() (the benchmarks' measure) reads the same: 0 for every child of the synchronous run, 1 or more for some of overlap's.
+    assert.deepEqual(staleness(rOff.dir), Array(48).fill(0));
+    const stale = staleness(rOn.dir);
+    assert.equal(stale.length, 48);
+    assert.ok(Math.max(...stale) >= 1 && Math.min(...stale) >= 0, `overlap staleness ${Math.min(...stale)}-${Math.max(...stale)}`);
   });
 
   test('stopped with children out, then resumed: the same journal, children and controller as a run never stopped', { timeout: 300_000 }, async () => {
     const o = { children: 40, batch: 4, overlap: true };
-    const whole = await search(searchFile('whole', o), new VirtualEvaluator(6));
-    const ev = new VirtualEvaluator(6);
+    const whole = await search(searchFile('whole', o), virtual(6));
+    const ev = virtual(6);
     let seen = 0;
     const first = await search(searchFile('stopped', o), ev, { stopWhen: (e) => e.event === 'child' && ++seen === 17 });
     assert.equal(first.status, 'stopped');
@@ -191,8 +141,8 @@ describe('overlap on: every worker busy, the journal exact', () => {
 
   test('killed between a checkpoint and its journal line: the update and the children it used come back from the checkpoint', { timeout: 300_000 }, async () => {
     const o = { children: 32, batch: 4, overlap: true };
-    const whole = await search(searchFile('whole2', o), new VirtualEvaluator(6));
-    const ev = new VirtualEvaluator(6);
+    const whole = await search(searchFile('whole2', o), virtual(6));
+    const ev = virtual(6);
     let updates = 0;
     const first = await search(searchFile('killed', o), ev, { stopWhen: (e) => e.event === 'update' && ++updates === 3 });
     assert.equal(first.status, 'stopped');
@@ -220,7 +170,7 @@ describe('overlap on: every worker busy, the journal exact', () => {
   });
 
   test('random search overlaps too (no controller), every child once', { timeout: 120_000 }, async () => {
-    const ev = new VirtualEvaluator(4);
+    const ev = virtual(4);
     const r = await search(searchFile('random', { children: 12, batch: 2, overlap: true, strategy: 'random' }), ev);
     assert.equal(r.status, 'done');
     assert.deepEqual(r.children.map((c) => c.id), [...Array(12).keys()]);
