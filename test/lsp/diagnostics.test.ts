@@ -84,6 +84,39 @@ describe('pull diagnostics', { timeout: 30_000 }, () => {
     assert.ok(ds.some((d) => d.code === 'syntax'), JSON.stringify(ds));
     assert.ok(ds.some((d) => d.code === 'even-kernel' && d.range.start.line === 6));
   });
+
+  test('a key repeated in a dataset block: one diagnostic on the repeat, and its quick fix removes it', async () => {
+    const { text, positions } = cursors(`model M {
+  input 32x32x3
+  block b1 { mbconv e6 k3 s1 f16 }
+}
+space S from M {
+  block * { k [3, 5] }
+}
+search Q {
+  space S
+  target 75ms
+  dataset mnist { train 4000 <|>train 2000<|> test 100 }
+}
+`);
+    const uri = 'file:///virtual/repeated.mnas';
+    await client.open(uri, text);
+    const ds = await client.pull(uri);
+    assert.deepEqual(ds.map((d) => d.code), ['repeated-field']);
+    assert.deepEqual(rangeOf(ds[0]), [positions[0].line, positions[0].character, positions[1].line, positions[1].character]);
+    assert.equal(ds[0].message, '`train` is set twice in `dataset`: the first (`train 4000`) counts. Remove this one.');
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri }, range: ds[0].range, context: { diagnostics: ds },
+    });
+    assert.deepEqual(actions.map((a) => [a.title, a.isPreferred]), [["Remove the second 'train'", true]]);
+    const [edit] = actions[0].edit!.changes![uri];
+    assert.deepEqual(edit, { range: ds[0].range, newText: '' });
+    const lines = text.split('\n');
+    const line = lines[edit.range.start.line];
+    lines[edit.range.start.line] = line.slice(0, edit.range.start.character) + line.slice(edit.range.end.character);
+    await client.change(uri, lines.join('\n'));
+    assert.deepEqual(await client.pull(uri), []);
+  });
 });
 
 describe('push diagnostics (client without pull support)', { timeout: 30_000 }, () => {

@@ -346,3 +346,65 @@ test('relative target: unknown or wrong-kind names, a missing x, a missing model
   assert.ok(e?.kind === 'search');
   assert.deepEqual(e.resolution.config!.target, { kind: 'ms', ms: 75 });
 });
+
+test('a key repeated in a search block is reported on the whole repeat, the first counts, and the fix removes the repeat', () => {
+  const space = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] } }\n`;
+  const search = (body: string) => `${space}search Q {\n  space S\n  target 75ms\n${body}\n}`;
+  const cases: { body: string; key: string; first: string; check: (c: NonNullable<ReturnType<typeof config>>) => void }[] = [
+    { body: '  dataset mnist { train 4000 ⟦train 2000⟧ test 100 }', key: 'train', first: 'train 4000', check: (c) => assert.equal(c.dataset.train, 4000) },
+    { body: '  dataset fashion-mnist {\n    train 4000\n    test 500\n    ⟦test 900⟧\n  }', key: 'test', first: 'test 500', check: (c) => assert.equal(c.dataset.test, 500) },
+    { body: '  budget children 3 { ⟦children 4⟧ epochs 2 }', key: 'children', first: 'children 3', check: (c) => assert.equal(c.budget.children, 3) },
+    { body: '  controller {\n    lr 0.01\n    clip 0.1 ⟦lr 0.5⟧\n  }', key: 'lr', first: 'lr 0.01', check: (c) => assert.equal(c.controller.lr, 0.01) },
+    { body: '  max params 5M\n  max madds 300M\n  ⟦max params 6M⟧', key: 'max params', first: 'max params 5M', check: (c) => assert.equal(c.constraints.maxParams, 5e6) },
+    { body: '  seed 3\n  controller { lr 0.01 ⟦seed 4⟧ }', key: 'seed', first: 'seed 3', check: (c) => assert.equal(c.seed, 3) },
+    { body: '  controller { seed 4 }\n  ⟦seed 3⟧', key: 'seed', first: 'seed 4', check: (c) => assert.equal(c.seed, 4) },
+    { body: '  budget { children 4 }\n  ⟦budget { epochs 2 }⟧', key: 'budget', first: 'budget', check: (c) => assert.equal(c.budget.epochs, 1) },
+  ];
+  function config(text: string) {
+    const e = analyzeText(text).local.get('Q');
+    return e?.kind === 'search' ? e.resolution.config : undefined;
+  }
+  for (const { body, key, first, check } of cases) {
+    const src = search(body);
+    const [p] = expectProblems(src, ['repeated-field']);
+    assert.ok(p.message.startsWith(`\`${key}\` is set twice`), p.message);
+    assert.ok(p.message.includes(`the first (\`${first}`), p.message);
+    const { text } = marked(src);
+    check(config(text)!);
+    assert.equal(p.fixes?.length, 1);
+    assert.deepEqual(p.fixes![0].edits.map((e) => e.span), [p.span], 'the fix removes exactly the repeat');
+    const fixed = applyFix(text, p);
+    assert.deepEqual(analyzeText(fixed).problems, [], fixed);
+    check(config(fixed)!);
+  }
+});
+
+test('a field repeated in a model, its head or a block is reported on the whole repeat, and the fix leaves valid text', () => {
+  const cases = [
+    'model A {\n  input 32x32x3\n  ⟦input 64⟧\n  block b { conv f8 }\n}',
+    'model A {\n  input 32x32x3\n  act relu ⟦act swish⟧\n  block b { conv f8 }\n}',
+    'model A {\n  input 32x32x3\n  block b { mbconv e6 se 0.25 k3 ⟦se 0.5⟧ f8 }\n}',
+    'model A {\n  input 32x32x3\n  block b { conv skip none f8 ⟦skip pool⟧ }\n}',
+    'model A {\n  input 32x32x3\n  block b { conv f8 }\n  head conv f64 dropout 0.2 ⟦dropout 0.3⟧ ⟦conv f32⟧\n}',
+    'model A {\n  input 32x32x3\n  stem conv k3 s2 f16\n  ⟦stem conv k5 f8⟧\n  block b { conv f8 }\n}',
+  ];
+  for (const src of cases) {
+    const { text, spans } = marked(src);
+    const ps = expectProblems(src, spans.map(() => 'repeated-field'));
+    let fixed = text;
+    for (const p of [...ps].reverse()) {
+      assert.match(p.message, /twice .*: the first counts\. Remove this one\./, p.message);
+      assert.deepEqual(p.fixes![0].edits.map((e) => e.span), [p.span]);
+      fixed = applyFix(fixed, p);
+    }
+    assert.deepEqual(analyzeText(fixed).problems, [], fixed);
+  }
+});
+
+test('a field chosen twice in a space block is reported on the whole repeat, with a fix', () => {
+  const src = `${M('  block b1 { mbconv e6 k3 s1 f16 x2 }')}space S from M { block b1 { k [3, 5] ⟦k [7]⟧ } }\n`;
+  const [p] = expectProblems(src, ['repeated-field']);
+  assert.match(p.message, /`k` is chosen twice in this block: the first \(`k \[3, 5\]`\) counts\. Remove this one\./);
+  const { text } = marked(src);
+  assert.deepEqual(analyzeText(applyFix(text, p)).problems, []);
+});

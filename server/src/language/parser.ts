@@ -135,22 +135,22 @@ class MnasParser extends EmbeddedActionsParser {
             return this.ACTION(() => located<InputShape>({ h: Number(n.image), w: Number(n.image), c: 3 }, n));
           } },
         ]);
-        this.ACTION(() => this.setOnce(this.model, 'input', shape, k));
+        this.ACTION(() => this.setOnce(this.model, 'input', shape, this.spanFrom(k)));
       } },
       { ALT: () => {
         const k = this.CONSUME(T.Width);
         const n = this.CONSUME2(T.NumberLit);
-        this.ACTION(() => this.setOnce(this.model, 'width', located(Number(n.image), n), k));
+        this.ACTION(() => this.setOnce(this.model, 'width', located(Number(n.image), n), this.spanFrom(k)));
       } },
       { ALT: () => {
         const k = this.CONSUME(T.Depth);
         const n = this.CONSUME3(T.NumberLit);
-        this.ACTION(() => this.setOnce(this.model, 'depth', located(Number(n.image), n), k));
+        this.ACTION(() => this.setOnce(this.model, 'depth', located(Number(n.image), n), this.spanFrom(k)));
       } },
       { ALT: () => {
         const k = this.CONSUME(T.Act);
         const a = this.CONSUME(T.ActKw);
-        this.ACTION(() => this.setOnce(this.model, 'act', located(a.image as ActName, a), k));
+        this.ACTION(() => this.setOnce(this.model, 'act', located(a.image as ActName, a), this.spanFrom(k)));
       } },
       { ALT: () => {
         const k = this.CONSUME(T.Stem);
@@ -165,7 +165,7 @@ class MnasParser extends EmbeddedActionsParser {
         ]);
         this.ACTION(() => {
           const stem = { ...spec, keyword: span(k), span: join(span(k), this.spanFrom(k)) };
-          this.setOnce(this.model, 'stem', stem, k);
+          this.setOnce(this.model, 'stem', stem, this.spanFrom(k));
         });
       } },
       { ALT: () => {
@@ -174,7 +174,7 @@ class MnasParser extends EmbeddedActionsParser {
       } },
       { ALT: () => {
         const h = this.SUBRULE(this.headDecl);
-        this.ACTION(() => { if (h) this.setOnce(this.model, 'head', h, h.keyword); });
+        this.ACTION(() => { if (h) this.setOnce(this.model, 'head', h, { ...h.span }); });
       } },
     ];
   }
@@ -195,12 +195,11 @@ class MnasParser extends EmbeddedActionsParser {
     return model;
   });
 
-  /** Records a model-level item, or notes that it was given twice. */
+  /** Records a model-level item, or notes that it was given twice (`at`: all of the repeat). */
   private setOnce<K extends 'input' | 'width' | 'depth' | 'act' | 'stem' | 'head'>(
-    model: ModelNode, key: K, value: ModelNode[K], kw: IToken | Span,
+    model: ModelNode, key: K, value: ModelNode[K], at: Span,
   ): void {
-    const where = 'startOffset' in kw ? span(kw) : kw;
-    if (model[key] !== undefined) model.repeated.push({ field: key, span: where });
+    if (model[key] !== undefined) model.repeated.push({ field: key, span: at });
     else model[key] = value;
   }
 
@@ -272,12 +271,12 @@ class MnasParser extends EmbeddedActionsParser {
       { ALT: () => {
         const k = this.CONSUME(T.Se);
         const n = this.CONSUME(T.NumberLit);
-        if (!this.RECORDING_PHASE) this.putField('se', located(Number(n.image), n), span(k));
+        if (!this.RECORDING_PHASE) this.putField('se', located(Number(n.image), n), this.spanFrom(k));
       } },
       { ALT: () => {
         const k = this.CONSUME(T.Skip);
         const t = this.CONSUME(T.SkipKw);
-        if (!this.RECORDING_PHASE) this.putField('skip', located(t.image as SkipName, t), span(k));
+        if (!this.RECORDING_PHASE) this.putField('skip', located(t.image as SkipName, t), this.spanFrom(k));
       } },
       { ALT: () => {
         const a = this.CONSUME(T.ActKw);
@@ -314,7 +313,7 @@ class MnasParser extends EmbeddedActionsParser {
         const t = this.OPTION2(() => this.CONSUME2(T.OpKw));
         if (this.RECORDING_PHASE) return;
         if (!isReal(t)) { this.typo(k, undefined); return; }
-        this.putField('op', located(t.image as OpName, t), span(t));
+        this.putField('op', located(t.image as OpName, t), this.spanFrom(k));
         const at: Span = { start: k.startOffset, end: t.startOffset };
         this.typos.push({ code: 'field-form', span: { start: k.startOffset, end: t.startOffset + t.image.length }, message: `In a model's block the op stands alone: write \`${t.image}\`, not \`op ${t.image}\` (\`op [...]\` lists choices in a space).`, fixes: [{ title: "Remove 'op'", edits: [{ span: at, newText: '' }], preferred: true }] });
       } },
@@ -359,24 +358,24 @@ class MnasParser extends EmbeddedActionsParser {
     this.MANY(() => {
       this.OR([
         { ALT: () => {
-          this.CONSUME(T.Conv);
+          const k = this.CONSUME(T.Conv);
           const f = this.CONSUME(T.Abbrev);
-          this.ACTION(() => put('f', located(Number(f.image.slice(1)), f), span(f)));
+          this.ACTION(() => put('f', located(Number(f.image.slice(1)), f), this.spanFrom(k)));
         } },
         { ALT: () => {
           const k = this.CONSUME(T.Pool);
           const p = this.CONSUME(T.PoolKw);
-          this.ACTION(() => put('pool', located(p.image as PoolName, p), span(k)));
+          this.ACTION(() => put('pool', located(p.image as PoolName, p), this.spanFrom(k)));
         } },
         { ALT: () => {
           const k = this.CONSUME(T.Classes);
           const n = this.CONSUME(T.NumberLit);
-          this.ACTION(() => put('classes', located(Number(n.image), n), span(k)));
+          this.ACTION(() => put('classes', located(Number(n.image), n), this.spanFrom(k)));
         } },
         { ALT: () => {
           const k = this.CONSUME(T.Dropout);
           const n = this.CONSUME2(T.NumberLit);
-          this.ACTION(() => put('dropout', located(Number(n.image), n), span(k)));
+          this.ACTION(() => put('dropout', located(Number(n.image), n), this.spanFrom(k)));
         } },
       ]);
     });

@@ -1,7 +1,7 @@
 // From a model's syntax tree to a ModelSpec, checking every field on the way. Resolution is
 // lenient: a missing or invalid field gets a fallback and a diagnostic, so the cost model
 // (and hover) still works on the valid parts of a broken model.
-import type { BlockNode, HeadNode, LayerSpecNode, Located, ModelNode, Span } from './ast';
+import type { BlockNode, HeadNode, LayerSpecNode, Located, ModelNode, RepeatedField, Span } from './ast';
 import { type BlockSpec, type HeadSpec, type ModelSpec, type StemSpec, roundFilters, roundLayers } from './arch';
 import { error, type Problem, type QuickFix } from './problems';
 
@@ -52,6 +52,9 @@ export function withheld(r: ResolvedModel, part: 'model' | 'stem' | 'head' | num
 }
 
 const del = (span: Span, title: string): QuickFix => ({ title, edits: [{ span, newText: '' }] });
+/** A field given twice: reported on all of the repeat (its keyword and value), which the fix removes. */
+const repeatedField = (r: RepeatedField, owner: string): Problem =>
+  error('repeated-field', r.span, `\`${r.field}\` is given twice in ${owner}: the first counts. Remove this one.`, [{ ...del(r.span, `Remove the second '${r.field}'`), preferred: true }]);
 const replace = (span: Span, newText: string, title: string): QuickFix => ({ title, edits: [{ span, newText }], preferred: true });
 
 function isPositiveInt(n: number): boolean {
@@ -96,7 +99,7 @@ function checkSe(v: Located<number> | undefined, problems: Problem[]): number {
 
 function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], nameSpan: Span, inputFilters: number, substituted: string[]): Omit<BlockSpec, 'name'> {
   for (const r of spec.repeated) {
-    problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in ${owner}. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+    problems.push(repeatedField(r, owner));
     substituted.push(r.field);
   }
   // A word that is no field was reported where it stands; it may be the op or the filters
@@ -137,7 +140,7 @@ function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], name
 
 function head(node: HeadNode, problems: Problem[], substituted: string[]): HeadSpec {
   for (const r of node.repeated) {
-    problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in the head. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+    problems.push(repeatedField(r, 'the head'));
     substituted.push(r.field);
   }
   const f = checkInt(node.f, 'Head filters', 'f', problems, 1, LIMITS.f) ?? null;
@@ -172,7 +175,7 @@ export function resolveModel(node: ModelNode): ResolvedModel {
   const name = node.name.value;
   const substituted: Substituted = { model: [], stem: [], head: [], blocks: [] };
   for (const r of node.repeated) {
-    problems.push(error('repeated-field', r.span, `\`${r.field}\` is given twice in model \`${name}\`. Keep one.`, [del(r.span, `Remove the second '${r.field}'`)]));
+    problems.push(repeatedField(r, `model \`${name}\``));
     (r.field === 'stem' ? substituted.stem : r.field === 'head' ? substituted.head : substituted.model).push(r.field === 'stem' || r.field === 'head' ? '*' : r.field);
   }
   let input = node.input?.value ?? { h: 224, w: 224, c: 3 };

@@ -1,7 +1,7 @@
 // The `search` section: a schema of settings (also what completion offers), checked into a
 // typed SearchConfig that the search engine runs. Defaults and their sources live here.
 import type { SearchNode, SettingNode, SettingValue, Span } from './ast';
-import { error, type Problem, suggest } from './problems';
+import { error, type Problem, type QuickFix, suggest } from './problems';
 
 export type LatencySource =
   | { kind: 'local' }
@@ -139,9 +139,28 @@ export interface SearchResolution {
   targetRef?: { name: string; span: Span };
 }
 
+/**
+ * A setting or a block key given a second time: reported on the whole repeat, with a fix that
+ * removes it. The first one counts (the search runs with it once the repeat is gone).
+ */
+function repeated(at: Span, key: string, where: string, first: string): Problem {
+  const fix: QuickFix = { title: `Remove the second '${key}'`, edits: [{ span: at, newText: '' }], preferred: true };
+  return error('repeated-field', at, `\`${key}\` is set twice in ${where}: the first (\`${first}\`) counts. Remove this one.`, [fix]);
+}
+
+/** A setting as written, short: `target 75ms`, `budget { ... }`. */
+function written(s: SettingNode): string {
+  return [s.key.value, ...s.values.map((v) => v.raw), ...(s.children ? ['{ ... }'] : [])].join(' ');
+}
+
 export function resolveSearch(node: SearchNode): SearchResolution {
   const problems: Problem[] = [];
   const seen = new Map<string, SettingNode>();
+  const where = `search \`${node.name.value}\``;
+  /** `max params` and `max madds`: each once. */
+  const maxSeen = new Map<string, string>();
+  /** The seed, set at the top or in `controller`: once, wherever. */
+  let seedFirst: string | undefined;
   const cfg: Partial<SearchConfig> & { constraints: SearchConfig['constraints'] } = { name: node.name.value, constraints: {} };
   let spaceRef: SearchResolution['spaceRef'];
   let targetRef: SearchResolution['targetRef'];
@@ -158,7 +177,7 @@ export function resolveSearch(node: SearchNode): SearchResolution {
       continue;
     }
     if (seen.has(key) && key !== 'max') {
-      problems.push(error('repeated-field', s.key.span, `\`${key}\` is set twice in search \`${node.name.value}\`. Keep one.`));
+      problems.push(repeated(s.span, key, where, written(seen.get(key)!)));
       continue;
     }
     seen.set(key, s);
@@ -190,10 +209,18 @@ export function resolveSearch(node: SearchNode): SearchResolution {
       case 'max': {
         if (!expect(s, 2, 'a metric and a limit: `max params 5M` or `max madds 400M`')) break;
         const [what, limit] = s.values;
+        const metric = what.value === 'params' ? 'params' : what.value === 'madds' || what.value === 'multadds' ? 'madds' : undefined;
+        if (!metric) {
+          problems.push(error('bad-setting', what.span, `\`max\` takes \`params\` or \`madds\`, not \`${what.raw}\`.`));
+          break;
+        }
+        if (maxSeen.has(metric)) {
+          problems.push(repeated(s.span, `max ${metric}`, where, maxSeen.get(metric)!));
+          break;
+        }
+        maxSeen.set(metric, written(s));
         const n = count(limit, problems);
-        if (what.value === 'params') { if (n !== undefined) cfg.constraints.maxParams = n; }
-        else if (what.value === 'madds' || what.value === 'multadds') { if (n !== undefined) cfg.constraints.maxMultAdds = n; }
-        else problems.push(error('bad-setting', what.span, `\`max\` takes \`params\` or \`madds\`, not \`${what.raw}\`.`));
+        if (n !== undefined) cfg.constraints[metric === 'params' ? 'maxParams' : 'maxMultAdds'] = n;
         break;
       }
       case 'latency': cfg.latency = latency(s, problems); break;
@@ -208,7 +235,8 @@ export function resolveSearch(node: SearchNode): SearchResolution {
         break;
       }
       case 'controller': {
-        const opts = block(s, 'controller', problems);
+        const at: Record<string, Span> = {};
+        const opts = block(s, 'controller', problems, 0, at);
         const c = { ...CONTROLLER_DEFAULTS };
         c.hidden = int(opts.hidden, problems) ?? c.hidden;
         c.lr = positive(opts.lr, problems) ?? c.lr;
@@ -219,7 +247,13 @@ export function resolveSearch(node: SearchNode): SearchResolution {
         c.epochs = int(opts.epochs, problems) ?? c.epochs;
         c.overlap = onOff(opts.overlap, problems) ?? c.overlap;
         cfg.controller = c;
-        if (opts.seed) cfg.seed ??= int(opts.seed, problems);
+        if (opts.seed) {
+          if (seedFirst !== undefined) problems.push(repeated(at.seed, 'seed', where, seedFirst));
+          else {
+            seedFirst = `seed ${opts.seed.raw}`;
+            cfg.seed = int(opts.seed, problems, 0);
+          }
+        }
         break;
       }
       case 'strategy':
@@ -230,6 +264,11 @@ export function resolveSearch(node: SearchNode): SearchResolution {
         }
         break;
       case 'seed':
+        if (seedFirst !== undefined) {
+          problems.push(repeated(s.span, 'seed', where, seedFirst));
+          break;
+        }
+        seedFirst = written(s);
         if (expect(s, 1, 'a whole number: `seed 1`')) cfg.seed = int(s.values[0], problems, 0) ?? cfg.seed;
         break;
     }
@@ -352,7 +391,12 @@ function dataset(s: SettingNode, problems: Problem[]): SearchConfig['dataset'] |
   };
 }
 
-function block(s: SettingNode, name: string, problems: Problem[], skip = 0): Record<string, SettingValue | undefined> {
+/**
+ * The `key value` pairs of a keyed block (`dataset`, `budget`, `controller`), inline or in
+ * braces. A key given twice is `repeated-field` on the second pair (key and value): the first
+ * counts. `at`, when given, receives each counted pair's span.
+ */
+function block(s: SettingNode, name: string, problems: Problem[], skip = 0, at?: Record<string, Span>): Record<string, SettingValue | undefined> {
   const allowed = BLOCK_KEYS[name];
   const out: Record<string, SettingValue | undefined> = {};
   // Inline form `budget children 24 epochs 1` as well as the block form.
@@ -371,7 +415,15 @@ function block(s: SettingNode, name: string, problems: Problem[], skip = 0): Rec
     if (!(p.key in allowed)) {
       const sg = suggest(p.key, Object.keys(allowed), p.span);
       problems.push(error('unknown-setting', p.span, `Unknown \`${name}\` setting \`${p.key}\`.${sg.hint} Known: ${Object.keys(allowed).join(', ')}.`, sg.fixes));
-    } else if (p.values.length === 1) out[p.key] = p.values[0];
+    } else if (p.values.length === 1) {
+      const span = { start: p.span.start, end: p.values[0].span.end };
+      const first = out[p.key];
+      if (first) problems.push(repeated(span, p.key, `\`${name}\``, `${p.key} ${first.raw}`));
+      else {
+        out[p.key] = p.values[0];
+        if (at) at[p.key] = span;
+      }
+    }
   }
   return out;
 }

@@ -243,14 +243,18 @@ export function resolveSpace(node: SpaceNode, skeleton: ModelSpec | undefined): 
       problems.push(error('unknown-block', sb.name.span, `Skeleton \`${skeleton.name}\` has no block \`${bname}\`.${s.hint} Its blocks are ${[...byName.keys()].join(', ')}.`, s.fixes));
       continue;
     }
-    const seenFields = new Set<ChoiceField>();
+    const seenFields = new Map<ChoiceField, ChoiceNode>();
     for (const c of sb.choices) {
       const field = c.field.value;
-      if (seenFields.has(field)) {
-        problems.push(error('repeated-field', c.field.span, `\`${field}\` is chosen twice in this block. Keep one list.`));
+      const first = seenFields.get(field);
+      if (first) {
+        // On all of the repeat (field, mode and list), which the fix removes; the first counts.
+        const was = `${field}${first.mode ? ` ${first.mode.value}` : ''} [${first.values.map((v) => v.value).join(', ')}]`;
+        problems.push(error('repeated-field', c.span, `\`${field}\` is chosen twice in this block: the first (\`${was}\`) counts. Remove this one.`,
+          [{ title: `Remove the second '${field}'`, edits: [{ span: c.span, newText: '' }], preferred: true }]));
         continue;
       }
-      seenFields.add(field);
+      seenFields.set(field, c);
       if (field === 'f' && c.mode?.value !== '*') {
         problems.push(error('choice-mode', c.mode?.span ?? c.field.span, 'Filters are chosen as factors of the skeleton\'s value: write `f * [0.75, 1.0, 1.25]`.', c.mode ? undefined : [{ title: "Insert '*'", edits: [{ span: { start: c.field.span.end, end: c.field.span.end }, newText: ' *' }], preferred: true }]));
         continue;
