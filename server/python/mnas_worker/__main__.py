@@ -8,6 +8,8 @@ import math
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from typing import Mapping, TextIO, cast
 
@@ -74,12 +76,49 @@ def handle(line: str, reply: Replier) -> None:
     reply.send({"id": rid, "ok": True, **result})
 
 
+PARENT_POLL_SECONDS = 0.5
+
+
+def _exit_with_parent() -> None:
+    """Exits within a second when the process that started this worker dies. A parent killed
+    with SIGKILL never closes our stdin, and a training in progress reads stdin only when it
+    ends: without this the worker would train on for nobody, holding cores. The parent names
+    itself in MNAS_WORKER_PARENT; a parent dead before this runs is caught too. getppid() is
+    polled rather than PR_SET_PDEATHSIG, which fires when the spawning *thread* ends."""
+    parent = os.getppid()
+    named = int(os.environ.get("MNAS_WORKER_PARENT", "0") or 0)
+
+    def gone(why: str) -> None:
+        try:  # stderr was a pipe to the dead parent: writing may fail, exiting must not
+            print(f"mnas_worker: {why}; exiting", file=sys.stderr, flush=True)
+        finally:
+            os._exit(1)
+
+    if named > 0 and named != parent:
+        # A wrapper between us (an interpreter shim that forks) is fine; a dead parent is not.
+        try:
+            os.kill(named, 0)
+        except ProcessLookupError:
+            gone(f"the parent process {named} is gone")
+        except PermissionError:
+            pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                gone(f"the parent process {parent} is gone")
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> int:
     # Ctrl-C in a terminal reaches the whole process group. The process that started this worker
     # decides what a stop means (the search journals what finished and kills its workers; `mnas
     # worker` finishes the jobs in hand): a KeyboardInterrupt here would only look like a crash,
     # and the child would be retried on a fresh worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     # Protocol replies own the real stdout; stray prints from libraries land on stderr.
     reply = Replier(sys.stdout)
     sys.stdout = sys.stderr

@@ -33,7 +33,8 @@ export class TorchTrainer implements Trainer {
     const pythonPath = [workerDir, process.env.PYTHONPATH].filter(Boolean).join(':');
     const proc = spawn(python, ['-m', 'mnas_worker'], {
       cwd: workerDir,
-      env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+      // MNAS_WORKER_PARENT: the worker exits when this process dies, even by SIGKILL (__main__.py).
+      env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', MNAS_WORKER_PARENT: String(process.pid) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const trainer = new TorchTrainer(new LineRpc(proc, `mnas torch worker (${python})`, options.onStderr), python, options.threads);
