@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { fullRecipe } from '../../server/src/final/recipe';
 import { findPython, TorchTrainer } from '../../server/src/train/torchTrainer';
 import { hostileDatasets, refusal, smallDataset } from '../helpers/hostileDataset';
 import { tinyArch, writeMaliciousWeights } from './helpers';
@@ -60,6 +61,32 @@ test('a dataset header naming a file outside its folder is refused, naming the h
       await assert.rejects(trainer.train({ arch: tinyArch(), seed: 1, outDir, data: spec, recipe }), refusal(spec, want), how);
       assert.equal(existsSync(path.join(outDir, 'weights.pt')), false, `${how}: nothing trained`);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('seed: one check for train, trainFull, export and forward; the largest seed the driver can send trains fully', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mnas-seed-'));
+  try {
+    const data = await smallDataset(dir, 'seed');
+    const recipe = { epochs: 1, batchSize: 8, lr: 0.01, optimizer: 'adam' as const, momentum: 0.9, weightDecay: 0, bnMomentum: 0.1, labelSmoothing: 0 };
+    const input = { data: Buffer.alloc(28 * 28 * 4).toString('base64'), shape: [1, 28, 28, 1], layout: 'nhwc' };
+    const bodies: Record<string, Record<string, unknown>> = {
+      train: { arch: tinyArch(), data, recipe, outDir: path.join(dir, 'train') },
+      trainFull: { arch: tinyArch(), data, recipe: fullRecipe(data, { epochs: 1 }), outDir: path.join(dir, 'full'), resume: false },
+      export: { arch: tinyArch() },
+      forward: { arch: tinyArch(), input },
+    };
+    for (const [type, body] of Object.entries(bodies)) {
+      for (const seed of [-1, true, 1.5, '3', 2 ** 53]) {
+        await assert.rejects(trainer.request(type, { ...body, seed }), /seed must be a whole number in 0\.\.9007199254740991, got /, `${type} seed ${seed}`);
+      }
+    }
+    // Per-epoch seeds are the seed times a million: they wrap to torch's 64 bits instead of overflowing.
+    const r = await trainer.trainFull({ ...bodies.trainFull, seed: Number.MAX_SAFE_INTEGER } as never);
+    assert.equal(r.epochs.length, 1);
+    assert.ok((await trainer.request('forward', { ...bodies.forward, seed: Number.MAX_SAFE_INTEGER })).ok);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from .arch import Arch, parse_arch
 from .builder import BN_EPS, ConvBnAct, Head, Layer, Net, SqueezeExcite, build, count_params
+from .request import seed_of
 
 FORMAT = "mnas-weights-f32le-v1"
 
@@ -179,16 +180,9 @@ def _weights_path(req: Mapping[str, object]) -> Optional[str]:
     return v
 
 
-def _seed(req: Mapping[str, object]) -> int:
-    s = req.get("seed", 0)
-    if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-        raise ExportError(f"seed must be a non-negative integer, got {s!r}")
-    return s
-
-
 def export_request(req: Mapping[str, object]) -> dict[str, object]:
     arch = parse_arch(req.get("arch"))
-    net, source = make_net(arch, _weights_path(req), _seed(req))
+    net, source = make_net(arch, _weights_path(req), seed_of(req, ExportError))
     entries = tflite_tensors(net)
     out_path = req.get("outPath")
     tensors: list[dict[str, object]] = []
@@ -223,7 +217,7 @@ def _shape(v: object, where: str) -> list[int]:
 def forward_request(req: Mapping[str, object]) -> dict[str, object]:
     """Eval-mode PyTorch output for one input batch; 4-D tensors in the input's layout."""
     arch = parse_arch(req.get("arch"))
-    net, source = make_net(arch, _weights_path(req), _seed(req))
+    net, source = make_net(arch, _weights_path(req), seed_of(req, ExportError))
     raw = req.get("input")
     if not isinstance(raw, dict):
         raise ExportError('input must be an object {"data": base64 float32 LE, "shape": [N, H, W, C], "layout": "nhwc" | "nchw"}')

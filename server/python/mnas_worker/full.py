@@ -224,9 +224,10 @@ def train_full(arch: Arch, arch_raw: object, train_set: Split, test_set: Split, 
     for epoch in range(start_epoch, recipe.epochs):
         t_epoch = time.perf_counter()
         # Per-epoch seeds: a resumed run draws exactly what an uninterrupted one would.
-        torch.manual_seed(seed * 1_000_003 + epoch)
-        order_gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-        aug_gen = torch.Generator().manual_seed(seed * 1_000_033 + epoch)
+        # Wrapped to torch's 64 bits: a seed up to 2**53 times a million would overflow it.
+        torch.manual_seed((seed * 1_000_003 + epoch) % (1 << 64))
+        order_gen = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (1 << 64))
+        aug_gen = torch.Generator().manual_seed((seed * 1_000_033 + epoch) % (1 << 64))
         model.train()
         loss_sum, correct, seen, n_batches = 0.0, 0, 0, 0
         for part in batches(int(train_idx.numel()), recipe.batch_size, order_gen):

@@ -16,11 +16,8 @@ from .builder import build, count_params
 from .data import Split, load_split
 from .export import export_request, forward_request
 from .full import ARCH_FULL, parse_full_recipe, train_full
+from .request import RequestError, seed_of
 from .train import Emit, parse_recipe, save_arch, train
-
-
-class RequestError(ValueError):
-    pass
 
 
 Handler = Callable[[Mapping[str, object], Emit], dict[str, object]]
@@ -64,13 +61,6 @@ def _str(o: Mapping[str, object], key: str, where: str) -> str:
     return v
 
 
-def _seed(req: Mapping[str, object]) -> int:
-    seed = req.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise RequestError(f"seed must be a non-negative integer, got {seed!r}")
-    return seed
-
-
 def _data(req: Mapping[str, object]) -> Mapping[str, object]:
     data = req.get("data")
     if not isinstance(data, dict):
@@ -88,7 +78,7 @@ def train_request(req: Mapping[str, object], emit: Emit) -> dict[str, object]:
     arch = parse_arch(req.get("arch"))
     recipe = parse_recipe(req.get("recipe"))
     d = _data(req)
-    seed = _seed(req)
+    seed = seed_of(req)
     out_dir = _str(req, "outDir", "request")
     train_set, test_set = _splits(d)
     result = train(arch, train_set, test_set, recipe, seed, out_dir, emit)
@@ -102,7 +92,7 @@ def train_full_request(req: Mapping[str, object], emit: Emit) -> dict[str, objec
     arch = parse_arch(req.get("arch"))
     recipe = parse_full_recipe(req.get("recipe"))
     d = _data(req)
-    seed = _seed(req)
+    seed = seed_of(req)
     resume = req.get("resume", False)
     if not isinstance(resume, bool):
         raise RequestError(f"resume must be true or false, got {resume!r}")
