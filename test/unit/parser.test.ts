@@ -1,8 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { parse } from '../../server/src/language/parser';
+import { checkGrammar, parse } from '../../server/src/language/parser';
+import { checkedLexer } from '../../server/src/language/tokens';
 import { marked } from '../helpers/marked';
+
+test('the lexer and the grammar pass chevrotain\'s definition checks (skipped when the server loads them)', () => {
+  // ensureOptimizations: a token whose first characters chevrotain cannot tell makes every
+  // character try every pattern; this fails instead.
+  assert.doesNotThrow(() => checkedLexer());
+  assert.doesNotThrow(() => checkGrammar());
+});
 
 test('parses every example without syntax errors', () => {
   for (const f of fs.readdirSync('examples')) {

@@ -67,8 +67,9 @@ const adjacent = (a: IToken, b: IToken) => isReal(a) && isReal(b) && b.startOffs
 const replaceFix = (at: Span, newText: string): QuickFix[] => [{ title: newText ? `Change to '${newText}'` : 'Remove it', edits: [{ span: at, newText }], preferred: true }];
 
 class MnasParser extends EmbeddedActionsParser {
-  constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: syntaxErrorMessages });
+  /** `checked`: with chevrotain's grammar validations (ambiguities, left recursion...), which a test runs. */
+  constructor(checked = false) {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: syntaxErrorMessages, skipValidations: !checked });
     this.performSelfAnalysis();
   }
 
@@ -527,7 +528,17 @@ function settingValue(v: IToken): SettingValue {
   return { value: v.image, span: s, type: 'word', raw: v.image };
 }
 
+/**
+ * Built once at load (grammar recording, lookahead functions, recovery follow sets), not at the
+ * first parse, and without the grammar validations, which cost start-up time and find nothing
+ * in a grammar that does not change at run time: `checkGrammar` runs them in a test.
+ */
 const parser = new MnasParser();
+
+/** Builds the parser with chevrotain's grammar validations: throws on a definition error. */
+export function checkGrammar(): void {
+  void new MnasParser(true);
+}
 
 /**
  * Cuts the token stream into declarations: a declaration keyword starts a new one when it
