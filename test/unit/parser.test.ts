@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import type { IToken } from 'chevrotain';
 import { checkGrammar, parse } from '../../server/src/language/parser';
-import { checkedLexer } from '../../server/src/language/tokens';
+import { checkedLexer, mnasLexer } from '../../server/src/language/tokens';
 import { marked } from '../helpers/marked';
 
 test('the lexer and the grammar pass chevrotain\'s definition checks (skipped when the server loads them)', () => {
@@ -10,6 +11,20 @@ test('the lexer and the grammar pass chevrotain\'s definition checks (skipped wh
   // character try every pattern; this fails instead.
   assert.doesNotThrow(() => checkedLexer());
   assert.doesNotThrow(() => checkGrammar());
+});
+
+test('the lexer makes the tokens a plain chevrotain lexer makes, field by field, in a shape of their own', () => {
+  // mnasLexer builds its tokens itself (see tokens.ts); chevrotain's own lexer is the reference.
+  const text = [...fs.readdirSync('examples').filter((f) => f.endsWith('.mnas')).map((f) => fs.readFileSync(`examples/${f}`, 'utf8')),
+    '/* a\r\n comment */ model M { input 32x32x3\r block b { conv k3 f8 } } "open\n@ /* open'].join('\n');
+  const fields = (t: IToken) => ({ ...t });
+  const ours = mnasLexer.tokenize(text);
+  const theirs = checkedLexer().tokenize(text);
+  assert.ok(ours.tokens.length > 500, `${ours.tokens.length} tokens`);
+  assert.deepEqual(ours.tokens.map(fields), theirs.tokens.map(fields));
+  assert.deepEqual(ours.groups, theirs.groups);
+  assert.deepEqual(ours.errors, theirs.errors);
+  assert.notDeepEqual(Object.keys(ours.tokens[0]), Object.keys(theirs.tokens[0]), 'another property order: another object shape');
 });
 
 test('parses every example without syntax errors', () => {

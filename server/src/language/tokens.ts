@@ -1,7 +1,7 @@
 // The .mnas lexicon. Keywords sit in the `Word` category so that any of them can also
 // serve as a name or a search-setting key; abbreviated fields (`k3`, `e6`, `f32`...) are
 // single tokens so that `mbconv e6 k3 s2 f24 x2` reads like the paper's tables.
-import { createToken, Lexer, TokenType } from 'chevrotain';
+import { createToken, type ILexerConfig, type IToken, Lexer, type TokenType } from 'chevrotain';
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n]+/, group: Lexer.SKIPPED });
 export const LineComment = createToken({ name: 'LineComment', pattern: /(?:\/\/|#)[^\n\r]*/, group: 'comments' });
@@ -105,11 +105,37 @@ export const allTokens: TokenType[] = [
 
 /** The lexer's options; `checkedLexer` adds chevrotain's definition checks (a test runs them). */
 const LEXER_OPTIONS = { positionTracking: 'full', ensureOptimizations: false } as const;
+
+/**
+ * A token with the fields and values of chevrotain's `createFullToken`, in another order. Chevrotain
+ * makes its end-of-input and recovery tokens with NaN positions in that same object shape, so V8
+ * stores the positions of every token of that shape as boxed doubles: six more heap objects per
+ * token, and every span computed from them boxed too. A shape of our own keeps them small integers.
+ */
+function fullToken(image: string, startOffset: number, tokenTypeIdx: number, tokenType: TokenType, startLine: number, startColumn: number, imageLength: number): IToken {
+  return {
+    tokenType, tokenTypeIdx, image, startOffset, endOffset: startOffset + imageLength - 1,
+    startLine, endLine: startLine, startColumn, endColumn: startColumn + imageLength - 1,
+  };
+}
+
+/**
+ * Chevrotain's lexer making its tokens with `fullToken`. `createTokenInstance` is the method
+ * chevrotain's constructor picks for 'full' position tracking (not a public API: a unit test
+ * checks the tokens against those of a plain chevrotain lexer, field by field).
+ */
+class MnasLexer extends Lexer {
+  constructor(config: ILexerConfig) {
+    super(allTokens, config);
+    (this as unknown as { createTokenInstance: typeof fullToken }).createTokenInstance = fullToken;
+  }
+}
+
 /**
  * Built at load without chevrotain's definition checks (a third of its start-up cost): the
  * definition is fixed, and `checkedLexer` runs them, and its first-character optimisation, in a test.
  */
-export const mnasLexer = new Lexer(allTokens, { ...LEXER_OPTIONS, skipValidations: true });
+export const mnasLexer: Lexer = new MnasLexer({ ...LEXER_OPTIONS, skipValidations: true });
 /** The same lexer with every definition check, and an error if it cannot use its first-character optimisation. */
 export function checkedLexer(): Lexer {
   return new Lexer(allTokens, { ...LEXER_OPTIONS, ensureOptimizations: true });
