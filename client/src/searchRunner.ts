@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { SearchEvent } from '../../server/src/search/events';
+import { childLogPrefix, runTag, type SearchEvent } from '../../server/src/search/events';
 import { cliInvocation } from './cli';
 import type { Log } from './log';
 import { NdjsonSplitter } from './ndjson';
@@ -152,7 +152,7 @@ export class SearchRunner implements vscode.Disposable {
             const line = e.event === 'child'
               ? `child ${e.id}: acc ${(100 * e.accuracy).toFixed(2)}%, ${e.latencyMs.toFixed(3)} ms, reward ${e.reward.toFixed(4)}${e.cached ? ' (cached)' : ''}`
               : `child ${e.id} failed: ${e.error}`;
-            this.log.info(`[${e.done}/${e.total}] ${line}`);
+            this.log.info(`${childLogPrefix(run ?? '', name, e.done, e.total)} ${line}`);
             progress.report({ message: `${e.done}/${e.total} · ${line}`, increment: total ? (100 * (e.done - reported)) / total : 0 });
             reported = e.done;
             Object.assign(shown, { done: e.done, total: e.total, best: e.event === 'child' ? e.best : shown.best });
@@ -160,7 +160,7 @@ export class SearchRunner implements vscode.Disposable {
           } else if (e.event === 'progress') {
             this.show(`training child ${e.id}: epoch ${e.epoch}, step ${e.step}/${e.steps}, loss ${e.loss.toFixed(3)}`);
           } else if (e.event === 'trained') {
-            this.log.info(`child ${e.id} trained: acc ${(100 * e.accuracy).toFixed(2)}% in ${e.seconds.toFixed(1)} s; its latency next`);
+            this.log.info(`[${runTag(run ?? '', name)}] child ${e.id} trained: acc ${(100 * e.accuracy).toFixed(2)}% in ${e.seconds.toFixed(1)} s; its latency next`);
           } else if (e.event === 'stopping') {
             this.log.info(`stopping: training ended for ${e.training.length ? e.training.join(', ') : 'no child'}; latency not measured for ${e.timing.length ? e.timing.join(', ') : 'no child'}`);
           } else if (e.event === 'update') {

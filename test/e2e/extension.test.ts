@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Frame, FrameLocator, Locator, Page } from 'playwright-core';
 import {
-  type CodeServer, logLines, machine, openBrowser, packageExtension, poll, processCwd, processes, processTree, ROOT, setupCodeServer, startCodeServer,
+  type CodeServer, logLines, logTag, machine, openBrowser, packageExtension, poll, processCwd, processes, processTree, ROOT, setupCodeServer, startCodeServer,
   tempDir, waitForLogLine,
 } from './harness';
 
@@ -466,19 +466,17 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     await command('Notifications: Clear All Notifications');
     await openFile('stop-search.mnas');
     const started = logLines(server.userDir, /search Stop \(rl\) ->/).length;
-    // Earlier searches logged their own "[1/4] child" lines: only the lines after this count.
-    const childLine = /\[\d+\/\d+\] child (\d+): acc/;
-    const trainedLine = /child (\d+) trained: acc/;
-    const before = { children: logLines(server.userDir, childLine).length, trained: logLines(server.userDir, trainedLine).length };
-    console.log(`# ${logLines(server.userDir, /\[1\/4\] child/).length} "[1/4] child" lines of earlier searches in the log before this one starts`);
     await command('MNAS: Run Search');
     const start = await waitForLogLine(server.userDir, /search Stop \(rl\) ->/, 60_000, started);
     const run = /-> (\S+);/.exec(start)![1];
+    // Earlier searches of this file logged their own child lines: the run's tag tells this run's apart.
+    const childLine = new RegExp(`${logTag(run, 'Stop', '\\d+/\\d+')} child (\\d+): acc`);
+    const trainedLine = new RegExp(`${logTag(run, 'Stop')} child (\\d+) trained: acc`);
     const clis = processes().filter((p) => p.args.includes('cli.cjs search') && p.args.includes(path.join(ws, 'stop-search.mnas')));
     assert.equal(clis.length, 1, `one search process for stop-search.mnas: ${JSON.stringify(clis)}`);
     const cli = clis[0];
     // The first child of this run journaled; the next one is training (one trainer here: tens of seconds a child).
-    await waitForLogLine(server.userDir, childLine, 10 * 60_000, before.children);
+    await waitForLogLine(server.userDir, childLine, 10 * 60_000);
     const frame = await resultsFrame(run);
     const group = processes().filter((p) => p.pgid === cli.pid);
     assert.ok(group.some((p) => /mnas_worker/.test(p.args)), `the search's PyTorch workers run in its process group: ${JSON.stringify(group)}`);
@@ -508,9 +506,9 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     // Every child the extension saw finish (timed, or trained and waiting for its latency) is in the journal; the batch was not finished.
     const entries = journal(run) as { type: string; id?: number }[];
     const ids = (type: string) => new Set(entries.filter((e) => e.type === type).map((e) => e.id));
-    const seen = (re: RegExp, skip: number) => logLines(server.userDir, re).slice(skip).map((l) => Number(re.exec(l)![1]));
-    const finished = seen(childLine, before.children);
-    const trained = seen(trainedLine, before.trained);
+    const seen = (re: RegExp) => logLines(server.userDir, re).map((l) => Number(re.exec(l)![1]));
+    const finished = seen(childLine);
+    const trained = seen(trainedLine);
     assert.ok(finished.length >= 1);
     for (const id of finished) assert.ok(ids('child').has(id), `child ${id}, finished before the stop, is journaled: ${JSON.stringify(entries)}`);
     for (const id of trained) assert.ok(ids('child').has(id) || ids('trained').has(id), `child ${id}, trained before the stop, is journaled`);
@@ -527,7 +525,7 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     const run = /-> (\S+);/.exec(start)![1];
     // A child journaled, then the window goes while the next one trains (for half a minute: a
     // search that only stopped at the end of the child would outlive the bounded wait below).
-    await waitForLogLine(server.userDir, /\[1\/500\] child/, 3 * 60_000);
+    await waitForLogLine(server.userDir, new RegExp(`${logTag(run, 'Long', '1/500')} child`), 3 * 60_000);
     const all = processes();
     const clis = all.filter((p) => p.args.includes('cli.cjs search') && p.args.includes(path.join(ws, 'long-search.mnas')));
     assert.equal(clis.length, 1, `one search process for long-search.mnas: ${JSON.stringify(clis)}`);

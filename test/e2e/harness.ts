@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { runTag } from '../../server/src/search/events';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const CHROMIUM = process.env.MNAS_CHROMIUM ?? '/usr/bin/chromium';
@@ -127,6 +128,16 @@ export function findOutputLog(userDir: string): string | null {
 /** Every line of the MNAS output logs (all window sessions) matching `re`, in order. */
 export function logLines(userDir: string, re: RegExp): string[] {
   return outputLogs(userDir).flatMap((f) => fs.readFileSync(f, 'utf8').split('\n')).filter((l) => re.test(l));
+}
+
+/**
+ * A regex source matching the head of a run's child lines in the MNAS log, `[rl-20261206-081500 3/20]`
+ * (`count`, a regex source, left out: `[rl-20261206-081500]`, as a trained line has it), so a test
+ * waits on its own run's lines, not an earlier run's.
+ */
+export function logTag(run: string, search: string, count?: string): string {
+  const tag = runTag(run, search).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `\\[${tag}${count ? ` ${count}` : ''}\\]`;
 }
 
 /** Resolves with the (skip+1)-th line of the MNAS output logs matching `re` (polled on file

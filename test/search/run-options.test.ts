@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runSearch } from '../../server/src/search/engine';
-import type { SearchEvent } from '../../server/src/search/events';
+import { childLogPrefix, runTag, type SearchEvent } from '../../server/src/search/events';
 import { localEvaluator } from '../../server/src/search/evaluator';
 
 const CLI = path.resolve('dist/cli.cjs');
@@ -89,4 +89,16 @@ test('a start that fails (its dataset cannot be prepared) leaves no run folder b
   const dir = path.join(out, 'broken-runs');
   await assert.rejects(runSearch({ file: broken, out: dir, cacheDir, evaluator: evaluator() }), /the dataset cannot be prepared/);
   assert.deepEqual(runFolders(dir), [], 'the empty, unresumable folder is gone');
+});
+
+test('the CLI\'s child lines carry the run\'s tag, so a log of several runs says whose child each is', () => {
+  const copy = path.join(out, 'copies', 'Tiny-rl-20990101-000000-2');
+  fs.cpSync(run, copy, { recursive: true });
+  const r = cli(['--resume', copy, '--budget', '5']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(runTag(copy, 'Tiny'), 'rl-20990101-000000-2');
+  assert.match(r.stdout, /^ {2}\[rl-20990101-000000-2 5\/5\] child 4: acc \d+\.\d\d%/m, r.stdout);
+  assert.doesNotMatch(r.stdout, /^ {2}\[\d+\/\d+\]/m, 'no line without the tag');
+  assert.equal(runTag('/x/runs/renamed/', 'Tiny'), 'renamed', 'a renamed folder is its own tag');
+  assert.equal(childLogPrefix('C:\\runs\\Tiny-random-20990101-000000', 'Tiny', 3, 20), '[random-20990101-000000 3/20]');
 });

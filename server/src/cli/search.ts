@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import { runSearch, type SearchOptions } from '../search/engine';
-import type { SearchEvent } from '../search/events';
+import { childLogPrefix, type SearchEvent } from '../search/events';
 import { type EvaluatorFactory, localEvaluator } from '../search/evaluator';
 import { readJournal } from '../util/journal';
 import { type ChildRecord, paretoFront, type RunInfo, runPaths } from '../search/runFolder';
@@ -49,12 +49,14 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
   const tty = process.stdout.isTTY && !o.events;
   let bar: cliProgress.SingleBar | undefined;
   let backend = '';
+  let started = { run: '', search: '' };
   const onEvent = (e: SearchEvent) => {
     if (o.events) {
       process.stdout.write(JSON.stringify(e) + '\n');
       return;
     }
     if (e.event === 'start') {
+      started = { run: e.run, search: e.search };
       backend = `${e.backend.trainer}; controller ${e.backend.controller}`;
       console.log(`mnas search ${e.search} (${e.strategy}) -> ${path.relative(process.cwd(), e.run) || e.run}`);
       console.log(`  backend: ${backend}; latency: ${e.backend.latency}${e.resumed ? `; resumed at ${e.done}/${e.total}` : ''}`);
@@ -70,7 +72,7 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
     } else if (e.event === 'child') {
       const line = `child ${e.id}: acc ${(100 * e.accuracy).toFixed(2)}%  lat ${e.latencyMs.toFixed(3)} ms  reward ${e.reward.toFixed(4)}${e.cached ? ' (cached)' : ''}`;
       if (bar) bar.update(e.done, { best: e.best.toFixed(4), last: line });
-      else console.log(`  [${e.done}/${e.total}] ${line}`);
+      else console.log(`  ${childLogPrefix(started.run, started.search, e.done, e.total)} ${line}`);
     } else if (e.event === 'stopping') {
       const ids = (xs: number[]) => xs.join(', ');
       if (e.training.length || e.timing.length) {
@@ -80,7 +82,7 @@ export async function searchCommand(file: string | undefined, o: SearchCliOption
       console.error(`  warning: ${e.message}`);
     } else if (e.event === 'failed') {
       if (bar) bar.update(e.done, { last: `child ${e.id} failed` });
-      console.error(`  child ${e.id} failed: ${e.error}`);
+      console.error(`  ${childLogPrefix(started.run, started.search, e.done, e.total)} child ${e.id} failed: ${e.error}`);
     } else if (e.event === 'done') {
       bar?.stop();
       const b = e.best;
