@@ -255,7 +255,7 @@ function resolveAndCost(d: ModelNode): ModelWork {
     resolved.valid = false;
   }
   // The cached problems get spans of their own: the node's may move with a later edit.
-  return { resolved: { ...resolved, problems: structuredClone(resolved.problems) }, arch, cost, base: d.span.start };
+  return { resolved: { ...resolved, problems: resolved.problems.length > 0 ? structuredClone(resolved.problems) : [] }, arch, cost, base: d.span.start };
 }
 
 function spaceEntry(node: SpaceNode, file: string, resolution: SpaceResolution, withheldWhy: string | undefined): SpaceEntry {

@@ -5,7 +5,7 @@
 // before it ends a line and no token spans it. The segments after an edit are moved, not
 // copied: their tokens and every span of what was parsed from them shift in place, and the
 // previous result they came from is spent (`relex` refuses it again).
-import { type ILexingError, type IToken, tokenMatcher } from 'chevrotain';
+import type { ILexingError, IToken } from 'chevrotain';
 import type { Span } from './ast';
 import * as T from './tokens';
 
@@ -30,10 +30,10 @@ export interface Segmented<P> {
   segments: Segment<P>[];
 }
 
-const DECL_STARTERS = [T.Import, T.Model, T.Space, T.Search];
-/** A token that starts a declaration (`import`, `model`, `space`, `search`). */
+/** A token that starts a declaration (`import`, `model`, `space`, `search`): keyword types with no subtypes. */
 export function startsDecl(tok: IToken): boolean {
-  return DECL_STARTERS.some((t) => tokenMatcher(tok, t));
+  const t = tok.tokenType;
+  return t === T.Model || t === T.Space || t === T.Search || t === T.Import;
 }
 const isStart = (tok: IToken): boolean => tok.startColumn === 1 && startsDecl(tok);
 const LINE_BREAK = /\r\n?|\n/g;
