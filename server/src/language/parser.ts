@@ -623,8 +623,9 @@ function parseChunk(tokens: IToken[]): { decl: Decl | undefined; problems: Synta
   problems.push(...parser.typos);
   for (const e of parser.errors) problems.push(problemFromException(e, last.startOffset + last.image.length));
   // A declaration whose parts failed to parse still joins the file (hover keeps working on
-  // its valid parts); holes left by recovery are filled with empty nodes here, once.
-  if (decl) normalize(decl, span(tokens[0]));
+  // its valid parts); holes left by recovery are filled with empty nodes here, once. Without a
+  // syntax error chevrotain recovered nothing and left no hole: most declarations skip this.
+  if (decl && (parser.errors.length > 0 || problems.length > parser.typos.length)) normalize(decl, span(tokens[0]));
   return { decl, problems };
 }
 
