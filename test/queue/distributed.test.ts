@@ -411,6 +411,55 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
     }
   });
 
+  test('a child trained on a worker is journaled before its latency: a stop keeps it, --resume only times it', { timeout: 600_000 }, async () => {
+    const s = scope();
+    try {
+      const redis = s.add(await startRedis());
+      // This worker trains and never times: the latency jobs wait for a timing worker.
+      const trainer = s.add(await startWorker(redis.url, 'trainer', ['--concurrency', '1', '--devices', 'none', '--no-local-latency'], env));
+      const dir = dirFor('trained');
+      const file = writeSearch(dir, { children: 1, batch: 1 });
+      const stop = new AbortController();
+      const events: SearchEvent[] = [];
+      // Stop a few seconds after the worker has trained it (the results reach the controller meanwhile).
+      const watch = setInterval(() => {
+        if (!trainer.lines.some((l) => /trained \S+\.0\.train/.test(l))) return;
+        clearInterval(watch);
+        setTimeout(() => stop.abort(), 5000);
+      }, 200);
+      s.onClose(() => { clearInterval(watch); stop.abort(); });
+      const first = await runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url }), signal: stop.signal, onEvent: (e) => events.push(e) });
+      clearInterval(watch);
+      assert.equal(first.status, 'stopped');
+      const run = first.dir;
+      const entries = readJournal<{ type: string; id: number; worker?: string; train?: { weightsPath: string } }>(path.join(run, 'journal.jsonl')).entries;
+      const trained = entries.filter((e) => e.type === 'trained');
+      assert.deepEqual(trained.map((e) => e.id), [0], `the training journaled: ${JSON.stringify(entries.map((e) => e.type))}`);
+      for (const t of trained) {
+        assert.equal(t.worker, 'trainer');
+        assert.equal(t.train!.weightsPath, path.join(run, 'children', String(t.id), 'weights.pt'), 'the weights are in the run folder already');
+        assert.ok(fs.existsSync(t.train!.weightsPath));
+      }
+      assert.equal(journalOf(run).children.length, 0, 'no latency yet');
+      assert.deepEqual(events.filter((e) => e.event === 'trained').map((e) => (e as { id: number }).id), [0]);
+      assert.deepEqual(events.filter((e) => e.event === 'stopping').map((e) => (e as { timing: number[] }).timing), [[0]], 'the stop says child 0 was trained, its latency not measured');
+      const done = events.find((e) => e.event === 'done') as Extract<SearchEvent, { event: 'done' }>;
+      assert.deepEqual({ train: done.resume!.train, time: done.resume!.time }, { train: [], time: [0] }, done.resume!.note);
+
+      const tookBefore = takes([trainer]).size;
+      const timer = s.add(await startWorker(redis.url, 'timer', ['--concurrency', '0', '--devices', 'none'], env));
+      const res = await runSearch({ resume: run, cacheDir, evaluator: queueEvaluator({ url: redis.url }) });
+      assert.equal(res.status, 'done');
+      const children = journalOf(run).children;
+      assert.deepEqual(children.map((c) => [c.id, c.workers?.train, c.workers?.latency]), [[0, 'trainer', 'timer']]);
+      assert.ok(children.every((c) => c.weights === `children/${c.id}/weights.pt`));
+      assert.equal(takes([trainer]).size, tookBefore, 'nothing trained again');
+      for (const [id, by] of takes([trainer, timer])) assert.equal(by.length, 1, `${id} taken once`);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('a controller with no worker yet says what it waits for', { timeout: 60_000 }, async () => {
     const s = scope();
     try {

@@ -14,14 +14,14 @@ import { Redis } from 'ioredis';
 import type { Arch } from '../language/arch';
 import type { LatencySource as LatencySetting } from '../language/searchConfig';
 import type { TrainProgress } from '../train/trainer';
-import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator, type EvaluatorFactory } from '../search/evaluator';
+import { ChildFailedError, type ChildEvaluation, type ChildJob, type Evaluator, type EvaluatorFactory, type TrainedChild } from '../search/evaluator';
 import { openLatencySource } from '../latency/open';
 import type { LatencySource } from '../latency/source';
 import type { LatencyMeasurement } from '../util/timing';
 import { downloadArtifacts, FULL_ARTIFACTS } from './artifacts';
 import { connectRedis, prefixOf, redactUrl, redisOptions, type RedisSettings, reportOutages, resolveUrl } from './connection';
 import {
-  checkFullTrainResult, checkLatencyResult, checkTrainResult, type FullTrainJobData, type FullTrainJobResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData,
+  checkFullTrainResult, checkLatencyResult, checkTrainResult, type FullTrainJobData, type FullTrainJobResult, type LatencyJobData, type LatencyTarget, PAYLOAD_VERSION, type TrainJobData, type TrainJobResult,
 } from './payload';
 import { listWorkers, type WorkerAd } from './registry';
 import { jobId, latencyQueue, runQueueId, TARGET_REFERENCE_CHILD, TRAIN_FULL_QUEUE, TRAIN_QUEUE } from './topology';
@@ -138,36 +138,46 @@ export class QueueEvaluator implements Evaluator {
     return q.queue;
   }
 
-  async evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void): Promise<ChildEvaluation> {
+  async evaluate(job: ChildJob, onProgress?: (p: TrainProgress & { pid?: number }) => void, onTrained?: (t: TrainedChild) => void): Promise<ChildEvaluation> {
     if (!job.dataset) throw new ChildFailedError('internal: a queued child needs its dataset request');
     const run = this.opts.run;
+    const trainJob = jobId(run, job.id, 'train');
     const train: TrainJobData = {
       v: PAYLOAD_VERSION, run, child: job.id, arch: job.proxy, dataset: job.dataset,
       expect: { shape: job.data.shape, classes: job.data.classes }, recipe: job.recipe, seed: job.seed,
     };
-    const trained = this.submit(await this.queueFor(TRAIN_QUEUE), jobId(run, job.id, 'train'), 'train', train,
-      (p) => onProgress?.(p as TrainProgress))
-      .then(({ value, attempts }) => ({ result: checkTrainResult(value), attempts }));
+    // Trained before a stop (its `trained` line is in the journal): only its latency is left.
+    const trained: Promise<TrainedChild> = job.trained ? Promise.resolve(job.trained)
+      : this.submit(await this.queueFor(TRAIN_QUEUE), trainJob, 'train', train, (p) => onProgress?.(p as TrainProgress))
+        .then(async ({ value, attempts }) => {
+          const t = await this.collectTraining(job, trainJob, checkTrainResult(value), attempts);
+          // Journaled at once, as a local run does: a stop while the latency job waits keeps the training.
+          onTrained?.(t);
+          return t;
+        });
     const timed = this.measure(job.id, job.full);
     // Both run at once; wait for both so neither's rejection goes unobserved.
     const [t, l] = await Promise.allSettled([trained, timed]);
     if (t.status === 'rejected') throw asChildError(t.reason, 'training');
     if (l.status === 'rejected') throw asChildError(l.reason, 'latency');
-    const { result, attempts } = t.value;
-    const summary = { ...result.train };
+    const { worker, ...result } = t.value;
+    return {
+      ...result, latency: l.value.latency,
+      jobs: { train: trainJob, ...(l.value.job ? { latency: l.value.job } : {}) },
+      // A `trained` line always names its worker (one journaled by a local run would not: then none is named).
+      ...(worker ? { workers: { train: worker, ...(l.value.worker ? { latency: l.value.worker } : {}) } } : {}),
+    };
+  }
+
+  /** A checked training result with its files brought into the run folder, as a local run has them. */
+  private async collectTraining(job: ChildJob, trainJob: string, result: TrainJobResult, attempts: number): Promise<TrainedChild> {
     if (result.artifacts?.length) {
-      // The trained files into the run folder, as a local run has them.
-      await downloadArtifacts(this.redis, this.prefix, jobId(run, job.id, 'train'), result.artifacts, job.outDir)
+      await downloadArtifacts(this.redis, this.prefix, trainJob, result.artifacts, job.outDir)
         .catch((e: Error) => this.opts.onWarning?.(`child ${job.id}: its trained files could not be fetched from Redis (${e.message}); they stay on ${result.worker}.`));
     }
     // Only the copy in the run folder counts: the worker's path names a file on another machine.
     const local = path.join(job.outDir, 'weights.pt');
-    summary.weightsPath = fs.existsSync(local) ? local : '';
-    return {
-      accuracy: result.accuracy, train: summary, latency: l.value.latency, attempts,
-      jobs: { train: jobId(run, job.id, 'train'), ...(l.value.job ? { latency: l.value.job } : {}) },
-      workers: { train: result.worker, ...(l.value.worker ? { latency: l.value.worker } : {}) },
-    };
+    return { accuracy: result.accuracy, train: { ...result.train, weightsPath: fs.existsSync(local) ? local : '' }, attempts, worker: result.worker };
   }
 
   /** Latency of one network on the run's latency target (the skeleton of `mnas train --queue`). */

@@ -408,7 +408,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
       try {
         const r = await evaluator.evaluate({
           id: s.id, proxy, full, data, recipe, seed: info.seed * 100_003 + s.id, outDir: path.join(p.children, String(s.id)), dataset: datasetRequest,
-          ...(keep ? { trained: { accuracy: keep.accuracy, train: keep.train, attempts: keep.attempts } } : {}),
+          ...(keep ? { trained: { accuracy: keep.accuracy, train: keep.train, attempts: keep.attempts, ...(typeof keep.worker === 'string' ? { worker: keep.worker } : {}) } } : {}),
         }, (pr) => emit({ event: 'progress', id: s.id, epoch: pr.epoch, step: pr.step, steps: pr.steps, loss: pr.loss }), onTrained);
         const rw = rewardOf({
           accuracy: r.accuracy, latencyMs: r.latency.ms, targetMs: config.targetMs, alpha: config.reward.alpha, beta: config.reward.beta,

@@ -80,6 +80,8 @@ export interface TrainedChild {
   accuracy: number;
   train: Pick<TrainResult, 'trainSeconds' | 'evalSeconds' | 'imagesPerSecond' | 'params' | 'weightsPath' | 'loss' | 'diverged' | 'threads'>;
   attempts: number;
+  /** Queue runs: the worker that trained it. */
+  worker?: string;
 }
 export type JournalEntry = ChildRecord | TrainedRecord | FailedRecord | BatchRecord | UpdateRecord;
 
