@@ -24,7 +24,8 @@ import type { TopLevelSpec } from 'vega-lite';
 import { runSearch } from '../server/src/search/engine';
 import { LocalEvaluator } from '../server/src/search/evaluator';
 import { type BenchResult, type Metric, report, round } from './lib/result';
-import { ReusedTrainings } from './lib/reusedTrainings';
+import { ReusedTrainings, trainingKey } from './lib/reusedTrainings';
+import { type ModelSpec, toArch } from '../server/src/language/arch';
 import { GENERATED, LoadSampler, loadavg, mean, median, pythonFacts, RUNS, SharedEvaluator, std, useBenchCache } from './lib/search';
 import {
   best, CHILDREN, CHILDREN_FILE, childRows, derive, entropyPlot, histogramRows, type Kind, lastQuarter, latencyHistogram, movingAverage, ratios,
@@ -107,12 +108,17 @@ export async function run(): Promise<BenchResult> {
   const budget = Math.floor(Math.min(...raw.map((r) => complete(r.children))) / batch) * batch;
   // Every child of every run trained here (also those past the common budget), appended to the surrogate's data.
   const all = raw.map((r) => readRun(r.kind, r.seed, r.dir, r.children));
-  const reusedOf = (r: Run) => r.children.filter((c) => c.cachedFrom === undefined && evaluator.reused.has(path.join(r.dir, 'children', String(c.id))));
+  // A reused training has no weights of its own (the inner evaluator only timed it); the journal says so, also after a resume.
+  const trainedOf = (r: Run) => r.children.filter((c) => c.cachedFrom === undefined && c.weights !== undefined);
+  const reusedCount = all.reduce((a, r) => a + r.children.filter((c) => c.cachedFrom === undefined && c.weights === undefined).length, 0);
   const fromFile = [...evaluator.reused.values()].filter((v) => v === 'file').length;
   const fromRun = [...evaluator.reused.values()].filter((v) => v === 'this run').length;
-  const rows = childRows(all.map((r) => ({ ...r, children: r.children.filter((c) => !reusedOf(r).includes(c)) })));
+  const trainedHere = childRows(all.map((r) => ({ ...r, children: trainedOf(r) })));
+  // A resumed attempt's earlier children are in the file already: one line per training.
+  const inFile = new Set(earlier.map((c) => trainingKey(c.arch, c.dataset, c.trainSeed ?? NaN)));
+  const rows = trainedHere.filter((row) => !inFile.has(trainingKey(toArch(row.spec as ModelSpec), row.dataset as Record<string, unknown>, (row.seed as number) * 100_003 + (row.child as number))));
   if (rows.length) fs.appendFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  if (budget < batch) throw new Error(`not one controller batch finished in every run within ${MINUTES} min (${rows.length} children trained, appended to ${path.relative(process.cwd(), file)}); raise MNAS_BENCH_MINUTES and re-run with MNAS_BENCH_RESUME=1`);
+  if (budget < batch) throw new Error(`not one controller batch finished in every run within ${MINUTES} min (${trainedHere.length} children trained, ${rows.length} appended to ${path.relative(process.cwd(), file)}); raise MNAS_BENCH_MINUTES and re-run with MNAS_BENCH_RESUME=1`);
   const runs = raw.map((r) => readRun(r.kind, r.seed, r.dir, r.children, budget));
   const of = (k: Kind) => runs.filter((r) => r.kind === k).sort((a, b) => a.seed - b.seed);
   const rl = of('rl');
@@ -144,7 +150,7 @@ export async function run(): Promise<BenchResult> {
   const oR = ratios(ov);
   const uR = ratios(rnd);
   const stale = ov.flatMap((r) => staleness(r.dir, budget));
-  const accs = [...rows.map((r) => r.accuracy as number), ...runs.flatMap((r) => r.children.map((c) => c.accuracy))];
+  const accs = all.flatMap((r) => r.children.map((c) => c.accuracy));
   const entropyEnd = (rs: Run[]) => mean(rs.map((r) => r.entropy[r.entropy.length - 1]?.entropy ?? NaN));
   metrics.push(
     report('rl_overlap_minus_rl_last_quarter_mean', ovRl.mean, 'reward'),
@@ -170,8 +176,8 @@ export async function run(): Promise<BenchResult> {
     report('uniform_entropy', rl[0].uniformEntropy, 'nats'),
     report('rl_repeated_children_share', mean(rl.map((r) => r.children.filter((c) => c.cachedFrom !== undefined).length / r.children.length)), 'fraction'),
     report('rl_overlap_repeated_children_share', mean(ov.map((r) => r.children.filter((c) => c.cachedFrom !== undefined).length / r.children.length)), 'fraction'),
-    report('trained_children', rows.length, 'children'),
-    report('reused_trainings', fromFile + fromRun, 'children'),
+    report('trained_children', trainedHere.length, 'children'),
+    report('reused_trainings', reusedCount, 'children'),
     report('proxy_accuracy_min', Math.min(...accs), 'accuracy'),
     report('proxy_accuracy_max', Math.max(...accs), 'accuracy'),
     report('target_ms', T, 'ms'),
@@ -219,8 +225,8 @@ export async function run(): Promise<BenchResult> {
       `Real training on bench/fixtures/generated/search-quality-rl.mnas and search-quality-rl-overlap.mnas (examples/search-quickstart.mnas with children ${CHILDREN}, controller lr ${RL.lr} batch ${RL.batch}, overlap off resp. on${PROXY_WIDTH ? `, dataset width ${PROXY_WIDTH} (the quickstart sets none)` : ''}; the rest as shipped); ` +
       `seeds ${SEEDS.join(', ')}; rl (overlap off: the paper's synchronous loop), rl-overlap (overlap on) and random (overlap off; its children do not depend on it) for every seed, all ${runs.length} runs at once on one pool of ${WORKERS} PyTorch workers (1 thread each), so load hits every strategy alike; ` +
       `each run sees the pool's ${WORKERS} trainers as its capacity, so rl-overlap keeps ${WORKERS} + ${batch} = ${WORKERS + batch} children out and its updates learnt from children sampled ${mean(stale).toFixed(2)} updates earlier on average (at most ${Math.max(...stale)}; ${(100 * share(stale, 1, Infinity)).toFixed(0)}% of them by an older policy than the one updated). ` +
-      `Deadline ${MINUTES} min, after which every run counts its first ${budget} children (whole controller batches that all runs finished). ${seconds.toFixed(0)} s in all; ${rows.length} children trained here and appended to the children file; ` +
-      `${fromFile + fromRun} trainings reused (${fromFile} from the children file of earlier runs, ${fromRun} from another run of this one: same architecture, dataset, budget, recipe and training seed, so the same seeded 1-thread training; only their latency was measured again), besides the repeats within a run that RL reuses; ` +
+      `Deadline ${MINUTES} min, after which every run counts its first ${budget} children (whole controller batches that all runs finished). ${seconds.toFixed(0)} s in all${RESUME ? ' (this attempt: it resumed an earlier one)' : ''}; ${trainedHere.length} children trained (${rows.length} new lines in the children file); ` +
+      `${reusedCount} trainings reused (${fromFile} in this attempt from the children file of earlier runs, ${fromRun} from another run of this one: same architecture, dataset, budget, recipe and training seed, so the same seeded 1-thread training, the same accuracy; only their latency was measured again), besides the repeats within a run that RL reuses; ` +
       `1-min load ${load.min}-${load.max} (median ${load.median}). ` +
       `Per seed, last-quarter mean reward rl / rl-overlap / random (best): ${perSeed.map((s) => `seed ${s.seed} ${s.rlLq.toFixed(4)} / ${s.ovLq.toFixed(4)} / ${s.rndLq.toFixed(4)} (${s.rlBest.toFixed(4)} / ${s.ovBest.toFixed(4)} / ${s.rndBest.toFixed(4)})`).join('; ')}. ` +
       `rl-overlap minus rl per seed (± standard error from the children's rewards): ${perSeed.map((s) => lq(s.ovMinusRl.diff, s.ovMinusRl.se)).join(', ')}; mean ${lq(ovRl.mean, ovRl.se)} (± across seeds). ` +
