@@ -421,14 +421,18 @@ describe('distributed evaluation on a Redis queue (BullMQ)', { skip: missing }, 
       const file = writeSearch(dir, { children: 1, batch: 1 });
       const stop = new AbortController();
       const events: SearchEvent[] = [];
-      // Stop a few seconds after the worker has trained it (the results reach the controller meanwhile).
+      // Stop when the controller has the training (its 'trained' event), or 30 s after the worker
+      // finished it if that event never comes (as before queue runs journaled trainings).
       const watch = setInterval(() => {
         if (!trainer.lines.some((l) => /trained \S+\.0\.train/.test(l))) return;
         clearInterval(watch);
-        setTimeout(() => stop.abort(), 5000);
+        setTimeout(() => stop.abort(), 30_000);
       }, 200);
       s.onClose(() => { clearInterval(watch); stop.abort(); });
-      const first = await runSearch({ file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url }), signal: stop.signal, onEvent: (e) => events.push(e) });
+      const first = await runSearch({
+        file, out: dir, cacheDir, evaluator: queueEvaluator({ url: redis.url }), signal: stop.signal,
+        onEvent: (e) => { events.push(e); if (e.event === 'trained') stop.abort(); },
+      });
       clearInterval(watch);
       assert.equal(first.status, 'stopped');
       const run = first.dir;
