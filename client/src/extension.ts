@@ -52,7 +52,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ...registerExampleCommands(context),
     vscode.window.registerWebviewPanelSerializer(RESULTS_VIEW_TYPE, new ResultsPanelSerializer(host)),
     vscode.window.onDidChangeActiveTextEditor(() => status.refreshDevice()),
-    vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('mnas.deviceProfile')) status.refreshDevice(); }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('mnas.deviceProfile')) status.refreshDevice();
+      // Said in the output, so what the next Train fully runs is visible before it starts.
+      if (e.affectsConfiguration('mnas.train')) log.info(`settings: Train fully now trains ${trainer.budget()}`);
+    }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: search and device commands enabled')),
   );
 

@@ -22,6 +22,7 @@ const nonce = (document.currentScript as HTMLScriptElement | null)?.nonce ?? '';
 
 let data: ReportData | null = null;
 let live: LiveProgress | null = null;
+let training: string | null = null;
 let selected: number | null = null;
 const details = new Map<number, ChildDetail>();
 const views: Result[] = [];
@@ -59,6 +60,7 @@ function header(d: ReportData): HTMLElement {
     el('h1', { text: `${d.search} · ${d.strategy === 'rl' ? 'RL controller' : 'random search'} · seed ${d.seed}` }),
     el('p', { class: 'meta', text: `${status} · target ${d.targetMs} ms · reward ${d.rewardPreset}${best ? ` · best ${best.name} (${best.reward.toFixed(4)})` : ''}` }),
     el('p', { class: 'meta small', text: [d.backend, d.dataset && `data: ${d.dataset}`, d.run].filter(Boolean).join(' · ') }),
+    ...(training ? [el('p', { class: 'meta training', text: training })] : []),
   );
 }
 
@@ -237,6 +239,7 @@ function onMessage(m: ToWebview): void {
   if (m.type === 'report') {
     data = m.data;
     live = m.live;
+    training = m.training;
     if (selected !== null && !data.children.some((c) => c.id === selected)) selected = null;
     if (selected !== null && !details.has(selected)) post({ type: 'detail', id: selected });
     saveState();

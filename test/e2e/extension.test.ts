@@ -5,19 +5,23 @@
 // of a run prepared with the CLI (chart and table two iframes deep; at about 500 px the Pareto
 // column and the row actions stay in view), run a tiny search from the code lens and one from the
 // command palette (one scatter point per child, the top-k table), reload the window (the panel is
-// restored by its serializer), stop a search with MNAS: Stop Search after its first child
-// ("stopping" at once, stopped within seconds, every finished child journaled, no process left),
+// restored by its serializer), Train fully a child to the end, Train fully another and cancel it
+// after an epoch (the epoch kept, said and on disk; run again, it continues there), stop a search
+// with MNAS: Stop Search after its first child ("stopping" at once, stopped within seconds, every
+// finished child journaled, no process left),
 // and reload the window while a long search runs (no CLI or worker process outlives the window;
 // the run's journal is intact and resumes). Screenshots go to test-results/e2e/.
 // Run with `npm run test:e2e` (separate from the fast suites). MNAS_E2E_RECORD=1 also writes
 // bench/results/extension.json (.vsix size, activation time).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Frame, FrameLocator, Locator, Page } from 'playwright-core';
+import { findPython } from '../../server/src/train/torchTrainer';
 import {
   type CodeServer, logLines, logTag, machine, openBrowser, packageExtension, poll, processCwd, processes, processTree, ROOT, setupCodeServer, startCodeServer,
   tempDir, waitForLogLine,
@@ -95,6 +99,10 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     fs.copyFileSync(path.join(ROOT, 'test/fixtures/stop-search.mnas'), path.join(ws, 'stop-search.mnas'));
     // A search it will not finish during the test (729 architectures, half a minute a child here): stopped by a window reload.
     fs.writeFileSync(path.join(ws, 'long-search.mnas'), LONG_SEARCH);
+    // Workspace settings, there from the start: a test changes them (code-server sees a change to
+    // this file at once, a new file only after seconds).
+    fs.mkdirSync(path.join(ws, '.vscode'));
+    fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), '{}\n');
     fs.rmSync(SHOTS, { recursive: true, force: true });
     fs.mkdirSync(SHOTS, { recursive: true });
     vsix = packageExtension(base);
@@ -460,6 +468,108 @@ describe('MNAS Studio in code-server', { skip, timeout: 15 * 60_000 }, () => {
     assert.match(await final.locator('tbody tr.baseline td').first().innerText(), /\(skeleton\)/);
     assert.match(await final.locator('p.verdict').innerText(), /against the skeleton T|No comparison yet/);
     await shot('full-training.png');
+  });
+
+  e2e('Train fully cancelled after an epoch keeps it: the process group gone, the notification and panel say where it continues; Train fully again resumes there and finishes', async () => {
+    assert.ok(paletteRun, 'the palette run exists');
+    await command('Notifications: Clear All Notifications');
+    // A budget that takes several seconds (the suite's user settings train 2 short epochs), in the
+    // workspace's settings (code-server notices that file changing on disk, not the user settings
+    // file), used once the extension says it has the new values.
+    const EPOCHS = 6;
+    const IMAGES = 1000;
+    const T = Date.now();
+    const marks: string[] = [];
+    const mark = (what: string) => marks.push(`${what} ${((Date.now() - T) / 1000).toFixed(1)}`);
+    const budget = new RegExp(`settings: Train fully now trains ${EPOCHS} epochs on ${IMAGES} training images`);
+    const budgetSaid = logLines(server.userDir, budget).length;
+    fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'mnas.train.epochs': EPOCHS, 'mnas.train.trainImages': IMAGES }, null, 2));
+    await waitForLogLine(server.userDir, budget, 30_000, budgetSaid);
+    mark('settings');
+    let cli: { pid: number; pgid: number } | undefined;
+    try {
+      const frame = await resultsFrame(paletteRun);
+      // A child of the top-k table that is not trained yet (the test before trained the first row; its
+      // skeleton is trained, so only the child trains here).
+      const ids = await frame.locator('table.top tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-id'))));
+      const id = ids.find((i) => !fs.existsSync(path.join(paletteRun, 'children', String(i), 'full.json')));
+      assert.ok(id !== undefined, `an untrained child among ${ids.join(', ')}`);
+      const dir = path.join(paletteRun, 'children', String(id));
+      assert.ok(!fs.existsSync(path.join(dir, 'checkpoint-full.pt')), 'no checkpoint yet');
+      const key = `child ${id}`;
+      const epochLine = new RegExp(`train: ${key}: epoch (\\d+)/${EPOCHS}, loss (\\d+\\.\\d+)`);
+      const trainLines = /train: /;
+      const firstMark = logLines(server.userDir, trainLines).length;
+      const training = frame.locator('header p.training');
+
+      // 1. Train fully, cancelled once the panel shows a finished epoch of this run.
+      mark('row');
+      const cmds = logLines(server.userDir, /train: mnas train /).length;
+      await frame.locator(`table.top tbody tr[data-id="${id}"] button`, { hasText: 'Train fully' }).click();
+      const cmd = await waitForLogLine(server.userDir, /train: mnas train /, 30_000, cmds);
+      assert.match(cmd, new RegExp(`--child ${id} --resume --events ndjson --epochs ${EPOCHS} --train ${IMAGES}`));
+      cli = await poll('the training CLI', 30_000, () => processes().find((p) => p.args.includes('cli.cjs train') && p.args.includes(`--child ${id} --resume`)));
+      assert.equal(cli.pgid, cli.pid, 'the training leads its own process group');
+      await training.filter({ hasText: new RegExp(`^full training: ${key}: epoch [1-9]\\d*/${EPOCHS},`) }).waitFor({ timeout: 3 * 60_000 });
+      mark('epoch');
+      const progress = page.locator('.notifications-toasts .notification-toast', { hasText: `MNAS: training ${key} fully` });
+      const t0 = Date.now();
+      await progress.getByRole('button', { name: 'Cancel' }).click();
+      const pgid = cli.pgid;
+      const gone = await poll('the training CLI and its workers to exit', 20_000, () => (processes().some((p) => p.pgid === pgid) ? undefined : Date.now()));
+      mark('gone');
+      const said = page.locator('.notifications-toasts .notification-toast', { hasText: 'full training cancelled' });
+      await said.waitFor({ timeout: 30_000 });
+      const toast = await said.innerText();
+      const m = new RegExp(`continues ${key} after epoch (\\d+)/${EPOCHS}, kept on disk`).exec(toast);
+      assert.ok(m, `the notification says what Train fully again continues: ${toast}`);
+      const kept = Number(m[1]);
+      const first = logLines(server.userDir, trainLines).slice(firstMark);
+      const firstEpochs = first.map((l) => epochLine.exec(l)).filter((x): x is RegExpExecArray => !!x).map((x) => ({ epoch: Number(x[1]), loss: x[2] }));
+      console.log(`# Train fully of ${key}: cancelled after epoch ${kept}/${EPOCHS}; its process group gone ${((gone - t0) / 1000).toFixed(1)} s after the click (load ${os.loadavg()[0].toFixed(1)})`);
+      assert.ok(kept >= 1 && kept < EPOCHS, `cancelled mid-training (after epoch ${kept})`);
+      assert.deepEqual(firstEpochs.map((e) => e.epoch), Array.from({ length: kept }, (_, i) => i + 1), 'the epochs this run reported, up to the one kept');
+      assert.ok(gone - t0 < 10_000, `stopped within seconds (${gone - t0} ms)`);
+      await training.filter({ hasText: `full training cancelled; Train fully again continues ${key} after epoch ${kept}/${EPOCHS}` }).waitFor({ timeout: 30_000 });
+      // On disk: the checkpoint of that epoch (read as the worker reads it, from a copy while the
+      // next run starts: that run replaces the file after its first epoch), no result yet.
+      assert.ok(!fs.existsSync(path.join(dir, 'full.json')), 'not trained fully yet');
+      fs.copyFileSync(path.join(dir, 'checkpoint-full.pt'), path.join(base, 'checkpoint-kept.pt'));
+      const ckpt = promisify(execFile)(findPython(), ['-c', 'import json, sys, torch; m = json.loads(torch.load(sys.argv[1], map_location="cpu", weights_only=True)["meta"]); print(json.dumps({"epoch": m["epoch"], "history": len(m["history"])}))',
+        path.join(base, 'checkpoint-kept.pt')], { encoding: 'utf8' });
+      ckpt.catch(() => undefined); // awaited below; a failure is reported there
+      mark('ckpt');
+      // 2. Train fully again: resumes after that epoch, trains only the rest, and finishes.
+      await command('Notifications: Clear All Notifications');
+      const secondMark = logLines(server.userDir, trainLines).length;
+      await (await resultsFrame(paletteRun)).locator(`table.top tbody tr[data-id="${id}"] button`, { hasText: 'Train fully' }).click();
+      await page.locator('.notifications-toasts .notification-toast', { hasText: `MNAS: ${key} trained fully` }).waitFor({ timeout: 3 * 60_000 });
+      mark('done');
+      assert.deepEqual(JSON.parse((await ckpt).stdout), { epoch: kept, history: kept }, 'the checkpoint held the last finished epoch');
+      const second = logLines(server.userDir, trainLines).slice(secondMark);
+      assert.ok(second.some((l) => l.includes(`train: ${key}: resumed after epoch ${kept}/${EPOCHS}`)), `resumed after epoch ${kept}: ${second.join('\n')}`);
+      assert.deepEqual(second.map((l) => epochLine.exec(l)).filter((x) => !!x).map((x) => Number(x[1])), Array.from({ length: EPOCHS - kept }, (_, i) => kept + i + 1),
+        'only the epochs after the kept one were trained');
+      const rec = JSON.parse(fs.readFileSync(path.join(dir, 'full.json'), 'utf8')) as { epochs: { epoch: number; loss: number; seconds: number }[]; accuracy: number };
+      assert.deepEqual(rec.epochs.map((e) => e.epoch), Array.from({ length: EPOCHS }, (_, i) => i + 1));
+      // The kept epochs are the cancelled run's own (their losses as it reported them), not trained again.
+      assert.deepEqual(rec.epochs.slice(0, kept).map((e) => e.loss.toFixed(3)), firstEpochs.map((e) => e.loss));
+      console.log(`# epochs of ${key}: ${rec.epochs.map((e) => e.seconds.toFixed(1)).join(', ')} s`);
+      // The comparison table shows the result; the training line is gone.
+      const panel = await resultsFrame(paletteRun);
+      const row = panel.locator(`section#final tbody tr.child[data-id="${id}"]`);
+      await row.waitFor({ timeout: 30_000 });
+      assert.equal(await row.locator('td').nth(5).innerText(), `${(100 * rec.accuracy).toFixed(2)}%`);
+      assert.match(await panel.locator('section#final p.meta').innerText(), new RegExp(`${EPOCHS} epochs|recipes differ`));
+      await panel.locator('header p.training').waitFor({ state: 'detached', timeout: 30_000 });
+      mark('end');
+      console.log(`# phases (s from the start): ${marks.join(', ')}`);
+    } finally {
+      // Nothing of this test left running (a failure above may leave the training on), and the
+      // suite's budget back (later tests do not train: not waited for).
+      if (cli && processes().some((p) => p.pgid === cli!.pgid)) try { process.kill(-cli.pgid, 'SIGKILL'); } catch { /* gone */ }
+      fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), '{}\n');
+    }
   });
 
   e2e('Stop Search after the first child: "stopping" at once in the status bar and the panel, stopped within seconds, every finished child kept, nothing left running', async () => {

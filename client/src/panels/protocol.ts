@@ -17,7 +17,7 @@ export interface LiveProgress { done: number; total: number; text: string; /** S
 
 /** Extension -> webview. */
 export type ToWebview =
-  | { type: 'report'; data: ReportData; live: LiveProgress | null }
+  | { type: 'report'; data: ReportData; live: LiveProgress | null; /** A full training of this run (Train fully): where it is, or how it ended. */ training: string | null }
   | { type: 'detail'; detail: ChildDetail }
   | { type: 'error'; message: string };
 

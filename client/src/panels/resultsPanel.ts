@@ -28,6 +28,7 @@ export class ResultsPanel {
   private static readonly panels = new Map<string, ResultsPanel>();
   private readonly disposables: vscode.Disposable[] = [];
   private live: LiveProgress | null = null;
+  private training: string | null = null;
   private running = false;
   private loaded: LoadedRun | null = null;
   private ready = false;
@@ -98,6 +99,12 @@ export class ResultsPanel {
     }, running ? 300 : 0);
   }
 
+  /** The line a full training of this run shows (TrainRunner): its progress, or how it ended; null clears it. */
+  setTraining(text: string | null): void {
+    this.training = text;
+    this.update(this.live, this.running);
+  }
+
   dispose(): void {
     ResultsPanel.panels.delete(this.run);
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
@@ -119,7 +126,7 @@ export class ResultsPanel {
     if (!this.ready) return;
     try {
       this.loaded = loadRun(this.run, { status: this.running ? 'running' : undefined });
-      this.post({ type: 'report', data: this.loaded.data, live: this.running ? this.live : null });
+      this.post({ type: 'report', data: this.loaded.data, live: this.running ? this.live : null, training: this.training });
     } catch (e) {
       this.post({ type: 'error', message: `Cannot read the run folder ${this.run}: ${(e as Error).message}` });
     }
