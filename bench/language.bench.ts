@@ -1,17 +1,24 @@
 // Language core: parse and full analysis (validation + exact costs of every block) of a
 // seeded 5,000-line file, and the lazy statistics of the paper's search space.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as src from '../server/src/analysis/analysis';
 import { clearParseCache as clearSrcParseCache } from '../server/src/language/parser';
 import { clearModelCache as clearSrcModelCache } from '../server/src/analysis/analysis';
 import type { SpaceEntry } from '../server/src/analysis/analysis';
-import { bundledCore } from './lib/bundle';
+import { bundledCore, CORE_BUNDLE } from './lib/bundle';
 import { ROOT, writeFixture } from './lib/generate';
 import { below, type BenchResult, report, summarize } from './lib/result';
 
 const WARMUPS = 5;
 const REPEATS = 30;
+const ROUNDS = 3;
+const ALONE_WARMUPS = 10;
+const ALONE_REPEATS = 60;
+
+interface Alone { wallMedian: number; wallMin: number; wallMean: number; cpuMean: number; mainThreadCpuMean: number }
 
 /** Wall and CPU time of one call, in ms. */
 function measure(fn: () => unknown): { wall: number; cpu: number } {
@@ -29,6 +36,8 @@ export async function run(): Promise<BenchResult> {
   const host = { read: () => undefined };
   // The shipped code (esbuild bundle, as in dist/), and the TS sources through tsx for comparison.
   const core = await bundledCore();
+  // An earlier build of the same entry (bench/lib/core.ts bundled at another commit), for pairs.
+  const baselineFile = process.env.MNAS_BENCH_BASELINE_CORE;
 
   // Sanity: the input is valid and every block's cost is computed.
   const check = core.analyze(g.file, text, host, new core.AnalysisCache());
@@ -62,17 +71,20 @@ export async function run(): Promise<BenchResult> {
     // every declaration is looked up in the caches by its text.
     validateAfterEditNoBase: () => core.analyze(g.file, edited(), host, new core.AnalysisCache()),
   };
+  type Job = keyof typeof jobs;
   for (let i = 0; i < WARMUPS; i++) for (const job of Object.values(jobs)) job();
   // Alternate the measurements, so load on the shared machine hits all of them alike.
-  const wall: Record<keyof typeof jobs, number[]> = { parse: [], validate: [], validateTsx: [], validateAfterEdit: [], validateAfterEditNoBase: [] };
-  const cpu: Record<keyof typeof jobs, number[]> = { parse: [], validate: [], validateTsx: [], validateAfterEdit: [], validateAfterEditNoBase: [] };
+  const wall: Record<Job, number[]> = { parse: [], validate: [], validateTsx: [], validateAfterEdit: [], validateAfterEditNoBase: [] };
+  const cpu: Record<Job, number[]> = { parse: [], validate: [], validateTsx: [], validateAfterEdit: [], validateAfterEditNoBase: [] };
+  const load: number[] = [os.loadavg()[0]];
   for (let i = 0; i < REPEATS; i++) {
-    for (const [name, job] of Object.entries(jobs) as [keyof typeof jobs, () => unknown][]) {
+    for (const [name, job] of Object.entries(jobs) as [Job, () => unknown][]) {
       const m = measure(job);
       wall[name].push(m.wall);
       cpu[name].push(m.cpu);
     }
   }
+  load.push(os.loadavg()[0]);
   const p = summarize(wall.parse);
   const a = summarize(wall.validate);
   const t = summarize(wall.validateTsx);
@@ -96,6 +108,25 @@ export async function run(): Promise<BenchResult> {
   }
   const s = summarize(statsMs);
 
+  // Before/after: this build and the baseline in processes of their own (in one process their
+  // garbage would be collected during each other's runs): ROUNDS rounds of one process per build,
+  // the order alternating; per build the mean CPU time of the main thread per validation (the
+  // load stretches it least), of all threads (GC helpers included), and the wall median.
+  const alone: { current: Alone[]; baseline: Alone[] } = { current: [], baseline: [] };
+  if (baselineFile) {
+    const child = (bundle: string) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', 'coldValidate.ts'),
+      bundle, g.file, String(ALONE_WARMUPS), String(ALONE_REPEATS)], { cwd: ROOT, encoding: 'utf8' })) as Alone;
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 ? (['baseline', 'current'] as const) : (['current', 'baseline'] as const);
+      for (const side of order) alone[side].push(child(side === 'current' ? CORE_BUNDLE : path.resolve(baselineFile)));
+    }
+  }
+  const aloneMetrics = (side: 'current' | 'baseline', prefix: string) => [
+    report(`${prefix}_main_thread_cpu_mean`, summarize(alone[side].map((a) => a.mainThreadCpuMean)).median, 'ms'),
+    report(`${prefix}_process_cpu_mean`, summarize(alone[side].map((a) => a.cpuMean)).median, 'ms'),
+    report(`${prefix}_wall_median`, summarize(alone[side].map((a) => a.wallMedian)).median, 'ms'),
+  ];
+
   return {
     benchmark: 'language',
     metrics: [
@@ -103,6 +134,12 @@ export async function run(): Promise<BenchResult> {
       report('validate_5000_lines_min', a.min, 'ms'),
       report('validate_5000_lines_p95', a.p95, 'ms'),
       report('validate_5000_lines_cpu_median', summarize(cpu.validate).median, 'ms'),
+      report('validate_5000_lines_cpu_min', summarize(cpu.validate).min, 'ms'),
+      ...(baselineFile ? [
+        ...aloneMetrics('current', 'validate_alone'),
+        ...aloneMetrics('baseline', 'validate_alone_baseline'),
+        report('validate_alone_main_thread_cpu_ratio', summarize(alone.baseline.map((b, i) => b.mainThreadCpuMean / alone.current[i].mainThreadCpuMean)).median, 'ratio'),
+      ] : []),
       below('validate_after_one_edit_median', e.median, 'ms', 50),
       report('validate_after_one_edit_min', e.min, 'ms'),
       report('validate_after_one_edit_p95', e.p95, 'ms'),
@@ -130,6 +167,12 @@ export async function run(): Promise<BenchResult> {
       + `${WARMUPS} warm-ups, then ${REPEATS} repeats of each, interleaved, fresh caches each time (cold jobs empty the parser's declaration cache and the model cache); wall time unless named cpu `
       + '(process.cpuUsage, user+system, includes GC threads). '
       + `space_stats: first read of the lazy SpaceEntry.stats of examples/mnas-space.mnas (${size} models, exact DP), 3 warm-ups + 20 repeats; `
-      + 'no goal was set for it (report only).',
+      + 'no goal was set for it (report only). '
+      + (baselineFile ? `Before/after: MNAS_BENCH_BASELINE_CORE (${process.env.MNAS_BENCH_BASELINE_CORE_LABEL ?? path.basename(baselineFile)}) is bench/lib/core.ts bundled the same way at an `
+        + 'earlier commit; validate_alone_* run this build and it each in a process of its own (in one process their garbage is collected during each other\'s runs) '
+        + `(bench/lib/coldValidate.ts: ${ALONE_WARMUPS} warm-ups, then ${ALONE_REPEATS} cold validations), ${ROUNDS} rounds alternating which goes first; *_main_thread_cpu_mean `
+        + 'is the CPU time of the main thread per validation (from /proc; GC helper threads not counted), *_process_cpu_mean all threads, the median over rounds; '
+        + 'validate_alone_main_thread_cpu_ratio is the median over rounds of baseline/current. ' : '')
+      + `1-minute load average: start ${load[0].toFixed(2)}, end ${load[1].toFixed(2)} (2 cores shared with other work: wall times stretch with it, CPU times much less).`,
   };
 }

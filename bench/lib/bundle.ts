@@ -8,8 +8,11 @@ import { GENERATED, ROOT } from './generate';
 
 export type Core = typeof import('./core');
 
+/** Where `bundledCore` writes the bundle (a child process can load it too). */
+export const CORE_BUNDLE = path.join(GENERATED, 'language-core.cjs');
+
 export async function bundledCore(): Promise<Core> {
-  const outfile = path.join(GENERATED, 'language-core.cjs');
+  const outfile = CORE_BUNDLE;
   await build({
     entryPoints: [path.join(ROOT, 'bench', 'lib', 'core.ts')],
     outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning',
