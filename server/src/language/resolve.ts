@@ -97,9 +97,14 @@ function checkSe(v: Located<number> | undefined, problems: Problem[]): number {
   return v.value;
 }
 
-function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], nameSpan: Span, inputFilters: number, substituted: string[]): Omit<BlockSpec, 'name'> {
+/**
+ * A block's (or, `name` undefined, the stem's) fields checked, defaults filled in. Once per block
+ * of every model analysed: the owner's name for messages is made only when there is one to write.
+ */
+function layerSpec(spec: LayerSpecNode, name: string | undefined, problems: Problem[], nameSpan: Span, inputFilters: number, substituted: string[]): BlockSpec {
+  const owner = () => (name === undefined ? 'The stem' : `Block \`${name}\``);
   for (const r of spec.repeated) {
-    problems.push(repeatedField(r, owner));
+    problems.push(repeatedField(r, owner()));
     substituted.push(r.field);
   }
   // A word that is no field was reported where it stands; it may be the op or the filters
@@ -107,7 +112,7 @@ function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], name
   const typo = (spec.typos?.length ?? 0) > 0;
   if (typo) substituted.push('*');
   if (!spec.op && !typo) {
-    problems.push(error('missing-op', nameSpan, `${owner} has no op. Add one of \`conv\`, \`sepconv\` or \`mbconv e6\`.`));
+    problems.push(error('missing-op', nameSpan, `${owner()} has no op. Add one of \`conv\`, \`sepconv\` or \`mbconv e6\`.`));
   }
   const op = spec.op?.value ?? 'mbconv';
   let e = op === 'mbconv' ? 6 : 1;
@@ -125,7 +130,7 @@ function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], name
   const k = checkKernel(spec.k, problems) ?? 3;
   const s = checkInt(spec.s, 'Stride', 's', problems, 1, LIMITS.s) ?? 1;
   let f = checkInt(spec.f, 'Filters', 'f', problems, 1, LIMITS.f);
-  if (!spec.f && !typo) problems.push(error('missing-filters', nameSpan, `${owner} has no output filters. Add e.g. \`f${inputFilters}\`.`));
+  if (!spec.f && !typo) problems.push(error('missing-filters', nameSpan, `${owner()} has no output filters. Add e.g. \`f${inputFilters}\`.`));
   f ??= inputFilters;
   const x = checkInt(spec.x, 'Layers', 'x', problems, 1, LIMITS.x) ?? 1;
   const se = checkSe(spec.se, problems);
@@ -135,7 +140,7 @@ function layerSpec(spec: LayerSpecNode, owner: string, problems: Problem[], name
     const missing = written === undefined && (field === 'op' || field === 'f' || (field === 'e' && op === 'mbconv'));
     if (missing || (written !== undefined && written !== used[field] && !(field === 'e' && op !== 'mbconv' && written === 1))) substituted.push(field);
   }
-  return { op, e, k, s, f, x, se, skip: spec.skip?.value ?? 'identity', act: spec.act?.value };
+  return { name: name ?? '', op, e, k, s, f, x, se, skip: spec.skip?.value ?? 'identity', act: spec.act?.value };
 }
 
 function head(node: HeadNode, problems: Problem[], substituted: string[]): HeadSpec {
@@ -198,7 +203,7 @@ export function resolveModel(node: ModelNode): ResolvedModel {
   let stem: StemSpec | null = null;
   let channels = input.c;
   if (node.stem) {
-    const s = layerSpec(node.stem, 'The stem', problems, node.stem.keyword, input.c, substituted.stem);
+    const s = layerSpec(node.stem, undefined, problems, node.stem.keyword, input.c, substituted.stem);
     if (node.stem.op && node.stem.op.value !== 'conv') {
       substituted.stem.push('op');
       problems.push(error('stem-op', node.stem.op.span, `The stem is a regular convolution: use \`conv\`, not \`${node.stem.op.value}\`.`, [replace(node.stem.op.span, 'conv', "Change to 'conv'")]));
@@ -220,8 +225,8 @@ export function resolveModel(node: ModelNode): ResolvedModel {
     else seen.set(bname, b);
     const subs: string[] = [];
     substituted.blocks.push(subs);
-    const spec = layerSpec(b.spec, `Block \`${bname}\``, problems, b.name.span, channels, subs);
-    blocks.push({ name: bname, ...spec });
+    const spec = layerSpec(b.spec, bname, problems, b.name.span, channels, subs);
+    blocks.push(spec);
     channels = spec.f;
   }
   if (node.blocks.length === 0) {
