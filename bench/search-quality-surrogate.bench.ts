@@ -33,7 +33,7 @@ const S_SEEDS = Array.from({ length: Number(process.env.MNAS_BENCH_SURROGATE_SEE
 /** The long runs: the real runs' learning rate, an update per 8 children (250 updates at 2,000). */
 const S_HYPER: Hyper = { lr: RL.lr, batch: 8 };
 /** T in the predicted world: this factor x the skeleton Tiny's predicted latency (the quickstart's relative target). */
-const T_FACTOR = 0.8;
+export const T_FACTOR = 0.8;
 /** The sweep at the real runs' budget (their common children per run, as search-quality recorded it). */
 const SWEEP_CHILDREN = SMOKE ? 16 : realBudget() ?? 48;
 const SWEEP_LR = SMOKE ? [0.00035, 0.03] : [0.00035, 0.003, 0.01, 0.03, 0.1];
@@ -54,7 +54,7 @@ function realBudget(): number | undefined {
 }
 
 /** Calibrates a local latency profile of the quickstart space (min statistic) with `mnas calibrate`. */
-function calibrateProfile(file: string): { profile: string; seconds: number; summary: string } {
+export function calibrateProfile(file: string): { profile: string; seconds: number; summary: string } {
   const out = path.join(GENERATED, 'search-quality-profile.json');
   fs.rmSync(out, { force: true });
   fs.rmSync(`${out}.journal`, { force: true });
@@ -65,7 +65,7 @@ function calibrateProfile(file: string): { profile: string; seconds: number; sum
 }
 
 /** The same architecture trained with the same seed is one training (an identical result): keep one. */
-function distinctTrainings(children: TrainedChild[]): TrainedChild[] {
+export function distinctTrainings(children: TrainedChild[]): TrainedChild[] {
   const seen = new Set<string>();
   return children.filter((c, i) => {
     const k = `${archGroup(c.arch)}|${JSON.stringify(c.dataset)}|${c.trainSeed ?? `row ${i}`}`;

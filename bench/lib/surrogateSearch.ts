@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProfileLatency } from '../../server/src/latency/profileLatency';
+import type { StaleWeighting } from '../../server/src/search/controller/ppo';
 import { runSearch } from '../../server/src/search/engine';
 import type { ChildRecord } from '../../server/src/search/runFolder';
 import { readJournal } from '../../server/src/util/journal';
@@ -23,6 +24,8 @@ export interface PlannedRun {
   strategy: 'rl' | 'random'; seed: number; file: string; out: string; children: number; batch: number;
   /** Workers of a pool in virtual time (bench/lib/virtualTime.ts): what `overlap on` keeps busy, and the order children finish in. */
   slots?: number;
+  /** How `overlap on` updates weigh stale children (the engine's default when absent; bench/overlap-ppo.bench.ts compares them). */
+  stale?: StaleWeighting;
 }
 export interface SurrogatePlan { rows: SurrogateRow[]; model: string; noiseSd: number; profile: string; cacheDir: string; runs: PlannedRun[] }
 
@@ -70,7 +73,7 @@ async function main(planFile: string): Promise<void> {
     for (const [index, r] of plan.runs.entries()) {
       const answers = new SurrogateEvaluator(surrogate, profile, { noiseSd: plan.noiseSd, seed: r.seed });
       const evaluator = r.slots ? new VirtualTimeEvaluator(answers, r.slots, VIRTUAL_CHILD_SECONDS) : answers;
-      const res = await runSearch({ file: r.file, out: r.out, seed: r.seed, strategy: r.strategy, cacheDir: plan.cacheDir, evaluator });
+      const res = await runSearch({ file: r.file, out: r.out, seed: r.seed, strategy: r.strategy, cacheDir: plan.cacheDir, evaluator, ...(r.stale ? { staleWeighting: r.stale } : {}) });
       if (res.status !== 'done') throw new Error(`${r.out}: the search stopped`);
       console.log(JSON.stringify({ index, dir: res.dir }));
     }

@@ -5,7 +5,7 @@ import { loadTf } from '../../server/src/platform/tfjs';
 import { Controller } from '../../server/src/search/controller/controller';
 import type { Decision } from '../../server/src/search/controller/hyper';
 import { gatherRows, lstmSequence, packHeads } from '../../server/src/search/controller/lstm';
-import { ppoLoss, ppoSurrogate, ppoSurrogateTensor } from '../../server/src/search/controller/ppo';
+import { decoupledSurrogate, ppoLoss, ppoSurrogate, ppoSurrogateTensor, staleWeight } from '../../server/src/search/controller/ppo';
 import { Rng } from '../../server/src/util/rng';
 import { decisions, sample, type ResolvedSpace } from '../../server/src/language/space';
 import type { SpaceEntry } from '../../server/src/analysis/analysis';
@@ -123,6 +123,68 @@ test('ppo: the clipped objective by hand', async () => {
     const clippedWins = (A > 0 && r > 1 + eps) || (A < 0 && r < 1 - eps);
     close(grad[i]!, clippedWins ? 0 : r * A, 1e-5);
   });
+});
+
+test('decoupled ppo: the weighted objective by hand (ratio against the proximal policy, truncated importance weight)', () => {
+  const eps = 0.2;
+  const truncated = { kind: 'truncated', cap: 1 } as const;
+  // Proximal log-prob 0; behaviour log(2): the policy moved away from the sample, pi_prox/pi_b = 0.5.
+  close(staleWeight(0, Math.log(2), truncated), 0.5, 1e-12);
+  close(decoupledSurrogate(Math.log(1.1), 0, Math.log(2), 2, eps, truncated), 0.5 * 2.2, 1e-12);
+  // Moved toward it (pi_prox/pi_b = 4): truncated at the cap 1, so the sample counts as on-policy ...
+  close(decoupledSurrogate(Math.log(1.1), 0, Math.log(0.25), 2, eps, truncated), 2.2, 1e-12);
+  // ... and a cap of 3 keeps 3 of the 4.
+  close(decoupledSurrogate(Math.log(1.1), 0, Math.log(0.25), 2, eps, { kind: 'truncated', cap: 3 }), 3 * 2.2, 1e-12);
+  // The clip applies to the ratio new/prox, not new/behaviour: 1.5 clips to 1.2 with A > 0.
+  close(decoupledSurrogate(Math.log(1.5), 0, Math.log(2), 3, eps, truncated), 0.5 * 3.6, 1e-12);
+  // Plain PPO against the behaviour log-prob would see ratio 1.1 / 0.5 = 2.2 here and clip it: 1.2 * 2.
+  close(ppoSurrogate(Math.log(1.1), Math.log(0.5), 2, eps), 2.4, 1e-12);
+  // w = 1: stale samples treated as on-policy, whatever the behaviour log-prob.
+  close(decoupledSurrogate(Math.log(0.9), 0, Math.log(2), -1, eps, { kind: 'one' }), -0.9, 1e-12);
+  close(decoupledSurrogate(Math.log(0.5), -1, -7, -2, eps, { kind: 'one' }), ppoSurrogate(Math.log(0.5), -1, -2, eps), 1e-12);
+});
+
+test('decoupled ppo: stale children plain PPO learns nothing from are learnt from, each weighted by min(cap, pi_prox / pi_behaviour)', async () => {
+  const { tf } = await loadTf();
+  const space: Decision[] = [3, 2, 4, 3, 2, 3].map((options, i) => ({ key: `d${i}`, options }));
+  const good = [0, 1, 2, 0, 1, 2];
+  const bad = [2, 0, 1, 2, 0, 0];
+  const run = (weighting?: Parameters<Controller['update']>[1]) => {
+    const ctl = new Controller(tf, space, { seed: 5, hidden: 16, embedding: 16, ppoEpochs: 1, entropyWeight: 0, learningRate: 0.01 });
+    try {
+      const [g0, b0] = ctl.logProbs([good, bad]) as [number, number];
+      // Sampled by earlier policies: the good child was e^3 less likely then (the policy moved
+      // toward it), the bad one 4 times more likely (moved away). Advantages +0.5 and -0.5.
+      const st = ctl.update([{ actions: good, logProbOld: g0 - 3, reward: 1 }, { actions: bad, logProbOld: b0 + Math.log(4), reward: 0 }], weighting);
+      const [g1, b1] = ctl.logProbs([good, bad]) as [number, number];
+      return { st, dg: g1 - g0, db: b1 - b0 };
+    } finally {
+      ctl.dispose();
+    }
+  };
+  // Plain PPO: ratios e^3 (A > 0) and 1/4 (A < 0) are both past the clip in the advantage's
+  // direction: zero gradient, the policy does not move at all.
+  const plain = run();
+  assert.equal(plain.st.clipFraction, 1);
+  assert.equal(plain.dg, 0);
+  assert.equal(plain.db, 0);
+  // Decoupled, cap 1: ratios against the proximal policy start at 1 (nothing clipped); weights
+  // min(1, e^3) = 1 and min(1, 1/4) = 0.25, so the first epoch's loss is
+  // -mean(w * A) = -(1 * 0.5 + 0.25 * -0.5) / 2 = -0.1875; both children move.
+  const dec = run({ kind: 'truncated', cap: 1 });
+  assert.equal(dec.st.clipFraction, 0);
+  close(dec.st.loss, -0.1875, 1e-6);
+  close(dec.st.weightMean!, 0.625, 1e-6);
+  close(dec.st.staleLogRatio!, (3 + Math.log(4)) / 2, 1e-5);
+  assert.ok(dec.dg > 0 && dec.db < 0, `decoupled: good ${dec.dg}, bad ${dec.db}`);
+  // w = 1: loss -mean(A) = 0, both move too.
+  const one = run({ kind: 'one' });
+  close(one.st.loss, 0, 1e-6);
+  close(one.st.weightMean!, 1, 0);
+  assert.ok(one.dg > 0 && one.db < 0, `w = 1: good ${one.dg}, bad ${one.db}`);
+  // The default (no weighting) is plain PPO, exactly.
+  const explicit = run({ kind: 'behaviour' });
+  assert.deepEqual([explicit.st, explicit.dg, explicit.db], [plain.st, plain.dg, plain.db]);
 });
 
 test('ppo: one update raises the log-prob of a positive-advantage architecture and lowers a negative one', async () => {

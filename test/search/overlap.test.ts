@@ -113,6 +113,12 @@ describe('overlap on: every worker busy, the journal exact', () => {
     assert.deepEqual([...used].sort((a, b) => a - b), rOn.children.map((c) => c.id));
     assert.ok(updates.every((u) => (u.children as number[]).length === 8));
     assert.equal(weights(rOn.dir).controller.step, updates.length);
+    // Overlap's updates are decoupled PPO (ratio against the policy at the update, weight min(1,
+    // pi_prox / pi_behaviour)): the journal says how stale each was; synchronous updates are plain PPO.
+    const stats = updates.map((u) => u.stats as Record<string, number>);
+    assert.ok(stats.every((x) => x.weightMean! > 0 && x.weightMean! <= 1 && x.staleLogRatio! >= 0), JSON.stringify(stats.map((x) => x.weightMean)));
+    assert.ok(stats.some((x) => x.staleLogRatio! > 0.01), 'some update weighed children an older policy sampled');
+    assert.ok(journal(rOff.dir).filter((e) => e.type === 'update').every((u) => !('weightMean' in (u.stats as object))));
     // Later updates learn from children an older policy sampled: the journal keeps each one's step (the policy + 1).
     const batches = journal(rOn.dir).filter((e) => e.type === 'batch');
     const stepOf = new Map(batches.flatMap((b) => (b.samples as { id: number }[]).map((x) => [x.id, b.step as number])));
@@ -137,6 +143,8 @@ describe('overlap on: every worker busy, the journal exact', () => {
     assert.equal(second.status, 'done');
     assert.deepEqual(journal(second.dir), journal(whole.dir));
     assert.deepEqual(weights(second.dir), weights(whole.dir));
+    // ... including the proximal log-probs, recomputed from the checkpointed controller after the resume.
+    assert.ok(journal(whole.dir).some((e) => e.type === 'update' && (e.stats as Record<string, number>).staleLogRatio! > 0.01));
   });
 
   test('killed between a checkpoint and its journal line: the update and the children it used come back from the checkpoint', { timeout: 300_000 }, async () => {

@@ -16,6 +16,7 @@ import { Journal } from '../util/journal';
 import { Rng } from '../util/rng';
 import { Controller } from './controller/controller';
 import { hyperOf } from './controller/hyper';
+import { STALE_WEIGHTING, type StaleWeighting } from './controller/ppo';
 import { ChildFailedError, type Evaluator, type EvaluatorFactory, type TrainedChild } from './evaluator';
 import { proxySpec } from './proxy';
 import { reward as rewardOf } from './reward';
@@ -40,6 +41,11 @@ export interface SearchOptions extends RunOptions {
   cacheDir?: string;
   onEvent?: (e: SearchEvent) => void;
   signal?: AbortSignal;
+  /**
+   * How `overlap on` updates weigh children sampled by an earlier policy (default STALE_WEIGHTING,
+   * ppo.ts); synchronous updates always use plain PPO. The overlap-ppo benchmark compares them.
+   */
+  staleWeighting?: StaleWeighting;
 }
 
 export interface SearchResult {
@@ -263,7 +269,7 @@ async function search(opts: SearchOptions, opened: OpenedRun, begin: () => void)
       if (items.length > 0) {
         const u0 = performance.now();
         const c0 = cpuNow();
-        stats = { ...controller.update(items) } as unknown as Record<string, number>;
+        stats = { ...controller.update(items, overlap ? opts.staleWeighting ?? STALE_WEIGHTING : undefined) } as unknown as Record<string, number>;
         overheadMs.update += performance.now() - u0;
         cpuMs.update += cpuNow() - c0;
       } else {

@@ -17,7 +17,7 @@ import { Adam } from './adam';
 import { type ControllerJSON, decode, type EncodedTensor, encode } from './checkpoint';
 import { CONTROLLER_DEFAULTS, type ControllerHyper, type Decision } from './hyper';
 import { gatherRows, lstmSequence, lstmStep, packHeads } from './lstm';
-import { type BatchItem, ppoEpochs } from './ppo';
+import { type BatchItem, ppoEpochs, type Proximal, type StaleWeighting, staleWeight } from './ppo';
 
 type Tensor = TfTypes.Tensor;
 type Tensor1D = TfTypes.Tensor1D;
@@ -51,6 +51,9 @@ export interface UpdateStats {
   approxKl: number;
   /** Number of completed updates (batches). */
   step: number;
+  /** Decoupled updates only: mean importance weight and mean |log pi_prox - log pi_behaviour| (how stale the batch was). */
+  weightMean?: number;
+  staleLogRatio?: number;
 }
 
 /** Added to the logits of padding options in the batched heads: exp underflows to exactly 0. */
@@ -354,8 +357,10 @@ export class Controller {
    * One PPO update on a batch of sampled architectures (ppo.ts, `ppoEpochs`), advantages against
    * the reward baseline. Then baseline <- decay * baseline + (1 - decay) * mean reward; the first
    * batch uses its own mean as baseline (otherwise every A would be positive).
+   * `weighting` (ppo.ts StaleWeighting) other than 'behaviour': decoupled PPO, the proximal
+   * log-probs recomputed here from the current weights (so a resumed run recomputes the same).
    */
-  update(batch: BatchItem[]): UpdateStats {
+  update(batch: BatchItem[], weighting: StaleWeighting = { kind: 'behaviour' }): UpdateStats {
     this.alive();
     if (!Array.isArray(batch) || batch.length === 0) throw new Error('controller.update: the batch is empty (sample and evaluate at least one architecture first)');
     const actions = batch.map((b) => b.actions);
@@ -368,6 +373,11 @@ export class Controller {
     const meanReward = batch.reduce((s, b) => s + b.reward, 0) / batch.length;
     const baselineUsed = this._baseline ?? meanReward;
     const names = [...this.vars.keys()];
+    let proximal: Proximal | undefined;
+    if (weighting.kind !== 'behaviour') {
+      const logProb = this.logProbs(actions);
+      proximal = { logProb, weight: batch.map((b, i) => staleWeight(logProb[i]!, b.logProbOld, weighting)) };
+    }
     const teacher = this.teacher(actions);
     let stats;
     try {
@@ -378,7 +388,7 @@ export class Controller {
         },
         weights: names.map((n) => this.vars.get(n)!),
         step: (grads) => this.adam.apply(this.vars, names, grads),
-      }, batch, baselineUsed, this.hyper);
+      }, batch, baselineUsed, this.hyper, proximal);
     } finally {
       this.disposeTeacher(teacher);
     }
@@ -393,6 +403,10 @@ export class Controller {
       clipFraction: stats.clipFraction,
       approxKl: stats.approxKl,
       step: this._step,
+      ...(proximal ? {
+        weightMean: proximal.weight.reduce((a, w) => a + w, 0) / batch.length,
+        staleLogRatio: batch.reduce((a, b, i) => a + Math.abs(proximal!.logProb[i]! - b.logProbOld), 0) / batch.length,
+      } : {}),
     };
   }
 

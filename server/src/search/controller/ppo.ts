@@ -3,6 +3,13 @@
 // and the loss is its negation. `ppoSurrogate` / `ppoLoss` are the scalar reference (tests check
 // them by hand); `ppoSurrogateTensor` is the same formula on tf tensors; `ppoEpochs` is the
 // controller's update: gradient steps on that loss with an entropy bonus.
+//
+// Stale samples (`overlap on`: a child sampled one or more updates ago) use decoupled PPO (Hilton
+// et al. 2021, "Batch size-invariance for policy optimization"): the ratio is taken against the
+// PROXIMAL policy (the controller as it is when the update starts), not the behaviour policy that
+// sampled the child, so it starts at 1 and the clip acts as in an on-policy update; the
+// off-policy correction is a stop-gradient importance weight w = pi_prox / pi_behaviour,
+// truncated at a cap (as IMPACT's and V-trace's truncated weights), or w = 1.
 import type * as TfTypes from '@tensorflow/tfjs';
 import type { Tf } from '../../platform/tfjs';
 import type { ControllerHyper } from './hyper';
@@ -22,6 +29,29 @@ export function ppoSurrogate(newLogProb: number, oldLogProb: number, advantage: 
   const ratio = Math.exp(newLogProb - oldLogProb);
   const clipped = Math.min(Math.max(ratio, 1 - clip), 1 + clip);
   return Math.min(ratio * advantage, clipped * advantage);
+}
+
+/**
+ * How an update weighs samples drawn by an earlier policy. 'behaviour': the plain PPO ratio
+ * against the sampling log-prob (what synchronous updates use; stale samples mostly start outside
+ * the clip range and teach nothing). 'truncated': decoupled PPO with w = min(cap, pi_prox /
+ * pi_behaviour). 'one': decoupled PPO with w = 1 (stale samples treated as on-policy).
+ */
+export type StaleWeighting = { kind: 'behaviour' } | { kind: 'truncated'; cap: number } | { kind: 'one' };
+
+/** What `overlap on` updates use: the one place for the default. */
+export const STALE_WEIGHTING: StaleWeighting = { kind: 'truncated', cap: 1 };
+
+/** The importance weight of a stale sample (a constant of the update: no gradient flows through it). */
+export function staleWeight(proxLogProb: number, behaviourLogProb: number, weighting: StaleWeighting): number {
+  if (weighting.kind === 'one') return 1;
+  if (weighting.kind === 'behaviour') throw new Error('staleWeight: the behaviour ratio has no separate weight');
+  return Math.min(weighting.cap, Math.exp(proxLogProb - behaviourLogProb));
+}
+
+/** Decoupled PPO's per-sample objective: w * min(r A, clip(r, 1-eps, 1+eps) A) with r = exp(new - prox). */
+export function decoupledSurrogate(newLogProb: number, proxLogProb: number, behaviourLogProb: number, advantage: number, clip: number, weighting: StaleWeighting): number {
+  return staleWeight(proxLogProb, behaviourLogProb, weighting) * ppoSurrogate(newLogProb, proxLogProb, advantage, clip);
 }
 
 /** The per-sample PPO loss, -ppoSurrogate(...): what a gradient step decreases. */
@@ -55,17 +85,23 @@ export interface PpoPolicy {
 /** Stats of the last epoch's forward pass (before its gradient step). */
 export interface PpoStats { loss: number; entropy: number; clipFraction: number; approxKl: number }
 
+/** A decoupled update's per-sample proximal log-probs and importance weights (same order as the batch). */
+export interface Proximal { logProb: number[]; weight: number[] }
+
 /**
  * `ppoEpochs` gradient steps on
  *   -mean(min(ratio * A, clip(ratio, 1-eps, 1+eps) * A)) - entropyWeight * mean(entropy)
- * with A = reward - baseline.
+ * with A = reward - baseline. With `proximal` (decoupled PPO), the ratio is against its log-probs
+ * and each sample's surrogate is multiplied by its weight; clipFraction and approxKl are then
+ * against the proximal policy too.
  */
 export function ppoEpochs(
-  tf: Tf, policy: PpoPolicy, batch: BatchItem[], baseline: number, hyper: Pick<ControllerHyper, 'clip' | 'entropyWeight' | 'ppoEpochs'>,
+  tf: Tf, policy: PpoPolicy, batch: BatchItem[], baseline: number, hyper: Pick<ControllerHyper, 'clip' | 'entropyWeight' | 'ppoEpochs'>, proximal?: Proximal,
 ): PpoStats {
   const { clip, entropyWeight, ppoEpochs: epochs } = hyper;
-  const oldT = tf.tensor1d(batch.map((b) => b.logProbOld));
+  const oldT = tf.tensor1d(proximal ? proximal.logProb : batch.map((b) => b.logProbOld));
   const advT = tf.tensor1d(batch.map((b) => b.reward - baseline));
+  const weightT = proximal ? tf.tensor1d(proximal.weight) : undefined;
   let stats = [0, 0, 0, 0];
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -74,7 +110,9 @@ export function ppoEpochs(
         const { logp, entropy } = policy.evaluate();
         const { ratio, surrogate } = ppoSurrogateTensor(tf, logp, oldT, advT, clip);
         const entMean = tf.mean(entropy);
-        const loss = tf.neg(tf.add(tf.mean(surrogate), tf.mul(entMean, entropyWeight))) as TfTypes.Scalar;
+        // Synchronous updates keep their exact graph (no multiply), so their journals stay bit-identical.
+        const objective = weightT ? tf.mul(surrogate, weightT) : surrogate;
+        const loss = tf.neg(tf.add(tf.mean(objective), tf.mul(entMean, entropyWeight))) as TfTypes.Scalar;
         const clipped = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), clip), 'float32'));
         // k3 estimator of KL(old || new): (r - 1) - log r, non-negative, low variance.
         const kl = tf.mean(tf.sub(tf.sub(ratio, 1), tf.sub(logp, oldT)));
@@ -88,7 +126,7 @@ export function ppoEpochs(
       tf.dispose(grads);
     }
   } finally {
-    tf.dispose([oldT, advT]);
+    tf.dispose([oldT, advT, ...(weightT ? [weightT] : [])]);
   }
   return { loss: stats[0]!, entropy: stats[1]!, clipFraction: stats[2]!, approxKl: stats[3]! };
 }
