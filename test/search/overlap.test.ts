@@ -113,8 +113,8 @@ describe('overlap on: every worker busy, the journal exact', () => {
     assert.deepEqual([...used].sort((a, b) => a - b), rOn.children.map((c) => c.id));
     assert.ok(updates.every((u) => (u.children as number[]).length === 8));
     assert.equal(weights(rOn.dir).controller.step, updates.length);
-    // Overlap's updates are decoupled PPO (ratio against the policy at the update, weight min(1,
-    // pi_prox / pi_behaviour)): the journal says how stale each was; synchronous updates are plain PPO.
+    // Overlap's updates are decoupled PPO (ratio against the policy at the update; by default
+    // weight 1): the journal says how stale each was; synchronous updates are plain PPO.
     const stats = updates.map((u) => u.stats as Record<string, number>);
     assert.ok(stats.every((x) => x.weightMean! > 0 && x.weightMean! <= 1 && x.staleLogRatio! >= 0), JSON.stringify(stats.map((x) => x.weightMean)));
     assert.ok(stats.some((x) => x.staleLogRatio! > 0.01), 'some update weighed children an older policy sampled');

@@ -9,7 +9,10 @@
 // PROXIMAL policy (the controller as it is when the update starts), not the behaviour policy that
 // sampled the child, so it starts at 1 and the clip acts as in an on-policy update; the
 // off-policy correction is a stop-gradient importance weight w = pi_prox / pi_behaviour,
-// truncated at a cap (as IMPACT's and V-trace's truncated weights), or w = 1.
+// truncated at a cap (as IMPACT's and V-trace's truncated weights), or w = 1 (the default: the
+// overlap-ppo benchmark, docs/benchmarks.md, found the truncated weight no better than the old
+// ratio: over a whole architecture's decisions a stale child's pi_prox / pi_behaviour is far from
+// 1, so min(1, .) drops most children the policy moved away from).
 import type * as TfTypes from '@tensorflow/tfjs';
 import type { Tf } from '../../platform/tfjs';
 import type { ControllerHyper } from './hyper';
@@ -39,8 +42,8 @@ export function ppoSurrogate(newLogProb: number, oldLogProb: number, advantage: 
  */
 export type StaleWeighting = { kind: 'behaviour' } | { kind: 'truncated'; cap: number } | { kind: 'one' };
 
-/** What `overlap on` updates use: the one place for the default. */
-export const STALE_WEIGHTING: StaleWeighting = { kind: 'truncated', cap: 1 };
+/** What `overlap on` updates use (the one place for the default): w = 1, measured best in overlap-ppo. */
+export const STALE_WEIGHTING: StaleWeighting = { kind: 'one' };
 
 /** The importance weight of a stale sample (a constant of the update: no gradient flows through it). */
 export function staleWeight(proxLogProb: number, behaviourLogProb: number, weighting: StaleWeighting): number {
