@@ -27,8 +27,9 @@ export interface ControllerConfig {
    * Keep every worker busy (`overlap on`): sample new children while others are evaluated and
    * update on each group of `batch` finished children, PPO's ratios taken against the policy that
    * sampled each child. `off`: sample a batch, wait for all of it, update (MnasNet's synchronous
-   * loop). Default on: the queue-scale benchmark (docs/benchmarks.md). A run started before this
-   * setting existed has none: it resumes synchronous.
+   * loop). Default off: overlap buys throughput at many workers (queue-scale) but its stale samples
+   * cost reward (search-quality: level with random search at 4 trainers; docs/search.md). A run
+   * started before this setting existed has none: it resumes synchronous.
    */
   overlap: boolean;
 }
@@ -61,7 +62,7 @@ export interface SearchConfig {
 }
 
 export const CONTROLLER_DEFAULTS: ControllerConfig = {
-  hidden: 100, lr: 0.03, clip: 0.2, entropy: 1e-3, baselineDecay: 0.95, batch: 4, epochs: 4, overlap: true,
+  hidden: 100, lr: 0.03, clip: 0.2, entropy: 1e-3, baselineDecay: 0.95, batch: 4, epochs: 4, overlap: false,
 };
 export const BUDGET_DEFAULTS = { children: 24, epochs: 1, batch: 64 };
 export interface DatasetInfo {
@@ -123,7 +124,7 @@ export const BLOCK_KEYS: Record<string, Record<string, string>> = {
     hidden: 'LSTM hidden units (default 100).', lr: 'Adam learning rate (default 0.03, for searches of tens to hundreds of children; NASNet used 0.00035 over ~1000 updates).', clip: 'PPO clip epsilon (default 0.2).',
     entropy: 'Entropy bonus weight (default 0.001).', 'baseline-decay': 'EMA decay of the reward baseline (default 0.95).',
     batch: 'Children per controller update (default 4).', epochs: 'PPO epochs per update (default 4).', seed: 'Same as the search-level `seed`.',
-    overlap: '`on`: keep every worker busy: sample new children while others are evaluated, update on each group of `batch` finished children (PPO ratios against the policy that sampled each); the default. `off`: sample a batch, wait for all of it, update (the paper\'s loop).',
+    overlap: '`on`: keep every worker busy: sample new children while others are evaluated, update on each group of `batch` finished children (PPO ratios against the policy that sampled each): more children per hour on many workers, less reward per child (docs/search.md). `off`: sample a batch, wait for all of it, update (the paper\'s loop); the default.',
   },
 };
 
